@@ -1,0 +1,1 @@
+"""Chart builders: small aggregated frames in, plotly figures and pydeck decks out."""

@@ -1,0 +1,1 @@
+"""Pure functions that compute every number the dashboard shows."""
