@@ -1,0 +1,70 @@
+"""Cloud4Wi guest analytics: the router and the sidebar every page shares.
+
+Start it with ``streamlit run app.py``. Without credentials it shows the demo organization; with
+a ``[c4w]`` section in ``.streamlit/secrets.toml`` (or ``C4W_*`` environment variables) it shows
+the live account. With an ``[auth]`` section, visitors sign in first.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from c4w import data, ui
+
+st.set_page_config(
+    page_title="Guest analytics · Cloud4Wi",
+    page_icon=":material/wifi:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+ui.require_sign_in()
+
+PAGES = {
+    "At a glance": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    ],
+    "Guests in stores": [
+        st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),
+        st.Page("pages/logins.py", title="WiFi logins", icon=":material/wifi:"),
+        st.Page("pages/geofences.py", title="Geofences", icon=":material/map:"),
+    ],
+    "Marketing": [
+        st.Page("pages/funnels.py", title="Campaign funnels", icon=":material/filter_alt:"),
+    ],
+    "People": [
+        st.Page(
+            "pages/contact.py",
+            title="Contact",
+            icon=":material/person_search:",
+            url_path=ui.CONTACT_PAGE_PATH,
+        ),
+    ],
+}
+navigation = st.navigation(PAGES)
+
+source = data.current_source()
+try:
+    locations = data.load_locations(source)
+except Exception as exc:
+    if not ui.is_api_error(exc):
+        raise
+    ui.show_error(exc)
+    st.stop()
+
+filters, reveal = ui.sidebar_filters(locations)
+ui.demo_banner(source)
+try:
+    ctx = ui.load_context(source, filters, reveal=reveal)
+except Exception as exc:
+    if not ui.is_api_error(exc):
+        raise
+    ui.show_error(exc)
+    st.stop()
+ui.data_status(ctx)
+
+ui.begin_run(ctx)
+try:
+    navigation.run()
+finally:
+    ui.end_run()

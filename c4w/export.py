@@ -1,0 +1,153 @@
+"""Spreadsheet-safe CSV files, their names, and masking of personal data.
+
+Pure functions (no Streamlit): the dashboard's download buttons and tables call them, and the
+tests check them on small hand-made frames.
+
+Why the care: a CSV opened in Excel or Google Sheets runs any cell that starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return as a formula (OWASP "CSV injection"). Event data holds
+text typed by strangers (names, campaign names, survey answers), so every text cell that starts
+with one of those characters gets a leading single quote, which spreadsheets show as plain text.
+Numbers stay numbers. The file starts with a UTF-8 byte order mark so that a double-click in
+Excel keeps accented names intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+
+# Leading characters a spreadsheet may read as the start of a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = re.compile(r"^\s*[=+\-@\t\r]")
+MASK = "***"
+UTF8_BOM = b"\xef\xbb\xbf"
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SAFE_NAME = re.compile(r"[^a-z0-9]+")
+
+
+# --- one value at a time ----------------------------------------------------------------------
+def safe_cell(value: object) -> object:
+    """Return a text value that cannot run as a formula; any non-text value is returned as is.
+
+    A text starting with ``= + - @``, a tab or a carriage return (also after leading spaces) gets
+    a leading single quote.
+    """
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+def mask_email(value: object) -> object:
+    """``john@example.com`` -> ``j***@example.com``; text without ``@`` -> ``***``; NA stays NA."""
+    if not isinstance(value, str):
+        return value
+    local, sep, domain = value.partition("@")
+    if not sep or not local:
+        return MASK
+    return f"{local[0]}{MASK}@{domain}"
+
+
+def mask_phone(value: object) -> object:
+    """``+39 333 123 4567`` -> ``***4567`` (last four digits only); NA stays NA."""
+    if not isinstance(value, str):
+        return value
+    digits = re.sub(r"\D", "", value)
+    if len(digits) <= 4:
+        return MASK
+    return MASK + digits[-4:]
+
+
+_MASKERS = {schema.EMAIL: mask_email, schema.PHONE: mask_phone}
+
+
+# --- whole columns -----------------------------------------------------------------------------
+def _map_text(series: pd.Series, func) -> pd.Series:
+    """Apply ``func`` to each distinct text value of a column (cheap on category columns)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = np.array([func(c) for c in series.cat.categories] + [None], dtype=object)
+        codes = series.cat.codes.to_numpy()
+        # code -1 (missing) picks the trailing None
+        values = cats[np.where(codes >= 0, codes, len(cats) - 1)]
+        return pd.Series(values, index=series.index, name=series.name, dtype=object)
+    values = series.astype(object)
+    lookup = {u: func(u) for u in pd.unique(values.dropna()) if isinstance(u, str)}
+    return values.map(lambda v: lookup.get(v, v) if isinstance(v, str) else v)
+
+
+def mask_personal(
+    df: pd.DataFrame, columns: Iterable[str] = schema.PERSONAL_COLUMNS
+) -> pd.DataFrame:
+    """Return a copy of ``df`` with emails and phone numbers masked; ``df`` is not changed."""
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return df
+    out = df.copy()
+    for col in present:
+        masker = _MASKERS.get(col, lambda v: MASK if isinstance(v, str) else v)
+        out[col] = _map_text(out[col], masker)
+    return out
+
+
+def _is_text(series: pd.Series) -> bool:
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return not pd.api.types.is_numeric_dtype(dtype.categories.dtype)
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``df`` whose text cells cannot run as formulas; numbers are untouched.
+
+    Text column names are made safe too.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = _map_text(out[col], safe_cell)
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    return out
+
+
+def _format_times(df: pd.DataFrame) -> pd.DataFrame:
+    """Write dates and times as ``YYYY-MM-DD HH:MM:SS`` text that spreadsheets read as times."""
+    out = df
+    for col in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[col].dtype):
+            if out is df:
+                out = df.copy()
+            series = df[col]
+            if getattr(series.dt, "tz", None) is not None:
+                series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            out[col] = series.dt.strftime(_TIME_FORMAT).astype(object)
+    return out
+
+
+def csv_bytes(df: pd.DataFrame, *, reveal_personal: bool = False) -> bytes:
+    """CSV bytes for ``df``: UTF-8 with BOM, formulas neutralised, personal data masked unless
+    ``reveal_personal``. Times are written as ``YYYY-MM-DD HH:MM:SS`` (UTC columns in UTC,
+    local columns as local wall-clock). ``df`` is not changed.
+    """
+    frame = df if reveal_personal else mask_personal(df)
+    frame = spreadsheet_safe(_format_times(frame))
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return UTF8_BOM + buffer.getvalue().encode("utf-8")
+
+
+def csv_file_name(what: str, start: dt.date | None = None, end: dt.date | None = None) -> str:
+    """``visits_2024-05-01_2024-05-31.csv``: what the file holds and which dates, safe characters
+    only (lower-case letters, digits, ``_``, ``-``)."""
+    label = _SAFE_NAME.sub("_", str(what).lower()).strip("_")[:60].strip("_") or "data"
+    parts = [label]
+    for day in (start, end):
+        if isinstance(day, dt.date):
+            parts.append(day.isoformat())
+    return "_".join(parts) + ".csv"

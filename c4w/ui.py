@@ -1,0 +1,678 @@
+"""The shared frame of every page: filters, the page context, tables, downloads, errors.
+
+Pages use it like this (the shared sidebar has already run in ``app.py``)::
+
+    ctx = ui.page_context()
+    ui.show_table(rows, ctx=ctx)
+    ui.download_csv(rows, what="visits", ctx=ctx)
+
+Filters live in the page address so a filtered view can be shared as a link:
+``?range=7d`` (``today``, ``7d``, ``30d``, ``90d``) or
+``?range=custom&start=2024-05-01&end=2024-05-31``, plus ``&loc=<location id>`` once per chosen
+location. The Contact page reads ``?contact=<id>`` (see ``contact_id_from_url``). A bad value in
+a link gives a short warning and a harmless default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import urllib.parse
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from c4w import data, export, schema
+
+# --- filters -------------------------------------------------------------------------------------
+PRESETS: dict[str, str] = {
+    "today": "Today",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "custom": "Custom",
+}
+PRESET_DAYS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
+DEFAULT_PRESET = "30d"
+MAX_RANGE_DAYS = 366  # longer ranges are cut to their last 366 days
+OLDEST_YEARS = 5  # how far back a custom range may start
+MAX_CONTACT_ID_CHARS = 200
+MAX_LOCATIONS_IN_LINK = 500
+
+RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM = "range", "start", "end", "loc"
+CONTACT_PARAM = "contact"
+FILTER_PARAMS = (RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM)
+CONTACT_PAGE_PATH = "contact"  # url path of pages/contact.py (set in app.py)
+
+# session keys of the sidebar widgets
+_K_RANGE, _K_DATES, _K_LOCS, _K_REVEAL = "flt_range", "flt_dates", "flt_locations", "flt_reveal"
+_K_CUSTOM, _K_SEEDED, _K_NOTES, _K_STATE = "_flt_custom", "_flt_seeded", "_flt_notes", "_flt_state"
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What the sidebar selects: a preset or custom date range (UTC days, inclusive) and
+    locations (empty = all)."""
+
+    preset: str
+    start: dt.date
+    end: dt.date
+    location_ids: tuple[str, ...] = ()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def utc_today() -> dt.date:
+    """Today's date in UTC, the calendar the filters use."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``("7d", 2024-05-31)`` -> ``(2024-05-25, 2024-05-31)``: the last N days including today."""
+    days = PRESET_DAYS.get(preset, PRESET_DAYS[DEFAULT_PRESET])
+    return today - dt.timedelta(days=days - 1), today
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period of equal length just before ``start..end`` (for change-against figures)."""
+    length = (end - start).days + 1
+    return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
+
+
+def _parse_day(text: str) -> dt.date | None:
+    text = text.strip()
+    if len(text) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _values(params: Mapping[str, object], name: str) -> list[str]:
+    raw = params.get(name)
+    if raw is None:
+        return []
+    items = [raw] if isinstance(raw, str) else list(raw)  # type: ignore[arg-type]
+    return [str(v) for v in items]
+
+
+def check_range(start: dt.date, end: dt.date, today: dt.date) -> tuple[dt.date, dt.date, list[str]]:
+    """Make a custom range harmless: in order, not after today, not older than OLDEST_YEARS,
+    at most MAX_RANGE_DAYS long. Returns the range and what was changed, in plain words."""
+    notes: list[str] = []
+    if end < start:
+        start, end = end, start
+        notes.append("The date range ended before it started, so the two dates were swapped.")
+    if end > today:
+        end = today
+        notes.append("The date range reached into the future; it now ends today.")
+        if start > end:
+            start = end
+    oldest = today.replace(year=today.year - OLDEST_YEARS)
+    if start < oldest:
+        start = max(oldest, min(start, end))
+        if end < start:
+            end = start
+        notes.append(f"Dates before {oldest:%d %b %Y} aren't offered; the range starts there.")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        start = end - dt.timedelta(days=MAX_RANGE_DAYS - 1)
+        notes.append(
+            f"The date range was longer than {MAX_RANGE_DAYS} days; showing its last "
+            f"{MAX_RANGE_DAYS} days (from {start:%d %b %Y})."
+        )
+    return start, end, notes
+
+
+def parse_url_filters(
+    params: Mapping[str, object],
+    today: dt.date,
+    known_location_ids: Collection[str] | None = None,
+) -> tuple[Filters, list[str]]:
+    """Read the filters of a shared link. Returns the filters to use and a warning per bad value
+    (unknown preset, bad or reversed dates, too long a range, locations that no longer exist).
+    Never raises; a bad value falls back to the default (last 30 days, all locations)."""
+    notes: list[str] = []
+    ranges = _values(params, RANGE_PARAM)
+    starts, ends = _values(params, START_PARAM), _values(params, END_PARAM)
+    preset = ranges[0].strip().lower() if ranges else ""
+    if not preset:
+        preset = "custom" if (starts or ends) else DEFAULT_PRESET
+    if preset not in PRESETS:
+        notes.append(
+            "The link asks for a date range this dashboard doesn't know; showing the last 30 days."
+        )
+        preset = DEFAULT_PRESET
+    if preset == "custom":
+        start = _parse_day(starts[0]) if starts else None
+        end = _parse_day(ends[0]) if ends else None
+        if start is None or end is None:
+            notes.append(
+                "The link's start or end date isn't a date like 2024-05-31; "
+                "showing the last 30 days."
+            )
+            preset = DEFAULT_PRESET
+            start, end = preset_range(preset, today)
+        else:
+            start, end, more = check_range(start, end, today)
+            notes.extend(more)
+    else:
+        start, end = preset_range(preset, today)
+
+    wanted: list[str] = []
+    for raw in _values(params, LOCATION_PARAM)[:MAX_LOCATIONS_IN_LINK]:
+        for part in raw.split(","):
+            part = part.strip()
+            if part and part not in wanted:
+                wanted.append(part)
+    if known_location_ids is not None:
+        known = set(known_location_ids)
+        missing = [w for w in wanted if w not in known]
+        if missing:
+            wanted = [w for w in wanted if w in known]
+            rest = "the other chosen locations" if wanted else "all locations"
+            notes.append(
+                f"{len(missing)} location(s) in the link no longer exist in this account; "
+                f"showing {rest}."
+            )
+    return Filters(preset, start, end, tuple(wanted)), notes
+
+
+def filters_to_params(filters: Filters) -> dict[str, str | list[str]]:
+    """The page-address parameters that reproduce ``filters`` (the inverse of parsing)."""
+    params: dict[str, str | list[str]] = {RANGE_PARAM: filters.preset}
+    if filters.preset == "custom":
+        params[START_PARAM] = filters.start.isoformat()
+        params[END_PARAM] = filters.end.isoformat()
+    if filters.location_ids:
+        params[LOCATION_PARAM] = list(filters.location_ids)
+    return params
+
+
+def clean_contact_id(text: object) -> tuple[str | None, str | None]:
+    """A contact id typed or taken from a link, made safe: ``(id, None)`` when usable, else
+    ``(None, reason)``. Spaces around it and control characters are dropped; ids longer than
+    MAX_CONTACT_ID_CHARS are refused. The id is only ever used as data (the client URL-encodes
+    it), so ``../`` or ``/`` cannot change which address is asked."""
+    if not isinstance(text, str):
+        return None, None
+    cleaned = "".join(ch for ch in text if ch.isprintable()).strip()
+    if not cleaned:
+        return None, None
+    if len(cleaned) > MAX_CONTACT_ID_CHARS:
+        return None, f"That contact id is too long (over {MAX_CONTACT_ID_CHARS} characters)."
+    return cleaned, None
+
+
+def slice_events(
+    events: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    location_ids: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Rows with ``created_at`` on UTC days ``start..end`` (inclusive) and, when
+    ``location_ids`` is not empty, at one of those locations. Does not change ``events``."""
+    lo = np.datetime64(dt.datetime.combine(start, dt.time()), "ns")
+    hi = np.datetime64(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), "ns")
+    times = events[schema.CREATED_AT]
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = times.to_numpy()
+    valid = int(times.notna().sum())
+    head = values[:valid]
+    # events are kept in time order (missing times last): then the range is a cheap slice
+    in_order = bool((head[1:] >= head[:-1]).all()) if valid > 1 else True
+    if in_order and valid == len(values) or (in_order and times.iloc[valid:].isna().all()):
+        i, j = np.searchsorted(head, [lo, hi], side="left")
+        part = events.iloc[int(i) : int(j)]
+    else:
+        part = events[(values >= lo) & (values < hi)]
+    if location_ids:
+        part = part[part[schema.LOCATION_ID].isin(list(location_ids)).to_numpy()]
+    return part
+
+
+# --- the page context ----------------------------------------------------------------------------
+@dataclasses.dataclass
+class PageContext:
+    """Everything a page needs, already filtered by the sidebar."""
+
+    events: pd.DataFrame  # date range + locations
+    previous: pd.DataFrame  # same filters over the previous period of equal length
+    all_events: pd.DataFrame  # everything loaded, before the date and location filters
+    locations: pd.DataFrame  # schema.LOCATION_COLUMNS
+    start: dt.date
+    end: dt.date
+    location_ids: list[str]
+    reveal_personal: bool
+    is_demo: bool
+    as_of: dt.datetime | None = None
+    source: data.Source | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def filters(self) -> Filters:
+        state = st.session_state.get(_K_STATE)
+        preset = state.preset if isinstance(state, Filters) else "custom"
+        return Filters(preset, self.start, self.end, tuple(self.location_ids))
+
+
+_RUN = threading.local()  # the context of the script run in progress on this thread
+
+
+def begin_run(ctx: PageContext) -> None:
+    """Make ``ctx`` the answer of ``page_context()`` for the rest of this script run."""
+    _RUN.ctx = ctx
+
+
+def end_run() -> None:
+    """Drop the run's context so its frames are not kept alive between runs."""
+    _RUN.ctx = None
+
+
+def page_context() -> PageContext:
+    """The context for the page being drawn: the one ``app.py`` built in this run, or (a page
+    run on its own, or a fragment rerun) one built from the session's filters or the link."""
+    ctx = getattr(_RUN, "ctx", None)
+    if ctx is not None:
+        return ctx
+    source = data.current_source()
+    state = st.session_state.get(_K_STATE)
+    if not isinstance(state, Filters):
+        state, _ = parse_url_filters(st.query_params.to_dict(), utc_today())
+    return load_context(source, state, reveal=bool(st.session_state.get(_K_REVEAL, False)))
+
+
+class _ProgressBar:
+    """Feeds the client's progress reports into an ``st.progress`` bar (script thread only)."""
+
+    def __init__(self, placeholder) -> None:
+        self._placeholder = placeholder
+        self._thread = threading.get_ident()
+        self._lock = threading.Lock()
+        self._shown_pages = -1
+
+    def __call__(self, progress: object) -> None:
+        events = int(getattr(progress, "events", 0) or 0)
+        pages = int(getattr(progress, "pages", 0) or 0)
+        if threading.get_ident() != self._thread:
+            return  # a worker thread of the client: the bar is updated from the script thread
+        with self._lock:
+            if pages == self._shown_pages:
+                return
+            self._shown_pages = pages
+        # The total is unknown until the last page, so the bar approaches the end gradually.
+        fraction = min(0.95, pages / (pages + 4.0))
+        self._placeholder.progress(
+            fraction, text=f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages)"
+        )
+
+
+def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> PageContext:
+    """Load (cached) and filter the data for ``filters``. Raises C4WError on API failure."""
+    prev_start, prev_end = previous_period(filters.start, filters.end)
+    placeholder = st.empty()
+    try:
+        loaded = data.load_events(
+            source, prev_start, filters.end, progress=_ProgressBar(placeholder)
+        )
+        locations = data.load_locations(source)
+    finally:
+        placeholder.empty()
+    everything = loaded.events
+    loc_ids = list(filters.location_ids)
+    return PageContext(
+        events=slice_events(everything, filters.start, filters.end, loc_ids),
+        previous=slice_events(everything, prev_start, prev_end, loc_ids),
+        all_events=everything,
+        locations=locations,
+        start=filters.start,
+        end=filters.end,
+        location_ids=loc_ids,
+        reveal_personal=reveal,
+        is_demo=source.is_demo,
+        as_of=loaded.as_of,
+        source=source,
+    )
+
+
+# --- the sidebar ---------------------------------------------------------------------------------
+def _location_names(locations: pd.DataFrame) -> dict[str, str]:
+    if locations is None or locations.empty or "id" not in locations:
+        return {}
+    names = locations.get("name")
+    ids = locations["id"].astype(str).tolist()
+    labels = names.astype(object).tolist() if names is not None else ids
+    out: dict[str, str] = {}
+    for loc_id, name in zip(ids, labels, strict=False):
+        out[loc_id] = str(name) if isinstance(name, str) and name.strip() else loc_id
+    return out
+
+
+def _seed_from_url(known_location_ids: Collection[str], today: dt.date) -> None:
+    """First run of a session: put the link's filters into the widgets, keep the warnings."""
+    state, notes = parse_url_filters(st.query_params.to_dict_of_lists(), today, known_location_ids)
+    st.session_state[_K_RANGE] = state.preset
+    st.session_state[_K_CUSTOM] = (state.start, state.end)
+    st.session_state[_K_LOCS] = list(state.location_ids)
+    st.session_state[_K_NOTES] = notes
+    st.session_state[_K_SEEDED] = True
+
+
+def _on_range_change() -> None:
+    """Switching to Custom starts from the range that was showing."""
+    if st.session_state.get(_K_RANGE) == "custom":
+        last = st.session_state.get(_K_STATE)
+        if isinstance(last, Filters):
+            st.session_state[_K_CUSTOM] = (last.start, last.end)
+        st.session_state[_K_DATES] = st.session_state.get(_K_CUSTOM)
+    st.session_state[_K_NOTES] = []
+
+
+def _on_dates_change() -> None:
+    st.session_state[_K_NOTES] = []
+
+
+def _write_url(filters: Filters) -> None:
+    """Keep the page address in step with the filters (only the filter parameters)."""
+    wanted = filters_to_params(filters)
+    current = st.query_params.to_dict_of_lists()
+    for name in FILTER_PARAMS:
+        value = wanted.get(name)
+        if value is None:
+            if name in current:
+                del st.query_params[name]
+            continue
+        as_list = value if isinstance(value, list) else [value]
+        if current.get(name) != as_list:
+            st.query_params[name] = value
+
+
+def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tuple[Filters, bool]:
+    """Draw the date range, location and personal-data controls in the sidebar.
+
+    Returns the chosen filters and whether emails/phones are revealed. Must run on every page
+    (it is called from ``app.py``) so the filters hold across pages.
+    """
+    today = today or utc_today()
+    names = _location_names(locations)
+    if not st.session_state.get(_K_SEEDED):
+        _seed_from_url(names.keys(), today)
+
+    side = st.sidebar
+    side.selectbox(
+        "Dates",
+        list(PRESETS),
+        format_func=PRESETS.__getitem__,
+        key=_K_RANGE,
+        on_change=_on_range_change,
+        help="Days are calendar days in UTC. Figures are compared with the period of the "
+        "same length just before.",
+    )
+    preset = st.session_state.get(_K_RANGE, DEFAULT_PRESET)
+    notes: list[str] = list(st.session_state.get(_K_NOTES) or [])
+    if preset == "custom":
+        custom = st.session_state.get(_K_CUSTOM) or preset_range(DEFAULT_PRESET, today)
+        if _K_DATES not in st.session_state:
+            st.session_state[_K_DATES] = custom
+        oldest = today.replace(year=today.year - OLDEST_YEARS)
+        picked = side.date_input(
+            "From – to",
+            min_value=oldest,
+            max_value=today,
+            key=_K_DATES,
+            on_change=_on_dates_change,
+            format="YYYY-MM-DD",
+        )
+        picked = tuple(d for d in (picked if isinstance(picked, Sequence) else (picked,)) if d)
+        if len(picked) == 2:
+            start, end, more = check_range(picked[0], picked[1], today)
+            if more and not st.session_state.get(_K_NOTES):
+                notes.extend(more)
+            st.session_state[_K_CUSTOM] = (start, end)
+        else:
+            side.caption("Pick the last day of the range too.")
+            start, end = custom
+    else:
+        start, end = preset_range(preset, today)
+    side.caption(f"{start:%a %d %b %Y} – {end:%a %d %b %Y}")
+
+    # keep only locations that still exist (a shared link may name old ones)
+    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in names]
+    st.session_state[_K_LOCS] = chosen
+    side.multiselect(
+        "Locations",
+        list(names),
+        format_func=lambda loc_id: names.get(loc_id, loc_id),
+        key=_K_LOCS,
+        placeholder="All locations",
+        help="Leave empty for all locations. Geofence events belong to no WiFi location, "
+        "so they are left out while locations are chosen.",
+    )
+    reveal = side.toggle(
+        "Show full emails and phone numbers",
+        key=_K_REVEAL,
+        help="Off: emails and phone numbers are masked on screen and in downloads "
+        "(j***@example.com, ***1234).",
+    )
+    filters = Filters(preset, start, end, tuple(st.session_state.get(_K_LOCS, [])))
+    st.session_state[_K_STATE] = filters
+    for note in notes:
+        st.warning(note, icon=":material/link_off:")
+    _write_url(filters)
+    return filters, bool(reveal)
+
+
+def data_status(ctx: PageContext) -> None:
+    """Sidebar footer: where the data comes from, how fresh it is, and a Refresh button."""
+    side = st.sidebar
+    side.divider()
+    if ctx.as_of is not None:
+        as_of = ctx.as_of.astimezone(dt.UTC)
+        label = "Demo data built" if ctx.is_demo else "Data as of"
+        side.caption(f"{label} {as_of:%d %b %Y, %H:%M} UTC")
+    if side.button(
+        "Refresh data",
+        key="flt_refresh",
+        icon=":material/refresh:",
+        help="Fetch the latest events from Cloud4Wi (data is otherwise kept for 10 minutes).",
+    ):
+        data.refresh()
+        st.rerun()
+
+
+def demo_banner(source: data.Source) -> None:
+    """A one-line notice that this is demo data and how to connect a real account."""
+    if source.problem:
+        st.warning(
+            "Cloud4Wi credentials are set but incomplete, so demo data is shown. " + source.problem,
+            icon=":material/key_off:",
+        )
+    elif source.is_demo:
+        st.info(
+            "**Demo data** — a made-up café chain. To see your own guests, add your Cloud4Wi "
+            "API key to `.streamlit/secrets.toml` (see *Connecting a real Cloud4Wi account* in "
+            "the README).",
+            icon=":material/science:",
+        )
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+def _auth_settings() -> Mapping[str, object] | None:
+    try:
+        auth = st.secrets.get("auth")
+    except Exception:
+        return None
+    return auth if isinstance(auth, Mapping) and auth else None
+
+
+def require_sign_in() -> None:
+    """With an ``[auth]`` section in secrets, stop here until the visitor has signed in through
+    ``st.login`` (OpenID Connect); without one the dashboard stays open (e.g. on localhost)."""
+    auth = _auth_settings()
+    if auth is None:
+        return
+    if st.user.is_logged_in:
+        who = st.user.get("email") or st.user.get("name") or "signed in"
+        st.sidebar.caption(f"Signed in: {who}")
+        st.sidebar.button("Sign out", key="auth_logout", on_click=st.logout)
+        return
+    providers = [name for name, value in auth.items() if isinstance(value, Mapping)]
+    provider = None if "client_id" in auth or not providers else providers[0]
+    st.title("Guest analytics")
+    st.write("This dashboard holds guests' personal data. Sign in with your work account.")
+    st.button(
+        "Sign in",
+        type="primary",
+        key="auth_login",
+        on_click=st.login,
+        args=(provider,) if provider else (),
+    )
+    st.stop()
+
+
+# --- tables, downloads, errors -------------------------------------------------------------------
+def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
+    return df if reveal else export.mask_personal(df)
+
+
+def download_csv(
+    df: pd.DataFrame,
+    what: str = "data",
+    ctx: PageContext | None = None,
+    key: str | None = None,
+    label: str | None = None,
+) -> None:
+    """A download button for ``df`` as a spreadsheet-safe CSV named after ``what`` and the dates.
+
+    Emails and phone numbers are masked unless the viewer revealed them. The file is made only
+    when the button is clicked.
+    """
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    start = ctx.start if ctx is not None else None
+    end = ctx.end if ctx is not None else None
+    frame = df
+
+    def make() -> bytes:
+        return export.csv_bytes(frame, reveal_personal=reveal)
+
+    rows = len(df)
+    st.download_button(
+        label or f"Download CSV ({rows:,} rows)",
+        data=make,
+        file_name=export.csv_file_name(what, start, end),
+        mime="text/csv",
+        key=key or f"download_{what}",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Opens in Excel or Google Sheets. Cells that look like formulas are kept as text.",
+    )
+
+
+def show_table(
+    df: pd.DataFrame,
+    ctx: PageContext | None = None,
+    max_rows: int = 2000,
+    key: str | None = None,
+    column_config: Mapping[str, object] | None = None,
+) -> None:
+    """``df`` as a table of at most ``max_rows`` rows, personal columns masked unless revealed,
+    with a note when rows were left out (the download has them all). Contact ids link to the
+    Contact page."""
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    total = len(df)
+    shown = _personal_safe(df.head(max_rows), reveal)
+    config: dict[str, object] = dict(column_config or {})
+    if schema.CONTACT_ID in shown.columns and schema.CONTACT_ID not in config:
+        filters = ctx.filters if ctx is not None else None
+        links = [
+            contact_page_link(c, filters) if isinstance(c, str) and c else None
+            for c in shown[schema.CONTACT_ID].astype(object).tolist()
+        ]
+        shown = shown.assign(**{"open": links})
+        config["open"] = st.column_config.LinkColumn(
+            "Contact", display_text="Open", help="Open this contact's page", width="small"
+        )
+    st.dataframe(shown, hide_index=True, key=key, column_config=config or None)
+    if total > max_rows:
+        st.caption(
+            f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."
+        )
+
+
+def contact_page_link(contact_id: str, filters: Filters | None = None) -> str:
+    """Relative address of the Contact page for ``contact_id``, keeping the current filters."""
+    params: list[tuple[str, str]] = [(CONTACT_PARAM, contact_id)]
+    if filters is None:
+        state = st.session_state.get(_K_STATE)
+        filters = state if isinstance(state, Filters) else None
+    if filters is not None:
+        for name, value in filters_to_params(filters).items():
+            for item in value if isinstance(value, list) else [value]:
+                params.append((name, item))
+    return f"{CONTACT_PAGE_PATH}?{urllib.parse.urlencode(params)}"
+
+
+def contact_id_from_url() -> str | None:
+    """The contact id in the page address (``?contact=``), cleaned; a warning if unusable."""
+    raw = st.query_params.get(CONTACT_PARAM)
+    contact_id, problem = clean_contact_id(raw)
+    if problem:
+        st.warning(problem)
+    return contact_id
+
+
+def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
+    """Every loaded event of one contact. Live mode asks the contact endpoint (all dates);
+    demo mode takes them from the loaded demo frame. An unusable id gives an empty frame."""
+    cleaned, problem = clean_contact_id(contact_id)
+    empty = ctx.all_events.iloc[0:0]
+    if cleaned is None:
+        if problem:
+            st.warning(problem)
+        return empty
+    if ctx.is_demo or ctx.source is None:
+        everything = ctx.all_events
+        return everything[(everything[schema.CONTACT_ID] == cleaned).fillna(False).to_numpy()]
+    try:
+        return data.load_contact_events(ctx.source, cleaned)
+    except Exception as exc:  # a C4WError: say what to do, keep the rest of the page
+        if not is_api_error(exc):
+            raise
+        show_error(exc)
+        return empty
+
+
+def is_api_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Cloud4Wi API error (``c4w.errors.C4WError``)."""
+    try:
+        from c4w.errors import C4WError
+    except ImportError:  # pragma: no cover - the client package is always shipped
+        return False
+    return isinstance(exc, C4WError)
+
+
+_ERROR_TITLES: Iterable[tuple[str, str]] = (
+    ("AuthError", "Cloud4Wi did not accept the credentials."),
+    ("RateLimitError", "Cloud4Wi is receiving too many requests right now."),
+    ("TransportError", "Cloud4Wi could not be reached."),
+    ("APIError", "Cloud4Wi answered with an error."),
+)
+
+
+def error_message(exc: BaseException) -> str:
+    """A short message for an API error: what happened and what to do (from ``exc.hint``)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    title = next((t for name, t in _ERROR_TITLES if name in names), "Loading data failed.")
+    hint = getattr(exc, "hint", None)
+    hint = hint.strip() if isinstance(hint, str) else ""
+    return f"{title} {hint}".strip() if hint else f"{title} Try again in a minute."
+
+
+def show_error(exc: BaseException) -> None:
+    """Show an API error as a short ``st.error`` saying what to do (never a traceback)."""
+    st.error(error_message(exc), icon=":material/cloud_off:")
