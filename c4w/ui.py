@@ -72,6 +72,12 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def oldest_day(today: dt.date) -> dt.date:
+    """The earliest day a custom range may start: OLDEST_YEARS before today (29 Feb -> 28 Feb)."""
+    day = 28 if (today.month, today.day) == (2, 29) else today.day
+    return today.replace(year=today.year - OLDEST_YEARS, day=day)
+
+
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """``("7d", 2024-05-31)`` -> ``(2024-05-25, 2024-05-31)``: the last N days including today."""
     days = PRESET_DAYS.get(preset, PRESET_DAYS[DEFAULT_PRESET])
@@ -114,18 +120,21 @@ def check_range(start: dt.date, end: dt.date, today: dt.date) -> tuple[dt.date, 
         notes.append("The date range reached into the future; it now ends today.")
         if start > end:
             start = end
-    oldest = today.replace(year=today.year - OLDEST_YEARS)
-    if start < oldest:
-        start = max(oldest, min(start, end))
-        if end < start:
-            end = start
-        notes.append(f"Dates before {oldest:%d %b %Y} aren't offered; the range starts there.")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         start = end - dt.timedelta(days=MAX_RANGE_DAYS - 1)
         notes.append(
             f"The date range was longer than {MAX_RANGE_DAYS} days; showing its last "
             f"{MAX_RANGE_DAYS} days (from {start:%d %b %Y})."
         )
+    oldest = oldest_day(today)
+    if end < oldest:
+        start, end = preset_range(DEFAULT_PRESET, today)
+        notes.append(
+            f"Dates more than {OLDEST_YEARS} years back aren't offered; showing the last 30 days."
+        )
+    elif start < oldest:
+        start = oldest
+        notes.append(f"Dates before {oldest:%d %b %Y} aren't offered; the range starts there.")
     return start, end, notes
 
 
@@ -419,7 +428,7 @@ def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tu
         custom = st.session_state.get(_K_CUSTOM) or preset_range(DEFAULT_PRESET, today)
         if _K_DATES not in st.session_state:
             st.session_state[_K_DATES] = custom
-        oldest = today.replace(year=today.year - OLDEST_YEARS)
+        oldest = oldest_day(today)
         picked = side.date_input(
             "From – to",
             min_value=oldest,
