@@ -1,0 +1,332 @@
+"""Funnels: ordering, conversion window, entry, drop-off lists, time between steps, breakdowns.
+
+Also home of `make_events`, the small-frame builder the other view tests import.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c4w import schema
+from c4w.metrics import funnels
+
+# Repeated strings are categories in the canonical frame; unique ones are pandas strings.
+_CATEGORY_COLUMNS = {
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.ORGANIZATION_ID,
+    schema.TIMEZONE,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.HOTSPOT_ID,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
+    schema.GEOFENCE_EXT_ID,
+    schema.GEOFENCE_SHAPE,
+    schema.APP_OS,
+    schema.SIGNUP_SOURCE,
+    schema.CAMPAIGN_ID,
+    schema.CAMPAIGN_NAME,
+    schema.COMMUNICATION_ID,
+    schema.CHANNEL,
+    schema.PHONE_PREFIX,
+    schema.PROMO_TYPE,
+}
+
+
+def make_events(rows: list[dict]) -> pd.DataFrame:
+    """A canonical events frame (every column, right dtypes) from a few dict rows.
+
+    Times may be given as ISO text; anything left out is missing. Event ids default to e0, e1...
+    """
+    data: dict[str, pd.Series] = {}
+    n = len(rows)
+    for col in schema.EVENT_COLUMNS:
+        values = [r.get(col) for r in rows]
+        if col == schema.EVENT_ID:
+            values = [v if v is not None else f"e{i}" for i, v in enumerate(values)]
+        if col in schema.UTC_TIME_COLUMNS:
+            series = pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.as_unit("ns")
+        elif col in schema.LOCAL_TIME_COLUMNS:
+            series = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]")
+        elif col in schema.FLOAT_COLUMNS:
+            series = pd.Series(values, dtype="float64")
+        elif col == schema.DATA_PROBLEMS:
+            series = pd.Series([v or 0 for v in values], dtype="uint16")
+        elif col in _CATEGORY_COLUMNS:
+            series = pd.Series(values, dtype="object").astype("category")
+        else:
+            series = pd.Series(values, dtype="str")
+        data[col] = series.reset_index(drop=True) if n else series
+    return pd.DataFrame(data)
+
+
+def ev(kind: str, contact: str, at: str, **extra: object) -> dict:
+    """One event row: type, contact and UTC time, plus any other columns."""
+    return {schema.TYPE: kind, schema.CONTACT_ID: contact, schema.CREATED_AT: at, **extra}
+
+
+MILAN = {schema.LOCATION_ID: "L1", schema.LOCATION_NAME: "Milan Store"}
+ROME = {schema.LOCATION_ID: "L2", schema.LOCATION_NAME: "Rome Store"}
+SPRING = {schema.CAMPAIGN_ID: "c1", schema.CAMPAIGN_NAME: "Spring"}
+SUMMER = {schema.CAMPAIGN_ID: "c2", schema.CAMPAIGN_NAME: "Summer"}
+
+
+def scenario() -> pd.DataFrame:
+    """Five contacts on the default email funnel (d0 = 2024-03-01).
+
+    a: signup d0 10:00 Milan, sent 11:00 (Spring), opened 12:00, clicked 13:00 -> all 4 steps
+    b: signup d0 10:00 Milan, sent d1 10:00 (Spring), clicked d1 11:00, opened d1 12:00
+       -> 3 steps (the click came before the open, so it does not count)
+    c: signup d0 09:00 Rome, sent d0 10:00 (Summer), opened d14 09:00:00 (exactly 14 days
+       after entry: counts), clicked d14 09:00:01 (14 days + 1 s: too late) -> 3 steps
+    d: signup d0 08:00 Rome, nothing else -> 1 step
+    e: an email sent but no signup -> never enters
+    """
+    s, se, op, cl = schema.SIGNUP, schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL
+    rows = [
+        ev(s, "a", "2024-03-01T10:00:00Z", **MILAN),
+        ev(se, "a", "2024-03-01T11:00:00Z", **SPRING),
+        ev(op, "a", "2024-03-01T12:00:00Z", **SPRING),
+        ev(cl, "a", "2024-03-01T13:00:00Z", **SPRING),
+        ev(s, "b", "2024-03-01T10:00:00Z", **MILAN),
+        ev(se, "b", "2024-03-02T10:00:00Z", **SPRING),
+        ev(cl, "b", "2024-03-02T11:00:00Z", **SPRING),
+        ev(op, "b", "2024-03-02T12:00:00Z", **SPRING),
+        ev(s, "c", "2024-03-01T09:00:00Z", **ROME),
+        ev(se, "c", "2024-03-01T10:00:00Z", **SUMMER),
+        ev(op, "c", "2024-03-15T09:00:00Z", **SUMMER),
+        ev(cl, "c", "2024-03-15T09:00:01Z", **SUMMER),
+        ev(s, "d", "2024-03-01T08:00:00Z", **ROME),
+        ev(se, "e", "2024-03-01T08:00:00Z", **SPRING),
+        ev(schema.LOGIN, "a", "2024-03-01T10:01:00Z", **MILAN),
+    ]
+    # shuffle: the funnel must not depend on the frame's row order
+    frame = make_events(rows)
+    return frame.iloc[np.random.default_rng(3).permutation(len(frame))].reset_index(drop=True)
+
+
+def test_make_events_has_canonical_columns_and_dtypes() -> None:
+    frame = make_events([ev(schema.SIGNUP, "a", "2024-03-01T10:00:00Z")])
+    assert tuple(frame.columns) == schema.EVENT_COLUMNS
+    assert str(frame[schema.CREATED_AT].dtype) == "datetime64[ns, UTC]"
+    assert isinstance(frame[schema.TYPE].dtype, pd.CategoricalDtype)
+    assert frame[schema.DATA_PROBLEMS].dtype == np.uint16
+
+
+def test_step_counts_and_conversion() -> None:
+    result = funnels.funnel(scenario())
+    # entered a, b, c, d = 4; sent a, b, c = 3; opened a, b, c = 3; clicked only a = 1
+    assert result.steps["contacts"].tolist() == [4, 3, 3, 1]
+    # step conversion: 4/4, 3/4, 3/3, 1/3
+    assert result.steps["step_conversion"].tolist() == pytest.approx([1.0, 0.75, 1.0, 1 / 3])
+    # overall: 4/4, 3/4, 3/4, 1/4
+    assert result.steps["overall_conversion"].tolist() == pytest.approx([1, 0.75, 0.75, 0.25])
+    # dropped at each step: 0, 4-3 = 1, 3-3 = 0, 3-1 = 2
+    assert result.steps["dropped"].tolist() == [0, 1, 0, 2]
+    assert result.entered == 4 and result.completed == 1
+    assert result.overall_conversion == pytest.approx(0.25)
+    assert result.steps["name"].tolist() == [
+        "1. Signed up",
+        "2. Email sent",
+        "3. Email opened",
+        "4. Email clicked",
+    ]
+
+
+def test_click_before_open_does_not_count() -> None:
+    result = funnels.funnel(scenario())
+    b = result.journeys.set_index(schema.CONTACT_ID).loc["b"]
+    # b: sent d1 10:00, click d1 11:00 comes before the open d1 12:00 -> stops at step 3
+    assert b["steps_reached"] == 3
+    assert b["3. Email opened"] == pd.Timestamp("2024-03-02T12:00:00Z")
+    assert pd.isna(b["4. Email clicked"])
+
+
+def test_window_is_inclusive_at_14_days_and_excludes_one_second_more() -> None:
+    result = funnels.funnel(scenario())
+    c = result.journeys.set_index(schema.CONTACT_ID).loc["c"]
+    # entry d0 09:00; open at d0 + 14 days exactly counts; click at 14 days + 1 s does not
+    assert c["3. Email opened"] == pd.Timestamp("2024-03-15T09:00:00Z")
+    assert c["steps_reached"] == 3
+
+
+def test_shorter_window_counts_fewer() -> None:
+    result = funnels.funnel(scenario(), window=timedelta(days=1))
+    # window 24 h from entry:
+    # a: sent +1 h, opened +2 h, clicked +3 h -> 4 steps
+    # b: sent +24 h exactly (counts), opened +26 h (too late) -> 2 steps
+    # c: sent +1 h, opened +14 days (too late) -> 2 steps
+    # d: 1 step
+    assert result.steps["contacts"].tolist() == [4, 3, 1, 1]
+
+
+def test_median_time_between_steps() -> None:
+    result = funnels.funnel(scenario())
+    medians = result.steps["median_time_from_previous"].tolist()
+    assert pd.isna(medians[0])
+    # signup -> sent: a 1 h, b 24 h, c 1 h -> median 1 h
+    assert medians[1] == pd.Timedelta(hours=1)
+    # sent -> opened: a 1 h, b 2 h, c 13 d 23 h -> median 2 h
+    assert medians[2] == pd.Timedelta(hours=2)
+    # opened -> clicked: only a, 1 h
+    assert medians[3] == pd.Timedelta(hours=1)
+    # entry -> last step: only a, 10:00 -> 13:00 = 3 h
+    assert result.median_time_to_complete == pd.Timedelta(hours=3)
+
+
+def test_entry_is_first_step_one_event_in_range() -> None:
+    s, se = schema.SIGNUP, schema.SEND_EMAIL
+    frame = make_events(
+        [
+            ev(s, "x", "2024-02-25T10:00:00Z", **ROME),  # before the range: not an entry
+            ev(se, "x", "2024-02-26T10:00:00Z", **SUMMER),  # before entry: does not count
+            ev(s, "x", "2024-03-01T12:00:00Z", **MILAN),  # first signup in range: entry
+            ev(s, "x", "2024-03-02T12:00:00Z", **ROME),  # later signup: ignored
+            ev(se, "x", "2024-03-01T13:00:00Z", **SPRING),  # after entry: step 2
+            ev(s, "y", "2024-02-20T10:00:00Z", **ROME),  # only before the range: not entered
+        ]
+    )
+    result = funnels.funnel(frame, entry_from=date(2024, 3, 1), entry_to=date(2024, 3, 31))
+    j = result.journeys.set_index(schema.CONTACT_ID)
+    assert j.index.tolist() == ["x"]
+    assert j.loc["x", "entered_at"] == pd.Timestamp("2024-03-01T12:00:00Z")
+    assert j.loc["x", "entry_location"] == "Milan Store"
+    assert j.loc["x", "campaign"] == "Spring"
+    assert result.steps["contacts"].tolist() == [1, 1, 0, 0]
+
+
+def test_entry_to_is_inclusive_of_the_whole_last_day() -> None:
+    frame = make_events([ev(schema.SIGNUP, "x", "2024-03-31T23:59:59Z")])
+    # 23:59:59 on the last selected day is still inside the range
+    result = funnels.funnel(frame, entry_from=date(2024, 3, 1), entry_to=date(2024, 3, 31))
+    assert result.entered == 1
+    result = funnels.funnel(frame, entry_from=date(2024, 3, 1), entry_to=date(2024, 3, 30))
+    assert result.entered == 0
+
+
+def test_entry_locations_limit_who_enters() -> None:
+    result = funnels.funnel(scenario(), entry_locations=["L2"])
+    # only c and d signed up in Rome (L2); c reaches 3 steps, d 1
+    assert result.steps["contacts"].tolist() == [2, 1, 1, 0]
+
+
+def test_dropped_contacts_per_step() -> None:
+    result = funnels.funnel(scenario())
+    everyone = funnels.dropped_contacts(result)
+    # d missed step 2; c and b missed step 4 (sorted by step, then entry time: c 09:00, b 10:00)
+    assert everyone[schema.CONTACT_ID].tolist() == ["d", "c", "b"]
+    assert everyone["missed_step"].tolist() == [
+        "2. Email sent",
+        "4. Email clicked",
+        "4. Email clicked",
+    ]
+    assert everyone["last_step_reached"].tolist() == [
+        "1. Signed up",
+        "3. Email opened",
+        "3. Email opened",
+    ]
+    assert everyone["last_step_at"].tolist() == [
+        pd.Timestamp("2024-03-01T08:00:00Z"),
+        pd.Timestamp("2024-03-15T09:00:00Z"),
+        pd.Timestamp("2024-03-02T12:00:00Z"),
+    ]
+    assert funnels.dropped_contacts(result, step=2)[schema.CONTACT_ID].tolist() == ["d"]
+    assert funnels.dropped_contacts(result, step=3).empty
+    assert funnels.dropped_contacts(result, step=4)[schema.CONTACT_ID].tolist() == ["c", "b"]
+
+
+def test_breakdown_by_location_of_signup() -> None:
+    table = funnels.funnel_breakdown(funnels.funnel(scenario()), by=funnels.BY_LOCATION)
+    # Milan: a, b entered; both sent and opened; only a clicked -> 1/2
+    # Rome: c, d entered; c sent and opened; nobody clicked -> 0/2
+    assert table["group"].tolist() == ["Milan Store", "Rome Store"]
+    assert table["entered"].tolist() == [2, 2]
+    assert table["2. Email sent"].tolist() == [2, 1]
+    assert table["3. Email opened"].tolist() == [2, 1]
+    assert table["4. Email clicked"].tolist() == [1, 0]
+    assert table["overall_conversion"].tolist() == pytest.approx([0.5, 0.0])
+
+
+def test_breakdown_by_campaign_of_step_two() -> None:
+    table = funnels.funnel_breakdown(funnels.funnel(scenario()), by=funnels.BY_CAMPAIGN)
+    # Spring: a, b (2 entered, 1 clicked); Summer: c (1, 0); d never got an email
+    # ordering: most entered first, ties by name ("(" sorts before "S")
+    assert table["group"].tolist() == ["Spring", funnels.NO_CAMPAIGN, "Summer"]
+    assert table["entered"].tolist() == [2, 1, 1]
+    assert table["4. Email clicked"].tolist() == [1, 0, 0]
+    assert table["overall_conversion"].tolist() == pytest.approx([0.5, 0.0, 0.0])
+
+
+def test_sms_path() -> None:
+    frame = make_events(
+        [
+            ev(schema.SIGNUP, "a", "2024-03-01T10:00:00Z"),
+            ev(schema.SEND_SMS, "a", "2024-03-01T11:00:00Z"),
+            ev(schema.CLICK_SMS, "a", "2024-03-01T11:30:00Z"),
+            ev(schema.SIGNUP, "b", "2024-03-01T10:00:00Z"),
+            ev(schema.SEND_SMS, "b", "2024-03-01T11:00:00Z"),
+            ev(schema.SEND_EMAIL, "b", "2024-03-01T11:00:00Z"),  # not part of the SMS path
+        ]
+    )
+    result = funnels.funnel(frame, funnels.SMS_STEPS)
+    # a and b signed up and got the SMS; only a clicked
+    assert result.steps["contacts"].tolist() == [2, 2, 1]
+    # sent -> clicked: a 30 min
+    assert result.steps["median_time_from_previous"].iloc[2] == pd.Timedelta(minutes=30)
+
+
+def test_repeated_step_type_needs_a_later_event() -> None:
+    v = schema.VISIT
+    frame = make_events(
+        [
+            ev(v, "a", "2024-03-01T10:00:00Z"),
+            ev(v, "a", "2024-03-03T10:00:00Z"),  # a second visit 2 days later: step 2
+            ev(v, "b", "2024-03-01T10:00:00Z"),
+            ev(v, "b", "2024-03-01T10:00:00Z"),  # same instant: not "after", no step 2
+        ]
+    )
+    result = funnels.funnel(frame, [v, v], window=timedelta(days=7))
+    assert result.steps["contacts"].tolist() == [2, 1]
+
+
+def test_event_types_present_most_frequent_first() -> None:
+    # send_email: a, b, c, e = 4; signup: a, b, c, d = 4; open 3; click 3; login 1
+    present = funnels.step_types_present(scenario())
+    assert set(present[:2]) == {schema.SIGNUP, schema.SEND_EMAIL}
+    assert present[-1] == schema.LOGIN
+    assert funnels.step_types_present(make_events([])) == []
+
+
+def test_empty_frames_give_empty_results() -> None:
+    result = funnels.funnel(make_events([]))
+    assert result.steps["contacts"].tolist() == [0, 0, 0, 0]
+    assert result.entered == 0 and result.journeys.empty
+    assert np.isnan(result.overall_conversion)
+    assert pd.isna(result.median_time_to_complete)
+    assert funnels.dropped_contacts(result).empty
+    assert funnels.funnel_breakdown(result, by=funnels.BY_CAMPAIGN).empty
+    # events exist but nobody has a step-1 event
+    only_sends = make_events([ev(schema.SEND_EMAIL, "a", "2024-03-01T10:00:00Z")])
+    assert funnels.funnel(only_sends).entered == 0
+
+
+def test_input_frame_is_not_changed() -> None:
+    frame = scenario()
+    before = frame.copy()
+    funnels.funnel(frame)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_humanize_duration() -> None:
+    assert funnels.humanize_duration(pd.Timedelta(seconds=40)) == "40 s"
+    assert funnels.humanize_duration(pd.Timedelta(minutes=15)) == "15 min"
+    # 135 min = 2 h 15 min
+    assert funnels.humanize_duration(pd.Timedelta(minutes=135)) == "2 h 15 min"
+    # 76 h = 3 d 4 h
+    assert funnels.humanize_duration(pd.Timedelta(hours=76)) == "3 d 4 h"
+    assert funnels.humanize_duration(pd.NaT) == "–"
