@@ -1,0 +1,184 @@
+"""Logins: WiFi logins over time by location (local time), top locations, logins per guest.
+
+A login is a `login` event (a WiFi authentication). Times are the location's local wall clock
+(`created_at_local`), so "9 am" and "Monday" mean what the store staff see. Weeks start on
+Monday. Everything is computed with numpy over category codes; inputs are never modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+from c4w.metrics.overview import (
+    NAT_NS,
+    NS_PER_DAY,
+    NS_PER_HOUR,
+    codes_and_labels,
+    place_codes,
+    time_ns,
+    type_mask,
+)
+
+GRANULARITIES = ("hour", "day", "week")
+UNKNOWN_LOCATION = "Unknown location"
+OTHER_LOCATIONS = "Other locations"
+
+LOGINS_HELP = "WiFi logins in the period (login events), repeat logins included."
+LOGIN_CONTACTS_HELP = "Distinct guests with at least one WiFi login in the period."
+LOGINS_PER_CONTACT_HELP = (
+    "WiFi logins divided by the distinct guests who logged in (logins with no guest id left out)."
+)
+LOGIN_TIMELINE_HELP = "WiFi logins per hour, day or week (local time; weeks start on Monday)."
+TOP_LOCATIONS_HELP = "Locations ranked by WiFi logins, with their distinct guests."
+LOGIN_FREQUENCY_HELP = "How many guests logged in once, twice, ... in the period."
+
+
+def _period_start(local_ns: np.ndarray, granularity: str) -> tuple[np.ndarray, int]:
+    """Start of the hour/day/week holding each local time, and the period length (ns)."""
+    if granularity == "hour":
+        return local_ns // NS_PER_HOUR * NS_PER_HOUR, NS_PER_HOUR
+    day = local_ns // NS_PER_DAY
+    if granularity == "day":
+        return day * NS_PER_DAY, NS_PER_DAY
+    if granularity == "week":
+        monday = day - (day + 3) % 7  # 1970-01-01 was a Thursday
+        return monday * NS_PER_DAY, 7 * NS_PER_DAY
+    raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
+
+
+def _login_locations(events: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Location code of each chosen login and the location names."""
+    return place_codes(events, rows, schema.LOCATION_ID, schema.LOCATION_NAME, UNKNOWN_LOCATION)
+
+
+def login_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """The login events behind the Logins view (all canonical columns)."""
+    return events.loc[type_mask(events, (schema.LOGIN,))]
+
+
+def login_timeline(
+    events: pd.DataFrame, granularity: str = "day", top_n: int | None = None
+) -> pd.DataFrame:
+    """Logins per local hour, day or week and location: columns period, location, logins.
+
+    Every period from the first to the last login is listed for every location (0 when none),
+    so gaps show. Locations come most logins first; with `top_n`, the rest are summed as
+    "Other locations" (listed last). Logins without a local time are left out. Empty input
+    gives an empty frame.
+    """
+    columns = {"period": "datetime64[ns]", "location": "str", "logins": "int64"}
+    local = time_ns(events[schema.CREATED_AT_LOCAL])
+    rows = type_mask(events, (schema.LOGIN,)) & (local != NAT_NS)
+    if not rows.any():
+        _period_start(np.zeros(0, dtype=np.int64), granularity)  # still checks the argument
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    period, step = _period_start(local[rows], granularity)
+    location, names = _login_locations(events, rows)
+    totals = np.bincount(location, minlength=len(names))
+    ranked = np.lexsort((np.array(names, dtype=object).astype(str), -totals))
+    if top_n is not None and len(names) > top_n:
+        keep = ranked[:top_n]
+        slot = np.full(len(names), len(keep), dtype=np.int64)  # the rest: "Other" slot
+        slot[keep] = np.arange(len(keep))
+        labels = [names[i] for i in keep] + [OTHER_LOCATIONS]
+    else:
+        slot = np.empty(len(names), dtype=np.int64)
+        slot[ranked] = np.arange(len(ranked))
+        labels = [names[i] for i in ranked]
+    first = period.min()
+    n_periods = int((period.max() - first) // step) + 1
+    n_loc = len(labels)
+    offset = (period - first) // step
+    counts = np.bincount(offset * n_loc + slot[location], minlength=n_periods * n_loc)
+    starts = (first + np.arange(n_periods, dtype=np.int64) * step).astype("datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "period": np.repeat(starts, n_loc),
+            "location": pd.Series(np.tile(np.array(labels, dtype=object), n_periods), dtype="str"),
+            "logins": counts.astype(np.int64),
+        }
+    )
+
+
+def top_locations(events: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """Locations by logins: location, logins, contacts (distinct guests), logins_per_contact,
+    share (of all logins). Most logins first; `n` keeps the first n. Empty input, empty frame.
+    """
+    rows = type_mask(events, (schema.LOGIN,))
+    location, names = _login_locations(events, rows)
+    contact, contact_labels = codes_and_labels(events[schema.CONTACT_ID])
+    contact = contact[rows]
+    n_loc = len(names)
+    logins = np.bincount(location, minlength=n_loc)
+    known = contact >= 0
+    pairs = np.unique(location[known] * max(len(contact_labels), 1) + contact[known])
+    contacts = np.bincount(pairs // max(len(contact_labels), 1), minlength=n_loc)
+    logins_known = np.bincount(location[known], minlength=n_loc)
+    table = pd.DataFrame(
+        {
+            "location": pd.Series(names, dtype="str"),
+            "logins": logins.astype(np.int64),
+            "contacts": contacts.astype(np.int64),
+            "logins_per_contact": np.where(
+                contacts > 0, logins_known / np.maximum(contacts, 1), np.nan
+            ),
+            "share": logins / max(int(logins.sum()), 1),
+        }
+    )
+    table = table.sort_values(["logins", "location"], ascending=[False, True], ignore_index=True)
+    return table if n is None else table.head(n)
+
+
+@dataclass(frozen=True)
+class LoginsPerContact:
+    """Logins, distinct guests who logged in, and logins that carry no guest id."""
+
+    logins: int
+    contacts: int
+    without_contact: int
+
+    @property
+    def per_contact(self) -> float | None:
+        """Logins with a guest id per distinct guest; None when nobody logged in."""
+        if not self.contacts:
+            return None
+        return (self.logins - self.without_contact) / self.contacts
+
+
+def logins_per_contact(events: pd.DataFrame) -> LoginsPerContact:
+    """Count logins and the distinct guests behind them."""
+    rows = type_mask(events, (schema.LOGIN,))
+    contact, labels = codes_and_labels(events[schema.CONTACT_ID])
+    contact = contact[rows]
+    known = contact[contact >= 0]
+    distinct = int(np.count_nonzero(np.bincount(known, minlength=len(labels))))
+    return LoginsPerContact(int(rows.sum()), distinct, int(len(contact) - len(known)))
+
+
+def login_frequency(events: pd.DataFrame, cap: int = 10) -> pd.DataFrame:
+    """Guests by how many times they logged in: logins ("1", "2", ..., "10+"), contacts, share.
+
+    Guests with `cap` or more logins share the last row. Empty input gives an empty frame.
+    """
+    columns = {"logins": "str", "contacts": "int64", "share": "float64"}
+    rows = type_mask(events, (schema.LOGIN,))
+    contact, labels = codes_and_labels(events[schema.CONTACT_ID])
+    contact = contact[rows]
+    per_guest = np.bincount(contact[contact >= 0], minlength=len(labels))
+    per_guest = per_guest[per_guest > 0]
+    if len(per_guest) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    cap = max(int(cap), 2)
+    counts = np.bincount(np.minimum(per_guest, cap), minlength=cap + 1)[1:]
+    names = [str(i) for i in range(1, cap)] + [f"{cap}+"]
+    return pd.DataFrame(
+        {
+            "logins": pd.Series(names, dtype="str"),
+            "contacts": counts.astype(np.int64),
+            "share": counts / len(per_guest),
+        }
+    )

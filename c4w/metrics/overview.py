@@ -1,0 +1,436 @@
+"""Overview: headline numbers against the previous period, events per day, weekly heatmap.
+
+Also holds the small column readers the other view metrics share (event-type masks, category
+codes, nanosecond timestamps), so every view reads the canonical frame the same, fast way:
+numpy arrays and category codes, no Python loops over rows, no groupby-apply. Inputs are never
+modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+
+NS_PER_HOUR = 3_600_000_000_000
+NS_PER_DAY = 24 * NS_PER_HOUR
+NAT_NS = np.iinfo(np.int64).min  # how a missing time (NaT) reads as int64 nanoseconds
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+UNIQUE_CONTACTS_HELP = "Distinct contacts with at least one event of any kind in the period."
+NEW_SIGNUPS_HELP = "Sign-ups in the period (signup events): guests who registered."
+WIFI_LOGINS_HELP = "WiFi logins in the period (login events), repeat logins included."
+VISITS_HELP = "WiFi visits that ended in the period (visit events)."
+MEDIAN_DWELL_HELP = (
+    "Typical WiFi visit length in minutes: half the visits were shorter, half longer "
+    "(visits without a recorded length are left out)."
+)
+RETURNING_SHARE_HELP = (
+    "Share of WiFi visits whose guest's previous visit was on a different day (local time); "
+    "first visits and repeat visits on the same day are not returning."
+)
+CHANGE_HELP = "Change against the previous period of the same length, just before this one."
+EVENTS_PER_DAY_HELP = "Events of each kind per day, by the local date at the location."
+WEEKLY_HEATMAP_HELP = (
+    "Average events in each hour of each weekday, local time at the location: the total for "
+    "that hour divided by how many of that weekday the data spans."
+)
+
+
+# --- shared column readers ----------------------------------------------------------------------
+def type_mask(events: pd.DataFrame, types: Iterable[str]) -> np.ndarray:
+    """Boolean array marking the rows whose event type is one of `types` (missing type: False)."""
+    wanted = set(types)
+    column = events[schema.TYPE]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories
+        hit = np.fromiter((c in wanted for c in categories), dtype=bool, count=len(categories))
+        # code -1 (missing) picks the appended False
+        return np.append(hit, False)[column.cat.codes.to_numpy()]
+    return column.isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
+
+
+def codes_and_labels(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Int64 codes (-1 = missing) and the labels they index, for a categorical or plain column."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def time_ns(column: pd.Series) -> np.ndarray:
+    """Int64 nanoseconds since the epoch (missing: NAT_NS) of a naive or UTC datetime column."""
+    if not (
+        isinstance(column.dtype, pd.DatetimeTZDtype) or np.issubdtype(column.dtype, np.datetime64)
+    ):
+        column = pd.to_datetime(column)
+    if column.dt.unit != "ns":
+        column = column.dt.as_unit("ns")
+    return column.array.asi8
+
+
+def place_codes(
+    events: pd.DataFrame, rows: np.ndarray, id_column: str, name_column: str, missing: str
+) -> tuple[np.ndarray, list[str]]:
+    """Codes 0..k-1 of the place (location or geofence) of the chosen rows, and their names.
+
+    Places are told apart by id and named by their first name seen (the id when unnamed);
+    rows with neither id nor name share the `missing` label. Only places present get a code.
+    """
+    id_codes, ids = codes_and_labels(events[id_column])
+    name_codes, names = codes_and_labels(events[name_column])
+    id_codes, name_codes = id_codes[rows], name_codes[rows]
+    # key: the id when known, else the name (offset past the ids), else one "missing" slot
+    n_ids, n_names = len(ids), len(names)
+    key = np.where(
+        id_codes >= 0, id_codes, np.where(name_codes >= 0, n_ids + name_codes, n_ids + n_names)
+    )
+    present, codes = np.unique(key, return_inverse=True)
+    if len(present) == 0:
+        return codes.astype(np.int64), []
+    first_name = np.full(n_ids + n_names + 1, -1, dtype=np.int64)
+    named = name_codes >= 0
+    first_name[key[named][::-1]] = name_codes[named][::-1]  # last write wins: first name seen
+    labels: list[str] = []
+    for k in present.tolist():
+        if first_name[k] >= 0:
+            labels.append(str(names[first_name[k]]))
+        elif k < n_ids:
+            labels.append(str(ids[k]))
+        else:
+            labels.append(missing)
+    return codes.astype(np.int64), unique_labels(labels)
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """The labels with repeats numbered ("Store", "Store (2)") so each names one thing."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of two columns in one shared code space (cheap when they share categories)."""
+    if (
+        isinstance(a.dtype, pd.CategoricalDtype)
+        and isinstance(b.dtype, pd.CategoricalDtype)
+        and (a.cat.categories is b.cat.categories or a.cat.categories.equals(b.cat.categories))
+    ):
+        return codes_and_labels(a)[0], codes_and_labels(b)[0]
+    codes, _ = pd.factorize(
+        np.concatenate([a.astype(object).to_numpy(), b.astype(object).to_numpy()]),
+        use_na_sentinel=True,
+    )
+    return codes[: len(a)].astype(np.int64), codes[len(a) :].astype(np.int64)
+
+
+# --- returning visits ---------------------------------------------------------------------------
+def _visit_times(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start time (UTC ns) and local day number of the chosen visit rows.
+
+    A visit is placed at its start; when the start is missing, at the time it was recorded.
+    """
+    start = time_ns(frame[schema.VISIT_START])[rows]
+    start = np.where(start != NAT_NS, start, time_ns(frame[schema.CREATED_AT])[rows])
+    local = time_ns(frame[schema.VISIT_START_LOCAL])[rows]
+    local = np.where(local != NAT_NS, local, time_ns(frame[schema.CREATED_AT_LOCAL])[rows])
+    day = np.where(local != NAT_NS, local // NS_PER_DAY, NAT_NS)
+    return start, day
+
+
+def returning_flags(
+    events: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    visit_types: Iterable[str] = (schema.VISIT,),
+    location_ids: Sequence[str] = (),
+) -> pd.Series:
+    """For each visit in `events`: True when the guest's previous visit was on another local day.
+
+    The previous visit is looked up among the visits in `events` and, for the time before the
+    first of them, in `history` (the whole loaded data, e.g. the page's `all_events`); with
+    `location_ids`, only history visits at those locations count, matching a location filter
+    on `events`. The result is indexed like the visit rows of `events`; visits with no contact
+    or no time are <NA>.
+    """
+    visit_types = tuple(visit_types)
+    rows = type_mask(events, visit_types)
+    index = events.index[rows]
+    if not rows.any():
+        return pd.Series(pd.array([], dtype="boolean"), index=index, name="returning")
+    start, day = _visit_times(events, rows)
+    if history is not None and len(history):
+        first = time_ns(events[schema.CREATED_AT])[rows]
+        first = first[first != NAT_NS]
+        cut = first.min() if len(first) else NAT_NS
+        created = time_ns(history[schema.CREATED_AT])
+        h_rows = type_mask(history, visit_types) & (created != NAT_NS) & (created < cut)
+        if location_ids:
+            h_rows &= (
+                history[schema.LOCATION_ID]
+                .isin(list(location_ids))
+                .to_numpy(dtype=bool, na_value=False)
+            )
+        h_start, h_day = _visit_times(history, h_rows)
+        ev_contact, h_contact = _shared_codes(events[schema.CONTACT_ID], history[schema.CONTACT_ID])
+        ev_contact, h_contact = ev_contact[rows], h_contact[h_rows]
+    else:
+        ev_contact = codes_and_labels(events[schema.CONTACT_ID])[0][rows]
+        h_start = h_day = h_contact = np.empty(0, dtype=np.int64)
+    n = len(start)
+    contact = np.concatenate([ev_contact, h_contact])
+    when = np.concatenate([start, h_start])
+    day = np.concatenate([day, h_day])
+    known = (contact >= 0) & (when != NAT_NS) & (day != NAT_NS)
+    (pos,) = np.nonzero(known)
+    order = pos[np.lexsort((when[pos], contact[pos]))]  # by contact, then time
+    c, d = contact[order], day[order]
+    returning_sorted = np.zeros(len(order), dtype=bool)
+    returning_sorted[1:] = (c[1:] == c[:-1]) & (d[1:] != d[:-1])
+    flags = np.zeros(len(contact), dtype=bool)
+    flags[order] = returning_sorted
+    result = pd.array(flags[:n], dtype="boolean")
+    result[~known[:n]] = pd.NA
+    return pd.Series(result, index=index, name="returning")
+
+
+@dataclass(frozen=True)
+class ReturningShare:
+    """Returning visits among the visits that could be judged (known guest and time)."""
+
+    returning: int
+    judged: int
+
+    @property
+    def share(self) -> float | None:
+        """Returning / judged, or None when there is no visit to judge."""
+        return self.returning / self.judged if self.judged else None
+
+
+def returning_share(
+    events: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    visit_types: Iterable[str] = (schema.VISIT,),
+    location_ids: Sequence[str] = (),
+) -> ReturningShare:
+    """Share of visits in `events` that are returning (see `returning_flags`)."""
+    flags = returning_flags(events, history, visit_types, location_ids)
+    judged = int(flags.notna().sum())
+    return ReturningShare(returning=int(flags.sum()), judged=judged)
+
+
+# --- KPIs ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Kpi:
+    """One headline number, its value in the previous period and its one-line definition."""
+
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    help: str
+    unit: str  # "count", "minutes" or "share"
+
+    @property
+    def change(self) -> float | None:
+        """Value minus previous value (None when either is missing)."""
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def change_pct(self) -> float | None:
+        """Relative change against the previous value (None when that is missing or zero)."""
+        if self.change is None or not self.previous:
+            return None
+        return self.change / self.previous
+
+
+def _headline(
+    events: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    visit_types: tuple[str, ...],
+    location_ids: Sequence[str],
+) -> dict[str, float | None]:
+    """The six headline numbers of one period."""
+    if events is None:
+        return dict.fromkeys(
+            ("contacts", "signups", "logins", "visits", "median_dwell", "returning")
+        )
+    contact_codes, labels = codes_and_labels(events[schema.CONTACT_ID])
+    known = contact_codes[contact_codes >= 0]
+    contacts = int(np.count_nonzero(np.bincount(known, minlength=len(labels))))
+    visit_rows = type_mask(events, visit_types)
+    durations = events[schema.VISIT_DURATION_MIN].to_numpy(dtype=np.float64, na_value=np.nan)
+    durations = durations[visit_rows]
+    durations = durations[np.isfinite(durations) & (durations >= 0)]
+    return {
+        "contacts": contacts,
+        "signups": int(type_mask(events, (schema.SIGNUP,)).sum()),
+        "logins": int(type_mask(events, (schema.LOGIN,)).sum()),
+        "visits": int(visit_rows.sum()),
+        "median_dwell": float(np.median(durations)) if len(durations) else None,
+        "returning": returning_share(events, history, visit_types, location_ids).share,
+    }
+
+
+def overview_kpis(
+    events: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    visit_types: Iterable[str] = (schema.VISIT,),
+    location_ids: Sequence[str] = (),
+) -> list[Kpi]:
+    """The Overview's headline numbers for `events`, each with its value over `previous`.
+
+    `history` is the whole loaded data, used to find a guest's visit before the period;
+    `location_ids` is the location filter `events` and `previous` were cut with (empty: all).
+    """
+    visit_types = tuple(visit_types)
+    now = _headline(events, history, visit_types, location_ids)
+    before = _headline(previous, history, visit_types, location_ids)
+    spec = (
+        ("contacts", "Unique contacts", UNIQUE_CONTACTS_HELP, "count"),
+        ("signups", "New sign-ups", NEW_SIGNUPS_HELP, "count"),
+        ("logins", "WiFi logins", WIFI_LOGINS_HELP, "count"),
+        ("visits", "Visits", VISITS_HELP, "count"),
+        ("median_dwell", "Median visit length", MEDIAN_DWELL_HELP, "minutes"),
+        ("returning", "Returning visits", RETURNING_SHARE_HELP, "share"),
+    )
+    return [Kpi(key, label, now[key], before[key], text, unit) for key, label, text, unit in spec]
+
+
+def format_kpi_value(kpi: Kpi) -> str:
+    """The value as shown on screen: 12,345 · 23.5 min · 41.2% · – when unknown."""
+    if kpi.value is None:
+        return "–"
+    if kpi.unit == "share":
+        return f"{kpi.value:.1%}"
+    if kpi.unit == "minutes":
+        return f"{kpi.value:,.1f} min"
+    return f"{kpi.value:,.0f}"
+
+
+def format_kpi_change(kpi: Kpi) -> str | None:
+    """The change as shown under the value: +12.5% for counts, +1.5 min, +2.0 pp for shares."""
+    change = kpi.change
+    if change is None:
+        return None
+    if kpi.unit == "share":
+        return f"{change * 100:+.1f} pp"
+    if kpi.unit == "minutes":
+        return f"{change:+.1f} min"
+    pct = kpi.change_pct
+    return f"{pct:+.1%}" if pct is not None else f"{change:+,.0f}"
+
+
+def kpi_table(kpis: list[Kpi]) -> pd.DataFrame:
+    """The headline numbers as a table (for download): metric, value, previous, changes."""
+    return pd.DataFrame(
+        {
+            "metric": [k.label for k in kpis],
+            "value": [k.value for k in kpis],
+            "previous_period": [k.previous for k in kpis],
+            "change": [k.change for k in kpis],
+            "change_pct": [k.change_pct for k in kpis],
+            "unit": [k.unit for k in kpis],
+            "definition": [k.help for k in kpis],
+        }
+    ).astype(
+        {
+            "value": "float64",
+            "previous_period": "float64",
+            "change": "float64",
+            "change_pct": "float64",
+        }
+    )
+
+
+# --- events per day and weekly heatmap ----------------------------------------------------------
+def type_order(types: Iterable[str]) -> list[str]:
+    """Event types in a stable order: the known types in schema order, then others A–Z."""
+    present = set(types)
+    known = [t for t in schema.KNOWN_TYPES if t in present]
+    return known + sorted(present - set(known))
+
+
+def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
+    """Events per local day and type: columns day, type, events (every day from first to last).
+
+    Days with no event of a type appear with 0 so gaps show; rows without a local time are left
+    out. Empty input gives an empty frame.
+    """
+    columns = {"day": "datetime64[ns]", "type": "str", "events": "int64"}
+    rows = np.ones(len(events), dtype=bool) if types is None else type_mask(events, types)
+    local = time_ns(events[schema.CREATED_AT_LOCAL])
+    rows &= local != NAT_NS
+    type_codes, type_labels = codes_and_labels(events[schema.TYPE])
+    rows &= type_codes >= 0
+    if not rows.any():
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    day = local[rows] // NS_PER_DAY
+    code = type_codes[rows]
+    first, n_days, n_types = day.min(), int(day.max() - day.min()) + 1, len(type_labels)
+    counts = np.bincount((day - first) * n_types + code, minlength=n_days * n_types)
+    counts = counts.reshape(n_days, n_types)
+    totals = counts.sum(axis=0)
+    labels = [str(t) for t in type_labels]
+    keep = [
+        labels.index(t) for t in type_order(t for t, n in zip(labels, totals, strict=True) if n > 0)
+    ]
+    days = (first + np.arange(n_days)).astype("datetime64[D]").astype("datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "day": np.repeat(days, len(keep)),
+            "type": pd.Series(np.tile(np.array(labels, dtype=object)[keep], n_days), dtype="str"),
+            "events": counts[:, keep].reshape(-1).astype(np.int64),
+        }
+    )
+
+
+def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
+    """Events by weekday × hour of the local time: 168 rows, Monday 0h first.
+
+    Columns: weekday (0 = Monday), weekday_name, hour (0–23), events (total) and per_day (total
+    divided by how many of that weekday lie between the first and last local day of `events`,
+    so a range holding five Tuesdays and four Mondays does not favour Tuesday). Empty input gives
+    an empty frame.
+    """
+    columns = {
+        "weekday": "int64",
+        "weekday_name": "str",
+        "hour": "int64",
+        "events": "int64",
+        "per_day": "float64",
+    }
+    local = time_ns(events[schema.CREATED_AT_LOCAL])
+    known = local != NAT_NS
+    rows = known if types is None else known & type_mask(events, types)
+    if not rows.any():
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    # the day span comes from all events, so a rare type is averaged over the same days
+    all_days = local[known] // NS_PER_DAY
+    first, last = int(all_days.min()), int(all_days.max())
+    ns = local[rows]
+    day = ns // NS_PER_DAY
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+    hour = (ns // NS_PER_HOUR) % 24
+    counts = np.bincount(weekday * 24 + hour, minlength=168)
+    span = np.arange(first, last + 1)
+    weekdays_in_span = np.bincount((span + 3) % 7, minlength=7)
+    occurrences = np.repeat(weekdays_in_span, 24)
+    return pd.DataFrame(
+        {
+            "weekday": np.repeat(np.arange(7), 24).astype(np.int64),
+            "weekday_name": pd.Series(np.repeat(np.array(WEEKDAY_NAMES), 24), dtype="str"),
+            "hour": np.tile(np.arange(24), 7).astype(np.int64),
+            "events": counts.astype(np.int64),
+            "per_day": counts / np.maximum(occurrences, 1),
+        }
+    )

@@ -1,0 +1,382 @@
+"""Overview metrics on small frames whose every expected number is worked out by hand.
+
+`make_events` (also used by the visits and logins tests) builds a canonical events frame from a
+few dict rows: UTC times as text, local times derived from the row's time zone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c4w import schema
+from c4w.metrics import overview
+
+CATEGORY_COLUMNS = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.ORGANIZATION_ID,
+    schema.TIMEZONE,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.HOTSPOT_ID,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
+    schema.GEOFENCE_EXT_ID,
+    schema.GEOFENCE_SHAPE,
+    schema.APP_OS,
+    schema.SIGNUP_SOURCE,
+    schema.CAMPAIGN_ID,
+    schema.CAMPAIGN_NAME,
+    schema.COMMUNICATION_ID,
+    schema.CHANNEL,
+    schema.PHONE_PREFIX,
+    schema.PROMO_TYPE,
+)
+
+
+def _utc(values: list) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, utc=True)).dt.as_unit("ns")
+
+
+def _local(utc: pd.Series, zones: list[str]) -> pd.Series:
+    """Wall-clock time of each UTC time in its zone, as naive datetimes."""
+    return pd.Series(
+        [
+            pd.NaT if pd.isna(t) else t.tz_convert(z).tz_localize(None)
+            for t, z in zip(utc, zones, strict=True)
+        ],
+        dtype="datetime64[ns]",
+    )
+
+
+def make_events(rows: list[dict]) -> pd.DataFrame:
+    """A canonical events frame from dict rows keyed by schema column names.
+
+    `created_at` is UTC text ("2024-03-05 10:00"); `timezone` defaults to UTC; local times are
+    derived from them unless given. A visit's start defaults to its end (`created_at`) minus its
+    duration, as the API emits a visit when it ends.
+    """
+    data: dict[str, list] = {c: [r.get(c) for r in rows] for c in schema.EVENT_COLUMNS}
+    data[schema.EVENT_ID] = [r.get(schema.EVENT_ID, f"e{i}") for i, r in enumerate(rows)]
+    zones = [r.get(schema.TIMEZONE) or "UTC" for r in rows]
+    data[schema.TIMEZONE] = zones
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()})
+    created = _utc(data[schema.CREATED_AT])
+    duration = pd.Series(
+        [np.nan if v is None else float(v) for v in data[schema.VISIT_DURATION_MIN]],
+        dtype="float64",
+    )
+    start = _utc(data[schema.VISIT_START])
+    derived = created - pd.to_timedelta(duration, unit="min")
+    start = start.where(start.notna(), derived)
+    frame[schema.CREATED_AT] = created
+    frame[schema.VISIT_START] = start
+    frame[schema.VISIT_DURATION_MIN] = duration
+    for utc_col, local_col in (
+        (schema.CREATED_AT, schema.CREATED_AT_LOCAL),
+        (schema.VISIT_START, schema.VISIT_START_LOCAL),
+    ):
+        given = pd.Series(pd.to_datetime(data[local_col]), dtype="datetime64[ns]")
+        derived_local = _local(frame[utc_col], zones)
+        frame[local_col] = given.where(given.notna(), derived_local)
+    for column in (schema.GEOFENCE_LON, schema.GEOFENCE_LAT, schema.GEOFENCE_RADIUS_M):
+        frame[column] = frame[column].astype("float64")
+    frame[schema.DATA_PROBLEMS] = pd.Series(
+        [r.get(schema.DATA_PROBLEMS, 0) for r in rows], dtype="uint16"
+    )
+    for column in CATEGORY_COLUMNS:
+        frame[column] = frame[column].astype("category")
+    for column in (schema.EVENT_ID, schema.EMAIL, schema.PHONE, schema.SURVEY_ANSWERS):
+        frame[column] = frame[column].astype("str").where(frame[column].notna())
+    return frame[list(schema.EVENT_COLUMNS)]
+
+
+def visit(contact: str | None, end: str, minutes: float | None, **extra) -> dict:
+    """A WiFi visit row that ended at `end` (UTC) after `minutes`."""
+    return {
+        schema.TYPE: schema.VISIT,
+        schema.CONTACT_ID: contact,
+        schema.CREATED_AT: end,
+        schema.VISIT_DURATION_MIN: minutes,
+        **extra,
+    }
+
+
+def event(kind: str, contact: str | None, at: str, **extra) -> dict:
+    """Any event row at UTC time `at`."""
+    return {schema.TYPE: kind, schema.CONTACT_ID: contact, schema.CREATED_AT: at, **extra}
+
+
+def test_make_events_has_canonical_columns_and_dtypes():
+    frame = make_events([visit("a", "2024-03-05 10:00", 30, timezone="Europe/Rome")])
+    assert tuple(frame.columns) == schema.EVENT_COLUMNS
+    assert str(frame[schema.CREATED_AT].dtype) == "datetime64[ns, UTC]"
+    assert str(frame[schema.CREATED_AT_LOCAL].dtype) == "datetime64[ns]"
+    assert isinstance(frame[schema.TYPE].dtype, pd.CategoricalDtype)
+    # 10:00 UTC is 11:00 in Rome (UTC+1 in March before summer time); start = 10:00 - 30 min
+    assert frame[schema.CREATED_AT_LOCAL][0] == pd.Timestamp("2024-03-05 11:00")
+    assert frame[schema.VISIT_START_LOCAL][0] == pd.Timestamp("2024-03-05 10:30")
+
+
+# --- returning share ----------------------------------------------------------------------------
+BEFORE_RANGE = [visit("A", "2024-03-01 10:30", 30)]  # A's visit 4 days before the range
+IN_RANGE = [
+    # A: previous visit on 03-01, before the range -> returning
+    visit("A", "2024-03-05 09:30", 30),
+    # A again, same day as the visit above -> not returning
+    visit("A", "2024-03-05 15:30", 30),
+    # B: first visit ever -> not returning
+    visit("B", "2024-03-05 12:30", 30),
+    # B: previous visit on the previous day (03-05) -> returning
+    visit("B", "2024-03-06 08:30", 30),
+    # C in Rome (UTC+1): starts 03-06 23:30 UTC = 03-07 00:30 local -> first, not returning
+    visit("C", "2024-03-06 23:50", 20, timezone="Europe/Rome"),
+    # C again: starts 03-07 01:00 UTC = 03-07 02:00 local, same LOCAL day -> not returning
+    # (by UTC days it would be returning: 03-06 vs 03-07)
+    visit("C", "2024-03-07 01:30", 30, timezone="Europe/Rome"),
+    # no contact: cannot be judged, left out of the share
+    visit(None, "2024-03-06 10:00", 30),
+    # not a visit: ignored
+    event(schema.LOGIN, "A", "2024-03-06 10:00"),
+]
+
+
+def test_returning_share_uses_history_and_local_days():
+    events = make_events(IN_RANGE)
+    history = make_events(BEFORE_RANGE + IN_RANGE)
+    result = overview.returning_share(events, history)
+    # judged: A1, A2, B1, B2, C1, C2 = 6; returning: A1 (03-01 before), B2 (03-05 the day before)
+    assert result.judged == 6
+    assert result.returning == 2
+    assert result.share == pytest.approx(2 / 6)
+
+
+def test_returning_flags_per_visit():
+    events = make_events(IN_RANGE)
+    history = make_events(BEFORE_RANGE + IN_RANGE)
+    flags = overview.returning_flags(events, history)
+    # one flag per visit row (rows 0..6), the login (row 7) is not a visit
+    assert list(flags.index) == [0, 1, 2, 3, 4, 5, 6]
+    assert flags.tolist() == [True, False, False, True, False, False, pd.NA]
+
+
+def test_returning_share_without_history_only_sees_the_range():
+    events = make_events(IN_RANGE)
+    # A1 now has no earlier visit -> only B2 is returning: 1 of 6
+    assert overview.returning_share(events).share == pytest.approx(1 / 6)
+    assert overview.returning_share(events, None).returning == 1
+
+
+def test_previous_visit_same_day_vs_previous_day():
+    # D: 03-05 08:00 and 03-05 20:00 (same day) -> second not returning;
+    # E: 03-05 23:00 and 03-06 00:30 (next day, 1.5 h later) -> second returning
+    events = make_events(
+        [
+            visit("D", "2024-03-05 08:00", 10),
+            visit("D", "2024-03-05 20:00", 10),
+            visit("E", "2024-03-05 23:10", 10),
+            visit("E", "2024-03-06 00:40", 10),
+        ]
+    )
+    assert overview.returning_flags(events).tolist() == [False, False, False, True]
+
+
+def test_returning_share_with_history_in_other_categories():
+    # history built separately: its category codes differ from the range's; ids still match
+    events = make_events([visit("B", "2024-03-05 10:00", 5)])
+    history = make_events([visit("Z", "2024-03-01 10:00", 5), visit("B", "2024-03-02 10:00", 5)])
+    # B's previous visit is 03-02 -> returning: 1 of 1
+    assert overview.returning_share(events, history).share == 1.0
+
+
+def test_returning_share_with_a_location_filter_ignores_other_locations():
+    # F visited Store Y on 03-01 (before the range), then Store X on 03-05
+    history = make_events(
+        [
+            visit("F", "2024-03-01 10:00", 5, location_id="Y"),
+            visit("F", "2024-03-05 10:00", 5, location_id="X"),
+        ]
+    )
+    events = history.iloc[1:]  # the range, filtered to Store X
+    # chain-wide: the 03-01 visit counts -> returning, 1 of 1
+    assert overview.returning_share(events, history).share == 1.0
+    # filtered to Store X: no earlier visit at X -> not returning, 0 of 1
+    assert overview.returning_share(events, history, location_ids=["X"]).share == 0.0
+
+
+# --- KPIs and previous-period change ------------------------------------------------------------
+PREVIOUS = [
+    event(schema.LOGIN, "X", "2024-03-01 10:00"),
+    event(schema.LOGIN, "Y", "2024-03-02 10:00"),
+    visit("X", "2024-03-02 11:00", 40),
+]
+CURRENT = [
+    event(schema.SIGNUP, "X", "2024-03-05 09:00"),
+    event(schema.LOGIN, "X", "2024-03-05 09:01"),
+    event(schema.LOGIN, "X", "2024-03-06 09:01"),
+    event(schema.LOGIN, "Y", "2024-03-06 10:00"),
+    visit("X", "2024-03-05 10:00", 10),
+    visit("Y", "2024-03-06 11:00", 30),
+    visit("Z", "2024-03-07 11:00", None),  # no length: left out of the median
+]
+
+
+def _by_key(kpis: list[overview.Kpi]) -> dict[str, overview.Kpi]:
+    return {k.key: k for k in kpis}
+
+
+def test_overview_kpis_and_changes():
+    kpis = _by_key(
+        overview.overview_kpis(
+            make_events(CURRENT), make_events(PREVIOUS), make_events(PREVIOUS + CURRENT)
+        )
+    )
+    # contacts: X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
+    assert (kpis["contacts"].value, kpis["contacts"].previous) == (3, 2)
+    assert kpis["contacts"].change == 1
+    assert kpis["contacts"].change_pct == pytest.approx(0.5)
+    # sign-ups 1 vs 0: change +1, no percentage (previous is zero)
+    assert (kpis["signups"].value, kpis["signups"].previous) == (1, 0)
+    assert kpis["signups"].change_pct is None
+    # logins 3 vs 2; visits 3 vs 1 -> +200%
+    assert (kpis["logins"].value, kpis["logins"].previous) == (3, 2)
+    assert kpis["visits"].change_pct == pytest.approx(2.0)
+    # median of [10, 30] = 20 (Z's missing length left out); before: 40 -> -20 min
+    assert kpis["median_dwell"].value == pytest.approx(20.0)
+    assert kpis["median_dwell"].change == pytest.approx(-20.0)
+    # now: X's previous visit 03-02 (other day) -> returning; Y, Z first -> 1/3. before: 0/1
+    assert kpis["returning"].value == pytest.approx(1 / 3)
+    assert kpis["returning"].previous == 0.0
+    assert kpis["returning"].change == pytest.approx(1 / 3)
+    assert all(k.help for k in kpis.values())
+
+
+def test_kpi_formatting():
+    kpis = _by_key(
+        overview.overview_kpis(
+            make_events(CURRENT), make_events(PREVIOUS), make_events(PREVIOUS + CURRENT)
+        )
+    )
+    assert overview.format_kpi_value(kpis["contacts"]) == "3"
+    assert overview.format_kpi_change(kpis["contacts"]) == "+50.0%"
+    assert overview.format_kpi_change(kpis["signups"]) == "+1"  # from 0: absolute change
+    assert overview.format_kpi_value(kpis["median_dwell"]) == "20.0 min"
+    assert overview.format_kpi_change(kpis["median_dwell"]) == "-20.0 min"
+    # 1/3 = 33.3%; change 1/3 - 0 = +33.3 percentage points
+    assert overview.format_kpi_value(kpis["returning"]) == "33.3%"
+    assert overview.format_kpi_change(kpis["returning"]) == "+33.3 pp"
+
+
+def test_kpis_without_previous_period_have_no_change():
+    kpis = overview.overview_kpis(make_events(CURRENT))
+    assert all(k.previous is None and k.change is None for k in kpis)
+    assert all(overview.format_kpi_change(k) is None for k in kpis)
+    table = overview.kpi_table(kpis)
+    assert list(table["metric"])[0] == "Unique contacts"
+    assert table["value"].tolist()[:4] == [3.0, 1.0, 3.0, 3.0]
+
+
+# --- events per day and weekly heatmap ----------------------------------------------------------
+TWO_ZONES = [
+    # Monday 03-04 23:30 UTC = Tuesday 03-05 00:30 in Rome (UTC+1)
+    event(schema.LOGIN, "a", "2024-03-04 23:30", timezone="Europe/Rome"),
+    # Tuesday 03-05 03:00 UTC = Monday 03-04 22:00 in New York (UTC-5)
+    event(schema.LOGIN, "b", "2024-03-05 03:00", timezone="America/New_York"),
+    # Monday 03-11 09:15 UTC, a UTC location
+    event(schema.SIGNUP, "c", "2024-03-11 09:15"),
+]
+
+
+def test_weekly_heatmap_uses_local_time_across_two_zones():
+    heat = overview.weekly_heatmap(make_events(TWO_ZONES))
+    assert len(heat) == 7 * 24
+    cell = heat.set_index(["weekday", "hour"])
+    # Rome login -> Tuesday (1) 0h; New York login -> Monday (0) 22h; signup -> Monday 9h
+    assert cell.loc[(1, 0), "events"] == 1
+    assert cell.loc[(0, 22), "events"] == 1
+    assert cell.loc[(0, 9), "events"] == 1
+    assert heat["events"].sum() == 3
+    # by UTC they would sit on Monday 23h and Tuesday 3h: those stay empty
+    assert cell.loc[(0, 23), "events"] == 0 and cell.loc[(1, 3), "events"] == 0
+    # local days span Mon 03-04 .. Mon 03-11 = 8 days: two Mondays, one of each other weekday
+    assert cell.loc[(0, 22), "per_day"] == pytest.approx(1 / 2)
+    assert cell.loc[(1, 0), "per_day"] == pytest.approx(1 / 1)
+    assert cell.loc[(0, 0), "weekday_name"] == "Monday"
+
+
+def test_weekly_heatmap_for_one_type_keeps_the_day_span():
+    heat = overview.weekly_heatmap(make_events(TWO_ZONES), types=[schema.LOGIN])
+    cell = heat.set_index(["weekday", "hour"])
+    # the signup is not counted, but the span is still 8 days (two Mondays)
+    assert cell.loc[(0, 9), "events"] == 0
+    assert cell.loc[(0, 22), "per_day"] == pytest.approx(0.5)
+    assert heat["events"].sum() == 2
+
+
+def test_events_per_day_by_local_date():
+    per_day = overview.events_per_day(make_events(TWO_ZONES))
+    # local dates: Rome login 03-05, New York login 03-04, signup 03-11 -> 8 days x 2 types
+    assert len(per_day) == 8 * 2
+    # types in schema order: signup before login
+    assert per_day["type"].tolist()[:2] == [schema.SIGNUP, schema.LOGIN]
+    counts = per_day.set_index(["day", "type"])["events"]
+    assert counts[(pd.Timestamp("2024-03-04"), schema.LOGIN)] == 1
+    assert counts[(pd.Timestamp("2024-03-05"), schema.LOGIN)] == 1
+    assert counts[(pd.Timestamp("2024-03-11"), schema.SIGNUP)] == 1
+    assert counts[(pd.Timestamp("2024-03-07"), schema.LOGIN)] == 0
+    assert per_day["events"].sum() == 3
+
+
+def test_events_per_day_for_chosen_types():
+    per_day = overview.events_per_day(make_events(TWO_ZONES), types=[schema.SIGNUP])
+    # only the signup on 03-11: one day, one type
+    assert per_day["events"].tolist() == [1]
+
+
+# --- empty and odd input ------------------------------------------------------------------------
+def test_empty_frame_gives_empty_results():
+    empty = make_events([])
+    kpis = _by_key(overview.overview_kpis(empty, empty, empty))
+    assert kpis["contacts"].value == 0 and kpis["visits"].value == 0
+    assert kpis["median_dwell"].value is None and kpis["returning"].value is None
+    assert overview.format_kpi_value(kpis["returning"]) == "–"
+    assert overview.events_per_day(empty).empty
+    assert overview.weekly_heatmap(empty).empty
+    assert overview.returning_flags(empty).empty
+    assert overview.returning_share(empty).share is None
+
+
+def test_unknown_types_and_missing_times_do_not_break():
+    frame = make_events(
+        [
+            event("brand_new_type", "a", "2024-03-05 10:00"),
+            event(schema.LOGIN, "a", None),  # no time at all
+        ]
+    )
+    per_day = overview.events_per_day(frame)
+    assert per_day["type"].tolist() == ["brand_new_type"]
+    assert overview.weekly_heatmap(frame)["events"].sum() == 1
+    kpis = _by_key(overview.overview_kpis(frame))
+    assert kpis["logins"].value == 1 and kpis["contacts"].value == 1
+
+
+def test_inputs_are_not_modified():
+    events = make_events(IN_RANGE)
+    history = make_events(BEFORE_RANGE + IN_RANGE)
+    before = (events.copy(deep=True), history.copy(deep=True))
+    overview.overview_kpis(events, events, history)
+    overview.weekly_heatmap(events)
+    overview.events_per_day(events)
+    pd.testing.assert_frame_equal(events, before[0])
+    pd.testing.assert_frame_equal(history, before[1])
+
+
+def test_type_mask_on_plain_text_types():
+    frame = make_events(TWO_ZONES)
+    frame[schema.TYPE] = frame[schema.TYPE].astype("str")
+    assert overview.type_mask(frame, [schema.LOGIN]).tolist() == [True, True, False]
+    assert not math.isnan(overview.weekly_heatmap(frame)["per_day"].sum())
