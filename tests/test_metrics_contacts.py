@@ -118,17 +118,6 @@ def test_events_of_contact_and_raw_table() -> None:
     assert schema.PHONE not in table.columns and schema.EVENT_ID in table.columns
 
 
-def test_clean_contact_id() -> None:
-    assert contacts.clean_contact_id("  abc-123 \n") == "abc-123"
-    assert contacts.clean_contact_id("a\x00b\x1bc") == "abc"
-    assert contacts.clean_contact_id("") is None
-    assert contacts.clean_contact_id("   ") is None
-    assert contacts.clean_contact_id(None) is None
-    assert contacts.clean_contact_id(["x1", "x2"]) == "x1"
-    # 500 characters are cut to 128
-    assert contacts.clean_contact_id("z" * 500) == "z" * 128
-
-
 def test_most_active_contacts() -> None:
     frame = make_events(
         [

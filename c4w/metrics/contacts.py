@@ -1,20 +1,17 @@
 """One contact's story: summary figures, a timeline of their events, and safe id handling.
 
-Contact ids typed by the user (or carried in a link) are untrusted: `clean_contact_id` trims
-and caps them before they reach a filter or an API call.
+Contact ids typed by the user or carried in a link are cleaned by `c4w.ui.clean_contact_id`
+before they reach these functions.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from c4w import schema
-
-MAX_CONTACT_ID_LENGTH = 128
 
 FIRST_SEEN_HELP = "Time of the contact's earliest event in the loaded data (UTC)."
 LAST_SEEN_HELP = "Time of the contact's latest event in the loaded data (UTC)."
@@ -58,18 +55,6 @@ def type_label(event_type: object) -> str:
     if event_type is None or pd.isna(event_type):
         return "Unknown event"
     return TYPE_LABELS.get(str(event_type), str(event_type))
-
-
-def clean_contact_id(text: object) -> str | None:
-    """A contact id typed or linked by the user, made safe: trimmed, control characters
-    removed, at most MAX_CONTACT_ID_LENGTH characters; None when nothing is left."""
-    if text is None:
-        return None
-    if isinstance(text, list | tuple):
-        text = text[0] if text else ""
-    value = "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C")
-    value = value.strip()[:MAX_CONTACT_ID_LENGTH].strip()
-    return value or None
 
 
 def events_of_contact(events: pd.DataFrame, contact_id: str) -> pd.DataFrame:
