@@ -763,19 +763,27 @@ def _day_weights(chain: _Chain, ctx: _Clock) -> np.ndarray:
     return w
 
 
-def _sample_days(rng, cum: np.ndarray, place: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Pick a day in [lo, last] per row with the place's day weights; -1 when none is open."""
+def _sample_days(
+    rng, cum: np.ndarray, place: np.ndarray, lo: np.ndarray, hi: np.ndarray | None = None
+) -> np.ndarray:
+    """Pick a day in [lo, hi) per row with the place's day weights; -1 when none is open."""
     days = np.full(len(place), -1, dtype=np.int64)
     nd = cum.shape[1] - 1
+    hi = np.full(len(place), nd) if hi is None else np.minimum(hi, nd)
     for p in np.unique(place):
         m = place == p
         c = cum[p]
-        lo_p = np.minimum(lo[m], nd)
-        a, b = c[lo_p], c[nd]
+        lo_p, hi_p = np.minimum(lo[m], nd), hi[m]
+        a, b = c[lo_p], c[np.maximum(hi_p, lo_p)]
         u = a + rng.random(int(m.sum())) * (b - a)
-        d = np.clip(np.searchsorted(c, u, side="right") - 1, lo_p, nd - 1)
+        d = np.clip(np.searchsorted(c, u, side="right") - 1, lo_p, np.maximum(hi_p - 1, 0))
         days[m] = np.where(b > a, d, -1)
     return days
+
+
+def _closing_hour(profile: tuple[float, ...]) -> int:
+    """The hour a place closes: one after the last hour with arrivals."""
+    return max(h for h, w in enumerate(profile) if w > 0) + 1
 
 
 def _sample_hours(rng, profiles: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -824,7 +832,9 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     new = ~g.existing
     first_day = _sample_days(rng, cum, g.home, opens[g.home])
     new &= first_day >= 0
-    weeks_left = np.where(new, (nd - 1 - first_day) / 7, nd / 7)
+    # Half of the guests who signed up earlier drift away at some point of the window.
+    until = np.where(g.existing & (rng.random(count) < 0.5), rng.integers(0, nd, count), nd)
+    weeks_left = np.where(new, (nd - 1 - first_day) / 7, until / 7)
     extra = rng.poisson(g.rate * np.maximum(weeks_left, 0))
     n_visits = extra + new
     who = np.repeat(np.arange(count), n_visits)
@@ -839,7 +849,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     place[is_first] = g.home[who[is_first]]
     lo = np.where(new[who], first_day[who] + 1, 0)
     lo = np.maximum(lo, opens[place])
-    day = _sample_days(rng, cum, place, lo)
+    day = _sample_days(rng, cum, place, lo, until[who])
     day[is_first] = first_day[who[is_first]]
     ok = day >= 0
     who, place, day, is_first = who[ok], place[ok], day[ok], is_first[ok]
@@ -857,7 +867,11 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     sigma = np.array([_DWELL[k][2] for k in KINDS])[kind]
     minutes = np.clip(np.rint(median * np.exp(sigma * rng.standard_normal(nv))), 5, 480)
     minutes = np.where(rng.random(nv) < bounce_p, rng.integers(1, 5, nv), minutes)
-    minutes = np.where(is_first, np.maximum(minutes, 5), minutes).astype(np.int64)
+    minutes = np.where(is_first, np.maximum(minutes, 5), minutes)
+    # Nobody stays past closing time (plus a few minutes to pack up).
+    closing = np.array([[_closing_hour(_HOURLY[k][w]) for w in (0, 1)] for k in KINDS])
+    last_minute = (closing[kind, weekend.astype(int)] * HOUR + 10 * MINUTE - tod) // MINUTE
+    minutes = np.clip(minutes, 1, np.maximum(last_minute, 1)).astype(np.int64)
     leave = arrive + minutes * MINUTE + rng.integers(0, MINUTE, nv)
     hotspot = (
         chain.hotspot_first[place] + rng.integers(0, 1 << 30, nv) % (chain.hotspot_count[place])
@@ -1012,8 +1026,8 @@ def _geofence_blocks(
     g_end = [leave[seen] + rng.integers(10, 400, len(seen))]
     g_fence = [place[seen]]
     # Walk-bys of the home café without stopping: short geofence visits, no WiFi.
-    app_guests = np.flatnonzero(g.app)
-    walks = rng.poisson(0.4 * ctx.n_days / 7, len(app_guests))
+    app_guests = np.flatnonzero(g.app & (g.rate > 0.2))  # regulars live or work nearby
+    walks = rng.poisson(0.3 * ctx.n_days / 7, len(app_guests))
     w_who = np.repeat(app_guests, walks)
     w_place = g.home[w_who]
     opens = np.array([c.opens for c in CAFES])
