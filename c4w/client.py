@@ -1,0 +1,855 @@
+"""The Cloud4Wi Explore API client: login, events with scroll, locations, typed errors.
+
+``Client.org_events`` returns the canonical events frame (``c4w.frame``). It scrolls every page
+until an empty one (never trusting the body's ``count``), splits a date range into windows that
+a few threads fetch at once, resumes a query whose scroll id was refused from the last event it
+saw, and drops repeated event ids. Transport faults (connection errors, timeouts, 429 with
+``Retry-After``, 500/502/503/504) are retried, with backoff and a bound, by ``urllib3.Retry``
+mounted on the session: there is no hand-written retry loop. What cannot be retried becomes one
+of the typed errors of ``c4w.errors``, whose messages never carry the token or the secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from c4w import schema
+from c4w.errors import (
+    MAX_SERVER_MESSAGE,
+    APIError,
+    AuthError,
+    C4WError,
+    RateLimitError,
+    ScrollExpiredError,
+    TransportError,
+    redact,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://explore.cloud4wi.com"
+LOGIN_PATH = "/v1/sts/login/services"
+MAX_PAGE_SIZE = 10_000
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A request carrying a scroll id answered with one of these means the id is no longer accepted.
+SCROLL_REFUSED = (400, 404, 409)
+MAX_RESUMES_WITHOUT_PROGRESS = 3
+# Business time is local wall-clock time: UTC offsets span -12 h..+14 h, so an event whose local
+# time is L happened (in UTC) within a day and two hours of L.
+LOCAL_TIME_MARGIN = dt.timedelta(hours=26)
+MIN_WINDOW = dt.timedelta(hours=1)
+SORT_FIELDS = ("businessTime", "utcTime")
+DateLike = dt.datetime | dt.date | str | None
+
+
+@dataclass(frozen=True)
+class FetchProgress:
+    """How far a fetch has got: events received so far and pages answered."""
+
+    events: int
+    pages: int
+
+
+ProgressCallback = Callable[[FetchProgress], None]
+
+
+# --- arguments -----------------------------------------------------------------------------------
+def to_utc(value: DateLike, *, name: str, end: bool = False) -> dt.datetime | None:
+    """``value`` as an aware UTC datetime, whole seconds.
+
+    A naive datetime is UTC; a date (or a ``YYYY-MM-DD`` text) is the start of that day, or as an
+    ``end`` the last second of it; other texts are ISO-8601. Anything else is a ValueError.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = (
+                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+            )
+        except ValueError:
+            raise ValueError(f"{name} is not an ISO-8601 date or time: {value!r}") from None
+    if isinstance(value, dt.datetime):
+        if pd.isna(value):
+            raise ValueError(f"{name} is not a time: {value!r}")
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).replace(microsecond=0)
+    if isinstance(value, dt.date):
+        day = dt.datetime.combine(value, dt.time(0), tzinfo=dt.UTC)
+        return day + dt.timedelta(days=1, seconds=-1) if end else day
+    raise ValueError(f"{name} must be a datetime, a date or an ISO-8601 text, not {value!r}")
+
+
+def api_time(moment: dt.datetime) -> str:
+    """The API's documented time format, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def path_segment(value: str, *, name: str) -> str:
+    """``value`` as one URL path segment: every reserved character encoded, so an id such as
+    ``../x`` or ``a/b`` cannot change the path. Empty, ``.`` and ``..`` are refused: an HTTP
+    library normalises those away whatever their encoding."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a text, not {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ValueError(f"{name} is empty")
+    if text in (".", ".."):
+        raise ValueError(f"{name} {text!r} is not a valid id")
+    return quote(text, safe="")
+
+
+def check_types(types: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """The event type names asked for, in order without repeats; unknown names are a ValueError.
+
+    Accepts a list of names or one comma-separated text; None means every type.
+    """
+    if types is None:
+        return None
+    names = types.split(",") if isinstance(types, str) else list(types)
+    cleaned: list[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"event types must be texts, not {name!r}")
+        name = name.strip()
+        if name not in schema.KNOWN_TYPES:
+            known = ", ".join(schema.KNOWN_TYPES)
+            raise ValueError(f"unknown event type {name!r}; known types: {known}")
+        if name not in cleaned:
+            cleaned.append(name)
+    if not cleaned:
+        raise ValueError("types is empty: pass None for every type")
+    return tuple(cleaned)
+
+
+def check_page_size(page_size: int) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValueError(f"page_size must be a whole number, not {page_size!r}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+    return page_size
+
+
+# --- one window of a fetch -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Window:
+    """One scan: the query's own bounds and order, and which rows it keeps.
+
+    A window that is not the last one scans upward from its start to the end of the whole range
+    and stops at the first page that goes past its own end (the pages are sorted by UTC time);
+    the last window scans downward from the end and stops below its start. Neither needs the
+    closing empty page, and each event is kept by exactly one window (by its ``created_at``).
+    """
+
+    query_start: dt.datetime | None
+    query_end: dt.datetime | None
+    sort_by: str
+    reverse: bool
+    keep_from: pd.Timestamp | None = None  # inclusive
+    keep_until: pd.Timestamp | None = None  # exclusive
+    stop_past: bool = False
+
+
+def plan_windows(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    workers: int,
+    sort_by: str,
+    reverse: bool,
+) -> list[_Window]:
+    """The windows a fetch of ``start``..``end`` is split into (one plain scan when
+    ``workers`` is 1, the range is open or shorter than two hours)."""
+    plain = [_Window(start, end, sort_by, reverse)]
+    if workers <= 1 or start is None or end is None:
+        return plain
+    count = min(workers, int((end - start) / MIN_WINDOW))
+    if count <= 1:
+        return plain
+    span = (end - start).total_seconds()
+    edges = [start + dt.timedelta(seconds=math.floor(span * i / count)) for i in range(count)]
+    edges.append(end)
+    windows = []
+    for i in range(count):
+        low = pd.Timestamp(edges[i])
+        if i < count - 1:
+            high = pd.Timestamp(edges[i + 1])
+            windows.append(_Window(edges[i], end, "utcTime", False, low, high, True))
+        else:
+            windows.append(_Window(start, end, "utcTime", True, low, None, True))
+    return windows
+
+
+class _Scan:
+    """Pages of one window, tracking how far it got so a refused scroll can be resumed."""
+
+    def __init__(self, window: _Window) -> None:
+        self.window = window
+        self.query_start = window.query_start
+        self.query_end = window.query_end
+        self.sort_by = window.sort_by
+        self.reverse = window.reverse
+        self.edge: pd.Timestamp | None = None  # furthest createdAt in scan order
+        self.local_edge: pd.Timestamp | None = None  # furthest business time in scan order
+        self.sorted = window.stop_past
+        self.finished = False
+
+    def params(self, base: dict[str, str], size: int) -> dict[str, str]:
+        params = dict(base)
+        if self.query_start is not None:
+            params["dateStart"] = api_time(self.query_start)
+        if self.query_end is not None:
+            params["dateEnd"] = api_time(self.query_end)
+        params.update(
+            size=str(size),
+            sortBy=self.sort_by,
+            sortReverse="true" if self.reverse else "false",
+            enableScroll="true",
+        )
+        return params
+
+    def take(self, page: pd.DataFrame) -> pd.DataFrame:
+        """Note how far ``page`` reaches; return the rows this window keeps."""
+        window, reverse = self.window, self.reverse
+        times = page[schema.CREATED_AT]
+        known = times.dropna()
+        if len(known):
+            first, last = known.iloc[0], known.iloc[-1]
+            in_order = known.is_monotonic_decreasing if reverse else known.is_monotonic_increasing
+            behind = self.edge is not None and (first > self.edge if reverse else first < self.edge)
+            if not in_order or behind:
+                self.sorted = False
+            self.edge = _further(self.edge, known.min() if reverse else known.max(), reverse)
+            if window.stop_past and self.sorted:
+                if reverse and window.keep_from is not None and last < window.keep_from:
+                    self.finished = True
+                if not reverse and window.keep_until is not None and last >= window.keep_until:
+                    self.finished = True
+        local = page[schema.CREATED_AT_LOCAL].dropna()
+        if len(local):
+            furthest = local.min() if reverse else local.max()
+            self.local_edge = _further(self.local_edge, furthest, reverse)
+        keep = pd.Series(True, index=page.index)
+        if window.keep_from is not None:
+            keep &= ~(times < window.keep_from).fillna(False)
+        if window.keep_until is not None:
+            keep &= ~(times >= window.keep_until).fillna(False)
+        return page if bool(keep.all()) else page[keep.to_numpy()]
+
+    def resume(self) -> bool:
+        """Narrow the query to what is left after the last event seen; False when it cannot.
+
+        In UTC order the rest starts at the last createdAt seen. In business-time order it starts
+        no earlier than a day and two hours before the last local time seen; the scan then goes
+        on in UTC order, so a later resume is exact. Repeated events are dropped afterwards.
+        """
+        if self.sort_by == "utcTime" and self.edge is not None:
+            moment = self.edge.to_pydatetime()
+            if self.reverse:
+                ceil = moment.replace(microsecond=0)
+                self.query_end = ceil + dt.timedelta(seconds=1 if moment.microsecond else 0)
+            else:
+                self.query_start = moment.replace(microsecond=0)
+            return True
+        if self.sort_by == "businessTime" and self.local_edge is not None:
+            local = self.local_edge.to_pydatetime().replace(tzinfo=dt.UTC, microsecond=0)
+            if self.reverse:
+                bound = local + LOCAL_TIME_MARGIN
+                if self.query_end is None or bound < self.query_end:
+                    self.query_end = bound
+            else:
+                bound = local - LOCAL_TIME_MARGIN
+                if self.query_start is None or bound > self.query_start:
+                    self.query_start = bound
+            self.sort_by, self.edge, self.sorted = "utcTime", None, False
+            return True
+        return self.edge is None and self.local_edge is None  # nothing seen yet: start over
+
+
+def _further(edge: pd.Timestamp | None, candidate: pd.Timestamp, reverse: bool) -> pd.Timestamp:
+    if edge is None:
+        return candidate
+    return min(edge, candidate) if reverse else max(edge, candidate)
+
+
+def _scroll_id(body: bytes) -> Any:
+    """The body's ``scrollId`` (None when absent); ValueError when the body is not one JSON
+    object. pyarrow reads only that one field, so the events are not parsed twice."""
+    options = pa_json.ParseOptions(
+        explicit_schema=pa.schema([("scrollId", pa.string())]),
+        unexpected_field_behavior="ignore",
+        newlines_in_values=True,
+    )
+    read = pa_json.ReadOptions(use_threads=False, block_size=max(len(body) + 64, 1 << 16))
+    try:
+        table = pa_json.read_json(io.BytesIO(body), read_options=read, parse_options=options)
+        if table.num_rows == 1:
+            return table.column("scrollId")[0].as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        parsed = json.loads(body)  # the slow, exact reading (e.g. a scrollId that is a number)
+    except (ValueError, RecursionError):
+        raise ValueError("not JSON") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    return parsed.get("scrollId")
+
+
+# --- the client ----------------------------------------------------------------------------------
+class Client:
+    """A Cloud4Wi Explore API client (thread-safe; one per set of credentials is enough).
+
+    Give either a ready ``token`` (a JWT) or a ``client_key``/``client_secret`` pair, which it
+    exchanges for a token at ``POST /v1/sts/login/services`` and exchanges again, once per call,
+    when the API answers 401/403. ``timeout`` is seconds per request (or a (connect, read) pair).
+    ``session`` may be your own ``requests.Session``; the client mounts its retrying adapter on
+    it for ``base_url`` only. ``retries``, ``backoff_factor``, ``backoff_max`` and
+    ``max_retry_after`` bound the retries; ``workers`` is how many date windows a fetch runs at
+    once (1 = one plain sequential scroll).
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str | None = None,
+        client_key: str | None = None,
+        client_secret: str | None = None,
+        timeout: float | tuple[float, float] = 60.0,
+        session: requests.Session | None = None,
+        *,
+        retries: int = 5,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 30.0,
+        max_retry_after: float = 120.0,
+        workers: int = 4,
+    ) -> None:
+        base = (base_url or "").strip().rstrip("/")
+        if not base.lower().startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        if bool(client_key) != bool(client_secret):
+            raise ValueError("give both client_key and client_secret, or neither")
+        if not token and not client_key:
+            raise ValueError("give a token, or a client_key and client_secret")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError("workers must be a whole number of at least 1")
+        self.base_url = base
+        self.timeout = timeout
+        self.workers = workers
+        self._client_key = client_key or None
+        self._client_secret = client_secret or None
+        self._token = token or None
+        self._token_version = 0
+        self._auth_lock = threading.Lock()
+        self._own_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "POST"}),
+            respect_retry_after_header=True,
+            retry_after_max=max_retry_after,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(
+            max_retries=self._retry, pool_connections=4, pool_maxsize=max(10, workers * 2)
+        )
+        self._session.mount(base + "/", adapter)
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        auth = "client key and secret" if self._client_key else "token"
+        return f"Client(base_url={self.base_url!r}, auth={auth!r}, workers={self.workers})"
+
+    def close(self) -> None:
+        """Close the HTTP session, if the client opened it."""
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _secrets(self) -> tuple[str | None, ...]:
+        return (self._token, self._client_secret)
+
+    # -- public calls ---------------------------------------------------------------------------
+    def org_events(
+        self,
+        org_id: str,
+        start: DateLike = None,
+        end: DateLike = None,
+        types: Sequence[str] | str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        sort_by: str = "businessTime",
+        sort_reverse: bool = False,
+        progress: ProgressCallback | None = None,
+        workers: int | None = None,
+    ) -> pd.DataFrame:
+        """Every event of the organization from ``start`` to ``end`` (both inclusive) as the
+        canonical events frame, each event once, ordered by ``sort_by`` (UTC or local time).
+
+        ``progress`` is called on the calling thread with a ``FetchProgress`` after each page.
+        ``workers`` overrides the client's number of concurrent date windows.
+        """
+        path = f"/v1/organizations/{path_segment(org_id, name='org_id')}/events"
+        return self._events(
+            path, start, end, types, page_size, sort_by, sort_reverse, progress, workers
+        )
+
+    def contact_events(
+        self,
+        org_id: str,
+        contact_id: str,
+        start: DateLike = None,
+        end: DateLike = None,
+        types: Sequence[str] | str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        sort_by: str = "businessTime",
+        sort_reverse: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """Every event of one contact (same filters as ``org_events``), in one scan."""
+        org = path_segment(org_id, name="org_id")
+        contact = path_segment(contact_id, name="contact_id")
+        path = f"/v1/organizations/{org}/customers/{contact}/events"
+        return self._events(path, start, end, types, page_size, sort_by, sort_reverse, progress, 1)
+
+    def locations(self, org_id: str) -> pd.DataFrame:
+        """The organization's locations (``schema.LOCATION_COLUMNS``)."""
+        from c4w.frame import locations_frame
+
+        path = f"/v1/organizations/{path_segment(org_id, name='org_id')}/locations"
+        body = self._get(path, {})
+        try:
+            parsed = json.loads(body)
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("locations"), list):
+                raise ValueError("no locations list")
+            return locations_frame(parsed)
+        except (ValueError, RecursionError):
+            pass
+        raise TransportError(
+            "The locations answer from Cloud4Wi was not readable JSON.",
+            hint="Reload in a minute; the answer may have been cut off.",
+        )
+
+    # -- fetching events ------------------------------------------------------------------------
+    def _events(
+        self,
+        path: str,
+        start: DateLike,
+        end: DateLike,
+        types: Sequence[str] | str | None,
+        page_size: int,
+        sort_by: str,
+        sort_reverse: bool,
+        progress: ProgressCallback | None,
+        workers: int | None,
+    ) -> pd.DataFrame:
+        from c4w import frame
+
+        size = check_page_size(page_size)
+        if sort_by not in SORT_FIELDS:
+            raise ValueError(f"sort_by must be one of {SORT_FIELDS}, not {sort_by!r}")
+        names = check_types(types)
+        since = to_utc(start, name="start")
+        until = to_utc(end, name="end", end=True)
+        if since is not None and until is not None and since > until:
+            raise ValueError(f"start ({api_time(since)}) is after end ({api_time(until)})")
+        workers = self.workers if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError("workers must be a whole number of at least 1")
+        base: dict[str, str] = {}
+        local_types = None
+        if names is not None:
+            if set(names) <= set(schema.FILTERABLE_TYPES):
+                base["events"] = ",".join(names)
+            else:  # the API's filter does not take geofence types: filter here instead
+                local_types = names
+        if since is not None and until is None and workers > 1:
+            until = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        windows = plan_windows(since, until, workers, sort_by, bool(sort_reverse))
+        pages = self._run_windows(path, base, size, windows, local_types, progress, workers)
+        events = frame.concat_frames(pages) if pages else frame.empty_events_frame()
+        return _in_order(_without_repeats(events), sort_by, bool(sort_reverse))
+
+    def _run_windows(
+        self,
+        path: str,
+        base: dict[str, str],
+        size: int,
+        windows: list[_Window],
+        local_types: tuple[str, ...] | None,
+        progress: ProgressCallback | None,
+        workers: int,
+    ) -> list[pd.DataFrame]:
+        """Fetch every window (concurrently when there are several); pages in window order."""
+        totals = [0, 0]
+
+        def tell(rows: int, pages: int) -> None:
+            totals[0] += rows
+            totals[1] += pages
+            if progress is not None:
+                progress(FetchProgress(events=totals[0], pages=totals[1]))
+
+        if len(windows) == 1:
+            return self._scan(path, base, size, windows[0], local_types, tell, None)
+        updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        stop = threading.Event()
+        results: list[list[pd.DataFrame]] = [[] for _ in windows]
+        failure: list[BaseException] = []
+
+        def run(i: int) -> None:
+            try:
+                results[i] = self._scan(
+                    path,
+                    base,
+                    size,
+                    windows[i],
+                    local_types,
+                    lambda rows, pages: updates.put((rows, pages)),
+                    stop,
+                )
+            except BaseException as exc:  # handed to the calling thread below
+                failure.append(exc)
+                stop.set()
+
+        with ThreadPoolExecutor(min(workers, len(windows)), "c4w-window") as pool:
+            futures = [pool.submit(run, i) for i in range(len(windows))]
+            try:
+                while True:
+                    running = not all(future.done() for future in futures)
+                    try:
+                        rows, pages = updates.get(timeout=0.05) if running else updates.get_nowait()
+                    except queue.Empty:
+                        if not running:
+                            break
+                        continue
+                    if not stop.is_set():
+                        tell(rows, pages)
+            finally:
+                stop.set()
+        if failure:
+            raise failure[0]
+        return [page for pages in results for page in pages]
+
+    def _scan(
+        self,
+        path: str,
+        base: dict[str, str],
+        size: int,
+        window: _Window,
+        local_types: tuple[str, ...] | None,
+        tell: Callable[[int, int], None],
+        stop: threading.Event | None,
+    ) -> list[pd.DataFrame]:
+        """Scroll one window to its end; resume it from the last event seen if its scroll id is
+        refused. Returns the pages' kept rows (repeats are dropped later, over all windows)."""
+        from c4w.frame import events_frame
+
+        scan = _Scan(window)
+        pages: list[pd.DataFrame] = []
+        scroll_id: str | None = None
+        resumes = 0
+        while stop is None or not stop.is_set():
+            params = scan.params(base, size)
+            if scroll_id is not None:
+                params["scrollId"] = scroll_id
+            try:
+                body = self._get(path, params)
+            except APIError as exc:
+                if scroll_id is None or exc.status not in SCROLL_REFUSED:
+                    raise
+                resumes += 1
+                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
+                    raise ScrollExpiredError(
+                        f"Cloud4Wi kept refusing the result cursor (HTTP {exc.status}).",
+                        status=exc.status,
+                        server_message=exc.server_message,
+                    ) from None
+                log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
+                scroll_id = None
+                continue
+            page, next_id = self._read_page(body, events_frame)
+            if len(page) == 0:
+                break
+            edge_before = scan.edge, scan.local_edge
+            kept = scan.take(page)
+            if (scan.edge, scan.local_edge) != edge_before:
+                resumes = 0
+            if local_types is not None:
+                kept = kept[kept[schema.TYPE].isin(local_types).to_numpy()]
+            pages.append(kept)
+            tell(len(kept), 1)
+            if scan.finished:
+                break
+            if next_id is None or next_id == "":
+                if len(page) < size:
+                    break  # the server does not scroll this query: that was all of it
+                resumes += 1  # a full page and no cursor: carry on from its last event
+                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
+                    raise APIError(
+                        "Cloud4Wi returned a full page without a cursor to the next one.",
+                        status=200,
+                    )
+                scroll_id = None
+                continue
+            scroll_id = str(next_id)
+        return pages
+
+    def _read_page(
+        self, body: bytes, events_frame: Callable[[bytes], pd.DataFrame]
+    ) -> tuple[pd.DataFrame, Any]:
+        """The page's events frame and scroll id; TransportError when the body is unreadable."""
+        try:
+            next_id = _scroll_id(body)
+            return events_frame(body), next_id
+        except ValueError:
+            pass
+        raise TransportError(
+            "The answer from Cloud4Wi was not readable JSON (it may have been cut off).",
+            hint="Reload to fetch again; if it keeps happening, check the network or proxy.",
+        )
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def _get(self, path: str, params: dict[str, str]) -> bytes:
+        """GET ``path`` with the bearer token, logging in again once on 401/403 when the client
+        holds a key and secret. Returns the body of a 2xx answer; raises a C4WError otherwise."""
+        token, version = self._bearer()
+        response = self._send("GET", path, params=params, token=token)
+        if response.status_code in (401, 403) and self._client_key:
+            log.info("the API answered %s; logging in again", response.status_code)
+            token = self._renew(version)
+            response = self._send("GET", path, params=params, token=token)
+        if 200 <= response.status_code < 300:
+            return response.content
+        raise self._error_for(response)
+
+    def _bearer(self) -> tuple[str, int]:
+        with self._auth_lock:
+            if self._token is None:
+                self._login()
+            assert self._token is not None
+            return self._token, self._token_version
+
+    def _renew(self, seen_version: int) -> str:
+        """A fresh token: log in unless another thread already did since ``seen_version``."""
+        with self._auth_lock:
+            if self._token_version == seen_version:
+                self._login()
+            assert self._token is not None
+            return self._token
+
+    def _login(self) -> None:
+        """Exchange the client key and secret for a token (caller holds the auth lock)."""
+        if not self._client_key:
+            return
+        body = {"clientKey": self._client_key, "clientSecret": self._client_secret}
+        response = self._send("POST", LOGIN_PATH, json_body=body)
+        if response.status_code in (401, 403):
+            raise AuthError(
+                f"Cloud4Wi refused the client key or secret (HTTP {response.status_code}).",
+                status=response.status_code,
+                hint="Check the client key and secret (Manage > Developers > APIs in Cloud4Wi).",
+            )
+        if not 200 <= response.status_code < 300:
+            raise self._error_for(response)
+        token = None
+        try:
+            parsed = json.loads(response.content)
+            token = parsed.get("token") if isinstance(parsed, dict) else None
+        except (ValueError, RecursionError):
+            pass
+        if not isinstance(token, str) or not token:
+            header = response.headers.get("Authorization") or ""
+            token = header[7:].strip() if header.lower().startswith("bearer ") else header.strip()
+        if not token:
+            raise AuthError(
+                "Cloud4Wi's login answer carried no token.",
+                hint="Try again in a minute; if it keeps failing, contact Cloud4Wi support.",
+            )
+        self._token = token
+        self._token_version += 1
+        log.info("logged in to Cloud4Wi")
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> requests.Response:
+        """One request through the retrying session. Transport failures become TransportError,
+        raised outside the ``except`` so no requests exception (with its headers) is chained."""
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        cause = None
+        try:
+            return self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json_body,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            cause = _transport_cause(exc)
+        log.warning("request to Cloud4Wi failed: %s", cause)
+        raise TransportError(f"Cloud4Wi could not be reached: {cause}.")
+
+    def _error_for(self, response: requests.Response) -> C4WError:
+        """The typed error for a non-2xx answer (after the session's retries)."""
+        status = response.status_code
+        said = _server_message(response.content)
+        said = redact(said, self._secrets) if said else None
+        detail = f"HTTP {status}: {said}" if said else f"HTTP {status}"
+        if status in (401, 403):
+            return AuthError(
+                f"Cloud4Wi refused the request ({detail}): the token is invalid, expired or "
+                "lacks permission.",
+                status=status,
+                hint=(
+                    "Check the client key and secret in the app's settings; the API service "
+                    "needs the Organization Manager role."
+                    if self._client_key
+                    else "Get a new token (tokens last one day), or configure a client key and "
+                    "secret so the app can log in by itself."
+                ),
+            )
+        if status == 410:
+            return AuthError(
+                f"Cloud4Wi says this API access was revoked ({detail}).",
+                status=status,
+                hint="Create new API credentials in Cloud4Wi (Manage > Developers > APIs).",
+            )
+        if status == 429:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            return RateLimitError(
+                f"Cloud4Wi kept answering 'too many requests' ({detail}).",
+                retry_after=retry_after,
+            )
+        hint = None
+        if status == 404:
+            hint = "Check the organization id (C4W_ORG_ID) and the API address."
+        elif status == 409:
+            hint = "Cloud4Wi refused the query's parameters: change the dates or filters."
+        elif status >= 500:
+            hint = "Cloud4Wi is having trouble: try again in a few minutes."
+        return APIError(
+            f"Cloud4Wi answered with an error ({detail}).",
+            status=status,
+            server_message=said,
+            hint=hint,
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _without_repeats(events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` without a second row for an event id already seen (rows without an id stay)."""
+    ids = events[schema.EVENT_ID]
+    repeated = ids.duplicated(keep="first") & ids.notna()
+    return events[~repeated.to_numpy()] if bool(repeated.any()) else events
+
+
+def _in_order(events: pd.DataFrame, sort_by: str, reverse: bool) -> pd.DataFrame:
+    """Rows in ``sort_by`` order (UTC time or local business time), missing times last."""
+    key = schema.CREATED_AT if sort_by == "utcTime" else schema.CREATED_AT_LOCAL
+    times = events[key]
+    done = times.is_monotonic_decreasing if reverse else times.is_monotonic_increasing
+    if not done or times.hasnans:
+        events = events.sort_values(key, ascending=not reverse, kind="stable", na_position="last")
+    return events.reset_index(drop=True)
+
+
+def _server_message(body: bytes) -> str | None:
+    """The error body's ``message`` (or ``error``) text when it has one; the schema of error
+    bodies is not published, so anything else gives None."""
+    if not body or len(body) > 65_536:
+        return None
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    for key in ("message", "error", "detail"):
+        value = parsed.get(key)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text[:MAX_SERVER_MESSAGE] + ("…" if len(text) > MAX_SERVER_MESSAGE else "")
+    return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _transport_cause(exc: BaseException) -> str:
+    """A short cause for a requests failure, named without its URL or headers."""
+    from urllib3 import exceptions as u3
+
+    seen: list[BaseException] = []
+    pending: list[Any] = [exc]
+    while pending and len(seen) < 12:
+        item = pending.pop()
+        if isinstance(item, BaseException) and item not in seen:
+            seen.append(item)
+            pending.extend(item.args)
+            pending.extend(filter(None, [getattr(item, "reason", None), item.__cause__]))
+    kinds = tuple(type(item) for item in seen)
+
+    def has(*types: type) -> bool:
+        return any(issubclass(kind, types) for kind in kinds)
+
+    if has(requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError):
+        return "the connection timed out"
+    if has(requests.exceptions.ReadTimeout, u3.ReadTimeoutError, TimeoutError):
+        return "no answer before the time limit"
+    if has(requests.exceptions.SSLError, u3.SSLError):
+        return "the secure connection failed"
+    if has(u3.NameResolutionError):
+        return "the API address could not be resolved"
+    if has(ConnectionRefusedError, u3.NewConnectionError):
+        return "the connection was refused"
+    if has(requests.exceptions.ChunkedEncodingError, u3.IncompleteRead):
+        return "the answer was cut off"
+    if has(ConnectionResetError, u3.ProtocolError):
+        return "the connection was dropped"
+    if has(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
+        return "the API address is not a valid URL"
+    return f"the request failed ({type(exc).__name__})"
