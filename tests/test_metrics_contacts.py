@@ -136,3 +136,12 @@ def test_most_active_contacts() -> None:
     assert top["visits"].tolist()[:2] == [2, 1]
     assert top["last_seen"].iloc[0] == pd.Timestamp("2024-03-03T11:00:00Z")
     assert contacts.most_active_contacts(make_events([])).empty
+
+
+def test_formatting_for_the_summary() -> None:
+    assert contacts.format_time(pd.Timestamp("2024-03-05T18:30:00Z")) == "Tue 05 Mar 2024 18:30 UTC"
+    assert contacts.format_time(None) == "–"
+    # 65 min = 1 h 05 min
+    assert contacts.format_minutes(65) == "1 h 05 min"
+    assert contacts.format_minutes(29.6) == "30 min"
+    assert contacts.format_minutes(float("nan")) == "–"

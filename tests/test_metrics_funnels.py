@@ -330,3 +330,27 @@ def test_humanize_duration() -> None:
     # 76 h = 3 d 4 h
     assert funnels.humanize_duration(pd.Timedelta(hours=76)) == "3 d 4 h"
     assert funnels.humanize_duration(pd.NaT) == "–"
+
+
+def test_location_filter_is_ignored_when_step_one_has_no_location() -> None:
+    # step 1 = email sent: emails carry no location, so the filter cannot apply
+    steps = [schema.SEND_EMAIL, schema.OPEN_EMAIL]
+    result = funnels.funnel(scenario(), steps, entry_locations=["L1"])
+    # sent: a, b, c, e = 4; opened after the send within 14 days: a, b (d1 12:00), c = 3
+    assert result.steps["contacts"].tolist() == [4, 3]
+    assert result.location_filter_ignored
+    assert not funnels.funnel(scenario(), entry_locations=["L1"]).location_filter_ignored
+
+
+def test_steps_table_and_readable_labels() -> None:
+    result = funnels.funnel(scenario())
+    table = funnels.steps_table(result)
+    assert table["Contacts"].tolist() == [4, 3, 3, 1]
+    # medians from test_median_time_between_steps: -, 1 h, 2 h, 1 h
+    assert table["Median time from previous step"].tolist() == ["–", "1 h", "2 h", "1 h"]
+    labelled = funnels.readable(
+        funnels.funnel_breakdown(result, funnels.BY_CAMPAIGN), by=funnels.BY_CAMPAIGN
+    )
+    assert labelled.columns[0] == "Campaign (step 2)" and "Entered" in labelled.columns
+    dropped = funnels.readable(funnels.dropped_contacts(result))
+    assert dropped.columns[0] == schema.CONTACT_ID and "Stopped before" in dropped.columns

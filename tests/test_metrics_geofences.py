@@ -153,3 +153,28 @@ def test_zero_activity_in_range_still_listed() -> None:
     table = geofences.geofence_summary(make_events([]), history())
     assert sorted(table[geofences.GEOFENCE]) == ["g1", "g2", "g3"]
     assert table["arrivals"].sum() == 0 and table["visits"].sum() == 0
+
+
+def test_totals_count_each_contact_once() -> None:
+    totals = geofences.geofence_totals(in_range())
+    # g1 and g2 active; arrivals 2 (g1) + 2 (g2) = 4; visits 3; contacts {a, b, c} = 3
+    # median dwell over all geofence visits: 10, 30, 50 -> 30
+    assert (totals.geofences, totals.arrivals, totals.visits) == (2, 4, 3)
+    assert totals.unique_contacts == 3
+    assert totals.median_dwell_min == 30.0
+    empty = geofences.geofence_totals(make_events([]))
+    assert empty.geofences == 0 and math.isnan(empty.median_dwell_min)
+
+
+def test_wifi_points_follow_the_location_filter() -> None:
+    locations = pd.DataFrame(
+        {"id": ["L1", "L2"], "name": ["Milan", "Rome"], "lat": [45.4, 41.9], "lng": [9.2, 12.5]}
+    )
+    assert geofences.wifi_location_points(locations, ["L2"])["name"].tolist() == ["Rome"]
+    assert len(geofences.wifi_location_points(locations, [])) == 2
+
+
+def test_readable_puts_the_name_first() -> None:
+    table = geofences.readable(geofences.geofence_summary(in_range()))
+    assert table.columns[:2].tolist() == ["Geofence", "Geofence id"]
+    assert "Median dwell (min)" in table.columns

@@ -228,3 +228,22 @@ def most_active_contacts(events: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
     out[schema.CONTACT_ID] = out[schema.CONTACT_ID].astype("str")
     out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True)
     return out
+
+
+def format_time(value: pd.Timestamp | None) -> str:
+    """A moment as "Tue 05 Mar 2024 18:30 UTC"; "–" when unknown."""
+    if value is None or pd.isna(value):
+        return "–"
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%a %d %b %Y %H:%M UTC")
+
+
+def format_minutes(value: float) -> str:
+    """Minutes as "32 min" or "1 h 05 min"; "–" when unknown."""
+    if value is None or pd.isna(value):
+        return "–"
+    minutes = round(float(value))
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -9,7 +9,7 @@ loop per contact, so a million events take a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -57,7 +57,9 @@ COUNTING_RULE = (
     "the selected dates. Each next step counts only if the contact has that event later than "
     "the step before it (the earliest one that qualifies) and no later than the conversion "
     "window after entering. A contact counts at most once per step; a step reached out of "
-    "order (for example a click before the open) does not count."
+    "order (for example a click before the open) does not count. Only events within the "
+    "selected dates are counted. The location filter applies to where the step-1 event happened "
+    "(for a signup: the store where the contact signed up)."
 )
 ENTERED_HELP = "Contacts with at least one step-1 event in the selected dates."
 COMPLETED_HELP = "Contacts who reached every step, in order, within the conversion window."
@@ -95,6 +97,7 @@ class FunnelResult:
     steps: pd.DataFrame
     journeys: pd.DataFrame
     names: list[str] = field(default_factory=list)
+    location_filter_ignored: bool = False  # step-1 events carry no location to filter on
 
     @property
     def entered(self) -> int:
@@ -190,6 +193,8 @@ def funnel(
 
     Entry is the contact's first step-1 event, optionally limited to `entry_from`..`entry_to`
     (dates are whole UTC days, inclusive) and to entry events at `entry_locations` (ids).
+    When no step-1 event carries a location (e.g. a funnel starting at "email sent"), the
+    location filter cannot apply: it is ignored and `location_filter_ignored` says so.
     Step k counts when its event is strictly later than step k-1's time and no later than
     entry + `window`; the earliest such event is the step's time. Later steps may fall after
     `entry_to`, as long as they are in `events` and inside the window.
@@ -224,9 +229,14 @@ def funnel(
         entry_mask &= times >= low
     if high is not None:
         entry_mask &= times <= high
+    ignored = False
     if entry_locations:
-        at = events[schema.LOCATION_ID].iloc[rows].isin(set(map(str, entry_locations)))
-        entry_mask &= at.to_numpy(dtype=bool)
+        where = events[schema.LOCATION_ID].iloc[rows]
+        if where[entry_mask].notna().any():
+            at = where.isin(set(map(str, entry_locations))).to_numpy(dtype=bool)
+            entry_mask &= at
+        else:
+            ignored = bool(entry_mask.any())
 
     n_contacts = len(contacts)
     window_ns = int(pd.Timedelta(window).as_unit("ns").value)
@@ -259,7 +269,8 @@ def funnel(
     entered_codes = np.flatnonzero(step_times[0] != _NOT_REACHED)
     if entered_codes.size == 0:
         return _empty_result(steps, window)
-    return _assemble(events, steps, window, contacts, entered_codes, step_times, step_rows)
+    result = _assemble(events, steps, window, contacts, entered_codes, step_times, step_rows)
+    return replace(result, location_filter_ignored=ignored)
 
 
 def _assemble(
@@ -412,3 +423,45 @@ def humanize_duration(value: pd.Timedelta | timedelta | float | None) -> str:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+COLUMN_LABELS: dict[str, str] = {
+    "missed_step": "Stopped before",
+    "last_step_reached": "Last step reached",
+    "last_step_at": "Last step at (UTC)",
+    "entered_at": "Entered at (UTC)",
+    "entry_location": "Location of signup",
+    "campaign": "Campaign (step 2)",
+    "steps_reached": "Steps reached",
+    "entered": "Entered",
+    "overall_conversion": "Reached the last step",
+}
+GROUP_LABELS = {BY_LOCATION: "Location of signup", BY_CAMPAIGN: "Campaign (step 2)"}
+
+
+def readable(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The same table with column names in the user's words (contact_id is kept as it is, so
+    tables can link to the Contact page); `by` names the breakdown's group column."""
+    labels = dict(COLUMN_LABELS)
+    if by is not None:
+        labels["group"] = GROUP_LABELS.get(by, "Group")
+    return table.rename(columns=labels)
+
+
+def steps_table(result: FunnelResult) -> pd.DataFrame:
+    """One row per step in the user's words: Step, Event, Contacts, From previous step,
+    From entry, Stopped before this step, Median time from previous step (text)."""
+    s = result.steps
+    return pd.DataFrame(
+        {
+            "Step": s["name"].to_numpy(),
+            "Event": s["event_type"].to_numpy(),
+            "Contacts": s["contacts"].to_numpy(),
+            "From previous step": s["step_conversion"].to_numpy(),
+            "From entry": s["overall_conversion"].to_numpy(),
+            "Stopped before this step": s["dropped"].to_numpy(),
+            "Median time from previous step": [
+                humanize_duration(v) for v in s["median_time_from_previous"]
+            ],
+        }
+    )

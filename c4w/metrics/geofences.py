@@ -7,6 +7,9 @@ its current circle.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -140,6 +143,61 @@ def geofence_summary(
     return summary.reset_index(drop=True)[list(SUMMARY_COLUMNS)]
 
 
+@dataclass(frozen=True)
+class GeofenceTotals:
+    """Headline figures over a set of geofence events (see the *_HELP definitions)."""
+
+    geofences: int
+    arrivals: int
+    visits: int
+    unique_contacts: int
+    median_dwell_min: float
+
+
+def geofence_totals(events: pd.DataFrame | None) -> GeofenceTotals:
+    """Geofences with activity, arrivals, visits, different contacts (each counted once, even
+    across geofences) and the median geofence visit length, over `events`."""
+    rows = _geofence_rows(events)
+    if rows.empty:
+        return GeofenceTotals(0, 0, 0, 0, float("nan"))
+    types = rows[schema.TYPE].astype("object")
+    active = rows.loc[types.isin(schema.GEOFENCE_TYPES).to_numpy()]
+    visits = rows.loc[(types == schema.GEO_VISIT).to_numpy()]
+    dwell = visits[schema.VISIT_DURATION_MIN].median() if len(visits) else float("nan")
+    return GeofenceTotals(
+        geofences=int(active[GEOFENCE].nunique()),
+        arrivals=int((types == schema.GEO_ARRIVING).sum()),
+        visits=len(visits),
+        unique_contacts=int(active[schema.CONTACT_ID].astype("object").nunique()),
+        median_dwell_min=float(dwell) if pd.notna(dwell) else float("nan"),
+    )
+
+
+COLUMN_LABELS: dict[str, str] = {
+    "name": "Geofence",
+    GEOFENCE: "Geofence id",
+    "lon": "Longitude",
+    "lat": "Latitude",
+    "radius_m": "Radius (m)",
+    "shape": "Shape",
+    "arrivals": "Arrivals",
+    "visits": "Visits",
+    "unique_contacts": "Contacts",
+    "median_dwell_min": "Median dwell (min)",
+    "total_dwell_min": "Total dwell (min)",
+    "last_seen": "Last seen (UTC)",
+}
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The same table with column names in the user's words, the name first (contact_id is kept
+    as it is, so tables can link to the Contact page)."""
+    out = table.rename(columns=COLUMN_LABELS)
+    if "Geofence" in out.columns:
+        out = out[["Geofence", *[c for c in out.columns if c != "Geofence"]]]
+    return out
+
+
 def mappable(summary: pd.DataFrame) -> pd.DataFrame:
     """Geofences whose centre is a valid coordinate (others cannot be drawn on a map)."""
     ok = summary["lon"].between(-180, 180) & summary["lat"].between(-90, 90)
@@ -219,8 +277,11 @@ def geofence_contacts(events: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def wifi_location_points(locations: pd.DataFrame | None) -> pd.DataFrame:
-    """WiFi locations with known coordinates (location_id, name, lon, lat, city, address).
+def wifi_location_points(
+    locations: pd.DataFrame | None, location_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """WiFi locations with known coordinates (location_id, name, lon, lat, city, address),
+    only those in `location_ids` when it is not empty.
 
     Coordinates that are missing, out of range or exactly 0, 0 (a common placeholder) are left
     out. Does not mutate `locations`.
@@ -233,6 +294,8 @@ def wifi_location_points(locations: pd.DataFrame | None) -> pd.DataFrame:
     lat = pd.to_numeric(locations["lat"], errors="coerce")
     lon = pd.to_numeric(locations["lng"], errors="coerce")
     ok = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
+    if location_ids:
+        ok &= locations["id"].astype("object").isin(set(map(str, location_ids)))
     if not ok.any():
         return empty
 
