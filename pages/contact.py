@@ -1,0 +1,91 @@
+"""Contact: everything one guest did, from signup to the last visit, as figures and a timeline."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from c4w import schema, ui
+from c4w.charts import contacts as charts
+from c4w.metrics import contacts as cm
+
+SEARCH_KEY, SEEN_KEY = "contact_search", "contact_seen_link"
+
+ctx = ui.page_context()
+st.title("Contact")
+st.caption(
+    "Everything one guest did: signup, WiFi logins, visits and how long they stayed, "
+    "geofences, and the emails and SMS they received, opened and clicked."
+)
+
+# A link (?contact=...) fills the search box; typing an id updates the link, so it can be shared.
+from_link = ui.contact_id_from_url()
+if from_link != st.session_state.get(SEEN_KEY):
+    st.session_state[SEEN_KEY] = from_link
+    st.session_state[SEARCH_KEY] = from_link or ""
+typed = st.text_input(
+    "Contact id",
+    key=SEARCH_KEY,
+    max_chars=ui.MAX_CONTACT_ID_CHARS,
+    placeholder="Paste a contact id, or open one from any table",
+    help="The Cloud4Wi customer id. Tables on other pages link here with the Open button.",
+)
+contact_id, problem = ui.clean_contact_id(typed)
+if problem:
+    st.warning(problem)
+if contact_id != from_link:
+    st.session_state[SEEN_KEY] = contact_id
+    if contact_id:
+        st.query_params[ui.CONTACT_PARAM] = contact_id
+    elif ui.CONTACT_PARAM in st.query_params:
+        del st.query_params[ui.CONTACT_PARAM]
+
+if not contact_id:
+    st.info("Type or paste a contact id above, or open one of the most active guests below.")
+    st.subheader("Most active guests in the selected dates")
+    active = cm.most_active_contacts(ctx.events, limit=20)
+    ui.show_table(active, ctx=ctx, key="contact_active_table")
+    st.stop()
+
+events = ui.contact_events(ctx, contact_id)
+if events.empty:
+    st.info(
+        "No events found for that contact id. Check the id (it is the Cloud4Wi customer id), "
+        "or open a contact from a table on another page."
+    )
+    st.stop()
+
+summary = cm.contact_summary(events, contact_id)
+st.caption("All events we have for this guest, not only the selected dates. Times are UTC.")
+st.code(contact_id, language=None)
+r1 = st.columns(4)
+r1[0].metric("First seen", cm.format_time(summary.first_seen), help=cm.FIRST_SEEN_HELP)
+r1[1].metric("Last seen", cm.format_time(summary.last_seen), help=cm.LAST_SEEN_HELP)
+r1[2].metric("Signup source", summary.signup_source or "–", help=cm.SIGNUP_SOURCE_HELP)
+r1[3].metric("Locations visited", f"{len(summary.locations_visited):,}", help=cm.LOCATIONS_HELP)
+r2 = st.columns(4)
+r2[0].metric("WiFi visits", f"{summary.visits:,}", help=cm.VISITS_HELP)
+r2[1].metric("Median dwell", cm.format_minutes(summary.median_dwell_min), help=cm.DWELL_HELP)
+r2[2].metric("Geofence visits", f"{summary.geofence_visits:,}", help=cm.GEOFENCE_VISITS_HELP)
+r2[3].metric(
+    "Campaigns received · opened · clicked",
+    f"{summary.campaigns_received} · {summary.campaigns_opened} · {summary.campaigns_clicked}",
+    help=f"{cm.RECEIVED_HELP} {cm.OPENED_HELP} {cm.CLICKED_HELP}",
+)
+if summary.locations_visited:
+    with st.expander("Locations visited"):
+        st.dataframe({"Location": summary.locations_visited}, hide_index=True)
+
+st.subheader("Timeline")
+st.caption("Bars are visits, as long as the guest stayed; diamonds are single events.")
+timeline = cm.contact_timeline(events)
+st.plotly_chart(charts.contact_timeline_chart(timeline), key="contact_timeline_chart")
+
+st.subheader("Every event")
+table = cm.contact_event_table(events)
+ui.show_table(
+    table,
+    ctx=ctx,
+    key="contact_events_table",
+    column_config={schema.CONTACT_ID: st.column_config.TextColumn("contact_id")},
+)
+ui.download_csv(table, what="contact-events", ctx=ctx, key="contact_events_csv")

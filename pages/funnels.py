@@ -1,0 +1,148 @@
+"""Campaign funnels: from signup to the click, contact by contact, and who stopped where."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from c4w import ui
+from c4w.charts import funnels as charts
+from c4w.metrics import funnels as fm
+
+CUSTOM = "Choose the steps"
+PERCENT = st.column_config.NumberColumn(format="percent")
+
+ctx = ui.page_context()
+st.title("Campaign funnels")
+st.caption(
+    "Follow each guest from signup to the click on your email or SMS: how many made each "
+    "step, how long it took, and who stopped where, ready to download as your next audience."
+)
+
+# Later steps may be emails, which have no location: take the dates from everything loaded
+# and let the location filter act on the step-1 event only (see the counting rule).
+in_dates = ui.slice_events(ctx.all_events, ctx.start, ctx.end)
+
+left, right = st.columns([3, 1])
+path = left.radio(
+    "Funnel",
+    [*fm.PRESETS, CUSTOM],
+    horizontal=True,
+    key="funnels_path",
+    help="Pick a ready-made path, or choose your own steps from the events in your data.",
+)
+days = right.number_input(
+    "Conversion window (days)",
+    min_value=1,
+    max_value=90,
+    value=14,
+    step=1,
+    key="funnels_window_days",
+    help="A step counts only if it happens at most this many days after the contact entered.",
+)
+if path == CUSTOM:
+    present = fm.step_types_present(in_dates)
+    steps = st.multiselect(
+        "Steps, in order (the first one is where contacts enter)",
+        options=present,
+        default=[t for t in fm.EMAIL_STEPS if t in present][:2],
+        format_func=fm.step_label,
+        max_selections=6,
+        key="funnels_steps",
+    )
+else:
+    steps = list(fm.PRESETS[path])
+
+st.info(fm.COUNTING_RULE, icon=":material/rule:")
+if len(steps) < 2:
+    st.warning("Choose at least two steps to see a funnel.")
+    st.stop()
+
+result = fm.funnel(in_dates, steps, timedelta(days=int(days)), entry_locations=ctx.location_ids)
+if result.location_filter_ignored:
+    st.caption("The first step of this funnel has no store, so the location filter does not apply.")
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Entered", f"{result.entered:,}", help=fm.ENTERED_HELP)
+k2.metric("Reached the last step", f"{result.completed:,}", help=fm.COMPLETED_HELP)
+k3.metric(
+    "Overall conversion",
+    "–" if result.entered == 0 else f"{result.overall_conversion:.1%}",
+    help=fm.OVERALL_CONVERSION_HELP,
+)
+k4.metric(
+    "Median time to the last step",
+    fm.humanize_duration(result.median_time_to_complete),
+    help=fm.TIME_TO_COMPLETE_HELP,
+)
+
+if result.entered == 0:
+    st.info(
+        "Nobody had the first step's event in the selected dates and locations. Try a longer "
+        "date range or another first step."
+    )
+    st.stop()
+
+st.subheader("Step by step")
+st.plotly_chart(charts.funnel_chart(result.steps), key="funnels_chart")
+table = fm.steps_table(result)
+ui.show_table(
+    table,
+    ctx=ctx,
+    key="funnels_steps_table",
+    column_config={"From previous step": PERCENT, "From entry": PERCENT},
+)
+ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv")
+
+st.subheader("Where it works best")
+by = st.radio(
+    "Break down by",
+    [fm.BY_LOCATION, fm.BY_CAMPAIGN],
+    horizontal=True,
+    format_func=fm.GROUP_LABELS.get,
+    key="funnels_breakdown_by",
+    help="Location of signup: the store of each contact's step-1 event. Campaign: the campaign "
+    "of each contact's step-2 event.",
+)
+breakdown = fm.funnel_breakdown(result, by=by)
+st.plotly_chart(
+    charts.breakdown_chart(breakdown, fm.GROUP_LABELS[by]), key="funnels_breakdown_chart"
+)
+st.caption(
+    f"Share of contacts who reached the last step, for the {charts.BREAKDOWN_TOP} largest "
+    "groups. The table lists every group."
+)
+shown = fm.readable(breakdown, by=by)
+ui.show_table(
+    shown,
+    ctx=ctx,
+    key="funnels_breakdown_table",
+    column_config={fm.COLUMN_LABELS["overall_conversion"]: PERCENT},
+)
+ui.download_csv(shown, what=f"funnel-by-{by}", ctx=ctx, key="funnels_breakdown_csv")
+
+st.subheader("Who stopped where")
+st.caption(
+    "Contacts who entered but did not reach the end, with the step they missed. Download the "
+    "list to target them in your next campaign."
+)
+stops = {0: "Any step"}
+for number, row in enumerate(result.steps.itertuples(index=False), start=1):
+    if number > 1:
+        stops[number] = f"Before {row.name} ({row.dropped:,} contacts)"
+stop = st.selectbox(
+    "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
+)
+dropped = fm.readable(fm.dropped_contacts(result, step=stop or None))
+ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table")
+ui.download_csv(
+    dropped,
+    what="funnel-audience" if not stop else f"funnel-stopped-before-step-{stop}",
+    ctx=ctx,
+    key="funnels_dropped_csv",
+)
+with st.expander("Every contact who entered, with the time of each step"):
+    journeys = fm.readable(result.journeys)
+    ui.show_table(journeys, ctx=ctx, key="funnels_journeys_table")
+    ui.download_csv(journeys, what="funnel-contacts", ctx=ctx, key="funnels_journeys_csv")
