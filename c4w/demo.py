@@ -1273,7 +1273,7 @@ def _relogins(k: int, rng, visits: dict, ctx: _Clock) -> _Block:
 # Rendering: one compact JSON line per event, sorted by createdAt
 # ------------------------------------------------------------------------------------------------
 
-_CHUNK = 100_000
+_CHUNK = 16_384  # rows rendered at a time: small buffers are reused, not re-mapped
 
 
 def _assemble(
@@ -1289,13 +1289,11 @@ def _assemble(
     total = len(t)
     contact_count = 1 + max((int(b.contact.max()) for b in blocks if len(b.contact)), default=0)
     contact_ids = np.array(_hex(rng, contact_count), dtype=object)
-    event_ids = _hex(rng, total)
     zone_names = np.array(chain.zones, dtype=object)
     lines: list[bytes] = []
     types: list[np.ndarray] = []
     who_all: list[np.ndarray] = []
     local_all: list[np.ndarray] = []
-    offset = 0
     for b, idx in zip(blocks, kept, strict=True):
         org = "" if b.geo else f'"organizationId":"{chain.org_id}",'
         template = (
@@ -1320,7 +1318,7 @@ def _assemble(
             extra = b.columns(part) if b.columns is not None else []
             cols = [
                 contact_ids[whom].tolist(),
-                event_ids[offset : offset + len(part)],
+                _hex(rng, len(part)),
                 *extra,
                 chain.where_json[where].tolist(),
                 du,
@@ -1331,7 +1329,6 @@ def _assemble(
             ]
             text = "\n".join(map(template.__mod__, zip(*cols, strict=True)))
             lines.extend(text.encode().split(b"\n"))
-            offset += len(part)
             who_all.append(whom)
             local_all.append(local)
         types.append(np.full(len(idx), b.type, dtype=object))
