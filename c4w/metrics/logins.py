@@ -110,12 +110,11 @@ def top_locations(events: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     """
     rows = type_mask(events, (schema.LOGIN,))
     location, names = _login_locations(events, rows)
-    contact, contact_labels = codes_and_labels(events[schema.CONTACT_ID])
-    contact = contact[rows]
+    contact, contact_labels = codes_and_labels(events[schema.CONTACT_ID], rows)
     n_loc = len(names)
     logins = np.bincount(location, minlength=n_loc)
     known = contact >= 0
-    pairs = np.unique(location[known] * max(len(contact_labels), 1) + contact[known])
+    pairs = pd.unique(location[known] * max(len(contact_labels), 1) + contact[known])
     contacts = np.bincount(pairs // max(len(contact_labels), 1), minlength=n_loc)
     logins_known = np.bincount(location[known], minlength=n_loc)
     table = pd.DataFrame(
@@ -152,8 +151,7 @@ class LoginsPerContact:
 def logins_per_contact(events: pd.DataFrame) -> LoginsPerContact:
     """Count logins and the distinct guests behind them."""
     rows = type_mask(events, (schema.LOGIN,))
-    contact, labels = codes_and_labels(events[schema.CONTACT_ID])
-    contact = contact[rows]
+    contact, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
     known = contact[contact >= 0]
     distinct = int(np.count_nonzero(np.bincount(known, minlength=len(labels))))
     return LoginsPerContact(int(rows.sum()), distinct, int(len(contact) - len(known)))
@@ -166,8 +164,7 @@ def login_frequency(events: pd.DataFrame, cap: int = 10) -> pd.DataFrame:
     """
     columns = {"logins": "str", "contacts": "int64", "share": "float64"}
     rows = type_mask(events, (schema.LOGIN,))
-    contact, labels = codes_and_labels(events[schema.CONTACT_ID])
-    contact = contact[rows]
+    contact, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
     per_guest = np.bincount(contact[contact >= 0], minlength=len(labels))
     per_guest = per_guest[per_guest > 0]
     if len(per_guest) == 0:

@@ -64,33 +64,30 @@ class _Visits:
 def _visits(events: pd.DataFrame, kind: str = BOTH, places: Sequence[str] | None = None) -> _Visits:
     """Read the visits of `kind` (wifi, geofence, both), optionally only at the named places."""
     types = KIND_TYPES[kind]
-    wifi = type_mask(events, (schema.VISIT,)) if schema.VISIT in types else None
-    geo = type_mask(events, (schema.GEO_VISIT,)) if schema.GEO_VISIT in types else None
-    rows = np.zeros(len(events), dtype=bool)
-    for part in (wifi, geo):
-        if part is not None:
-            rows |= part
+    rows = type_mask(events, types)
     duration = events[schema.VISIT_DURATION_MIN].to_numpy(dtype=np.float64, na_value=np.nan)
     duration = duration[rows]
-    duration = np.where(duration >= 0, duration, np.nan)  # negative: not usable
-    is_geo = geo[rows] if geo is not None else np.zeros(int(rows.sum()), dtype=bool)
+    duration[~(duration >= 0)] = np.nan  # negative: not usable
+    if schema.GEO_VISIT in types:
+        is_geo = type_mask(events, (schema.GEO_VISIT,))[rows]
+    else:
+        is_geo = np.zeros(len(duration), dtype=bool)
     place = np.zeros(len(duration), dtype=np.int64)
     names: list[str] = []
-    place_kind = []
-    for geo_part, (id_col, name_col) in (
-        (False, (schema.LOCATION_ID, schema.LOCATION_NAME)),
-        (True, (schema.GEOFENCE_ID, schema.GEOFENCE_NAME)),
+    place_kind: list[int] = []
+    row_numbers = np.flatnonzero(rows)
+    for geo_part, id_col, name_col in (
+        (False, schema.LOCATION_ID, schema.LOCATION_NAME),
+        (True, schema.GEOFENCE_ID, schema.GEOFENCE_NAME),
     ):
-        part = is_geo == geo_part
+        part = is_geo if geo_part else ~is_geo
         if not part.any():
             continue
-        sub_rows = np.zeros(len(events), dtype=bool)
-        sub_rows[np.flatnonzero(rows)[part]] = True
-        codes, labels = place_codes(events, sub_rows, id_col, name_col, UNKNOWN_PLACE)
+        codes, labels = place_codes(events, row_numbers[part], id_col, name_col, UNKNOWN_PLACE)
         place[part] = codes + len(names)
         names += labels
         place_kind += [int(geo_part)] * len(labels)
-    if names and len(set(names)) < len(names):  # a geofence named like a location
+    if len(set(names)) < len(names):  # a geofence named like a location
         names = [
             f"{n} (geofence)" if k and names.count(n) > 1 else n
             for n, k in zip(names, place_kind, strict=True)
@@ -353,20 +350,30 @@ def dwell_buckets(
 
 
 # --- per place ----------------------------------------------------------------------------------
-def _group_quantiles(values: np.ndarray, group: np.ndarray, n_groups: int, q: float) -> np.ndarray:
-    """Per-group quantile with linear interpolation (as numpy/pandas), NaN for empty groups."""
-    order = np.lexsort((values, group))
-    sorted_values = values[order]
+def _group_quantiles(
+    values: np.ndarray, group: np.ndarray, n_groups: int, qs: Sequence[float]
+) -> list[np.ndarray]:
+    """Per-group quantiles (linear interpolation, as numpy and pandas), NaN for empty groups.
+
+    One sort of a single int64 key (group, length in thousandths of a minute) serves every
+    quantile; lengths are non-negative, and whole API minutes stay exact.
+    """
+    scaled = np.minimum(np.rint(values * 1000), 2**40 - 1).astype(np.int64)
+    ordered = np.sort((group.astype(np.int64) << 40) | scaled)
+    sorted_values = (ordered & (2**40 - 1)) / 1000.0
     counts = np.bincount(group, minlength=n_groups)
     starts = np.cumsum(counts) - counts
-    out = np.full(n_groups, np.nan)
     has = counts > 0
-    pos = q * (counts[has] - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    low = sorted_values[starts[has] + lo]
-    high = sorted_values[starts[has] + hi]
-    out[has] = low + (high - low) * (pos - lo)
+    out = []
+    for q in qs:
+        result = np.full(n_groups, np.nan)
+        pos = q * (counts[has] - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        low = sorted_values[starts[has] + lo]
+        high = sorted_values[starts[has] + hi]
+        result[has] = low + (high - low) * (pos - lo)
+        out.append(result)
     return out
 
 
@@ -386,6 +393,7 @@ def dwell_by_place(
     counts = np.bincount(visits.place, minlength=n)
     with_length = np.bincount(place, minlength=n)
     bounces = np.bincount(place[lengths < bounce_threshold_min], minlength=n)
+    median, p90 = _group_quantiles(lengths, place, n, (0.5, 0.9))
     table = pd.DataFrame(
         {
             "place": pd.Series(visits.places, dtype="str"),
@@ -395,8 +403,8 @@ def dwell_by_place(
             ),
             "visits": counts.astype(np.int64),
             "without_length": (counts - with_length).astype(np.int64),
-            "median_min": _group_quantiles(lengths, place, n, 0.5),
-            "p90_min": _group_quantiles(lengths, place, n, 0.9),
+            "median_min": median,
+            "p90_min": p90,
             "bounce_rate": np.where(with_length > 0, bounces / np.maximum(with_length, 1), np.nan),
         }
     )
