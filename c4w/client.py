@@ -12,11 +12,11 @@ of the typed errors of ``c4w.errors``, whose messages never carry the token or t
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import math
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +25,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.json as pa_json
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -290,28 +288,59 @@ def _further(edge: pd.Timestamp | None, candidate: pd.Timestamp, reverse: bool) 
     return min(edge, candidate) if reverse else max(edge, candidate)
 
 
-def _scroll_id(body: bytes) -> Any:
-    """The body's ``scrollId`` (None when absent); ValueError when the body is not one JSON
-    object. pyarrow reads only that one field, so the events are not parsed twice."""
-    options = pa_json.ParseOptions(
-        explicit_schema=pa.schema([("scrollId", pa.string())]),
-        unexpected_field_behavior="ignore",
-        newlines_in_values=True,
-    )
-    read = pa_json.ReadOptions(use_threads=False, block_size=max(len(body) + 64, 1 << 16))
+_TAIL_BYTES = 1 << 16  # a scroll id is looked for in this much of the body's start and end
+_VALUE = rb'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null'
+_LAST_MEMBER = re.compile(rb'[,{]\s*"((?:[^"\\]|\\.)*)"\s*:\s*(' + _VALUE + rb")\s*$")
+_WHITESPACE = " \t\r\n"
+
+
+def scroll_id_of(body: bytes) -> Any:
+    """The ``scrollId`` member of a response body that is one JSON object (None when absent).
+
+    Only the top-level members before the ``events`` array and the simple ones after it are
+    read, so a page's events are parsed once (by ``c4w.frame``), not twice; a key of the same
+    name inside an event is never taken for it.
+    """
+    found = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
+    if "scrollId" in found:
+        return found["scrollId"]
+    tail = body[-_TAIL_BYTES:].rstrip()
+    if not tail.endswith(b"}"):
+        return None
+    tail = tail[:-1]
+    while (member := _LAST_MEMBER.search(tail)) is not None:
+        if json.loads(b'"' + member.group(1) + b'"') == "scrollId":
+            return json.loads(member.group(2))
+        tail = tail[: member.start()]
+    return None
+
+
+def _leading_members(text: str) -> dict[str, Any]:
+    """The top-level members of a JSON object text up to its ``events`` key (or a value too
+    long for ``text``)."""
+    decoder = json.JSONDecoder()
+    members: dict[str, Any] = {}
+    i = len(text) - len(text.lstrip(_WHITESPACE))
+    if not text.startswith("{", i):
+        return members
+    i += 1
     try:
-        table = pa_json.read_json(io.BytesIO(body), read_options=read, parse_options=options)
-        if table.num_rows == 1:
-            return table.column("scrollId")[0].as_py()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    try:
-        parsed = json.loads(body)  # the slow, exact reading (e.g. a scrollId that is a number)
+        while True:
+            while i < len(text) and text[i] in _WHITESPACE + ",":
+                i += 1
+            if i >= len(text) or text[i] != '"':
+                return members
+            key, i = json.decoder.scanstring(text, i + 1)
+            while i < len(text) and text[i] in _WHITESPACE:
+                i += 1
+            if not text.startswith(":", i) or key == "events":
+                return members
+            i += 1
+            while i < len(text) and text[i] in _WHITESPACE:
+                i += 1
+            members[key], i = decoder.raw_decode(text, i)
     except (ValueError, RecursionError):
-        raise ValueError("not JSON") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("not a JSON object")
-    return parsed.get("scrollId")
+        return members
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -628,8 +657,8 @@ class Client:
     ) -> tuple[pd.DataFrame, Any]:
         """The page's events frame and scroll id; TransportError when the body is unreadable."""
         try:
-            next_id = _scroll_id(body)
-            return events_frame(body), next_id
+            page = events_frame(body)  # raises ValueError when the body is not JSON events
+            return page, scroll_id_of(body)
         except ValueError:
             pass
         raise TransportError(

@@ -440,6 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "C4WSandbox/1.0"
     timeout = 60  # idle keep-alive connections are closed after a minute
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
     server: _Server
 
     # -- plumbing -------------------------------------------------------------------------------
