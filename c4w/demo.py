@@ -17,6 +17,7 @@ with numpy: a million events take a few seconds.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -311,9 +312,11 @@ _COUNTRY_PREFIX = {"US": "+1", "GB": "+44", "IT": "+39"}
 class DemoOrg:
     """A generated organization: its locations, geofences and events (nested API shape).
 
-    `event_lines[i]` is one event as compact JSON bytes; `created_at[i]` (epoch seconds UTC),
-    `created_at_local[i]` (epoch seconds of the local wall clock), `types[i]` and
-    `contact_ids[i]` describe the same event, so a server can filter without parsing JSON.
+    `event_lines[i]` is one event as compact JSON bytes; `created_at[i]` (int64 epoch seconds
+    UTC), `created_at_local[i]` (int64 epoch seconds of the local wall clock, for business-time
+    order), `types[i]` and `contact_ids[i]` (object arrays of str) describe the same event, so
+    a server can filter and sort without parsing JSON. `geofences` lists every circle (café
+    circles carry their `locationId`, stand-alone ones None).
     """
 
     org_id: str
@@ -346,7 +349,7 @@ class DemoOrg:
         return {
             "generated": self.generated,
             "size": len(self.locations),
-            "locations": [dict(loc) for loc in self.locations],
+            "locations": copy.deepcopy(self.locations),
         }
 
 
@@ -379,7 +382,7 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
         end = end.replace(tzinfo=UTC)
     end = end.astimezone(UTC).replace(microsecond=0)
     chain = _chain(seed)
-    ctx = _Clock(int(end.timestamp()), chain.zones)
+    ctx = _clock(int(end.timestamp()), chain.zones)
     blocks = _events_for_size(n, seed, chain, ctx)
     return _assemble(blocks, n, seed, chain, ctx, end)
 
@@ -450,7 +453,7 @@ class _Chain:
         return {
             "generated": self.generated,
             "size": len(self.locations),
-            "locations": [dict(loc) for loc in self.locations],
+            "locations": copy.deepcopy(self.locations),
         }
 
 
@@ -666,6 +669,11 @@ class _Clock:
         return dates, _clock_texts()[seconds % DAY].tolist()
 
 
+@lru_cache(maxsize=4)
+def _clock(end_s: int, zones: tuple[str, ...]) -> _Clock:
+    return _Clock(end_s, zones)
+
+
 def _hourly_offsets(zone: str, base: int, hours: int) -> np.ndarray:
     """UTC offset (s) at each hour from `base`; the zones used change offset on whole hours."""
     tz = ZoneInfo(zone)
@@ -724,20 +732,31 @@ _CORE_SHARE = 0.88  # the rest are WiFi re-logins during visits, which make the 
 
 
 def _events_for_size(n: int, seed: int, chain: _Chain, ctx: _Clock) -> list[_Block]:
-    """Simulate enough guests for about 88% of `n` events, then fill to `n` with re-logins."""
+    """Simulate enough guests for about 88% of `n` events, then fill to `n` with re-logins.
+
+    When a tiny `n` cannot be hit that way, more guests are simulated and only the earliest
+    `n` events are kept (a prefix in time keeps every funnel and visit consistent).
+    """
     if n == 0:
         return []
     guests = max(1, round(n * _CORE_SHARE / _EVENTS_PER_GUEST))
     blocks: list[_Block] = []
-    for attempt in range(6):
+    attempts = 8
+    for attempt in range(attempts):
         rng = np.random.default_rng([seed, 1, attempt])
         blocks, visits = _simulate(guests, rng, chain, ctx)
         core = sum(int(b.keep.sum()) for b in blocks)
-        share = core / n
-        if 0.80 <= share <= 0.95 or (attempt == 5 and core <= n):
-            break
-        guests = max(1, round(guests * _CORE_SHARE / max(share, 1e-3)))
-    blocks.append(_relogins(n - core, rng, visits, ctx))
+        settle = attempt >= attempts // 2
+        if core <= n:
+            fill = _relogins(n - core, rng, visits, ctx)
+            if core + len(fill.t) == n and (core >= 0.8 * n or settle):
+                return [*blocks, fill]
+            if core + len(fill.t) < n:  # no visit long enough to log in again: more guests
+                guests = max(guests + 1, round(guests * _CORE_SHARE * n / max(core, 1)))
+                continue
+        elif settle:
+            return blocks  # over by a little: the earliest n are kept
+        guests = max(1, round(guests * _CORE_SHARE * n / max(core, 1)))
     return blocks
 
 
@@ -842,7 +861,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     is_first = np.zeros(len(who), dtype=bool)
     is_first[starts[new]] = True
     weights_all = np.array([c.weight for c in CAFES])
-    roam = rng.random(len(who)) < 0.12
+    roam = rng.random(len(who)) < 0.08
     place = np.where(
         roam, rng.choice(len(CAFES), len(who), p=weights_all / weights_all.sum()), g.home[who]
     )
@@ -1346,8 +1365,8 @@ def _assemble(
         name=BRAND,
         start=end - timedelta(days=WINDOW_DAYS),
         end=end,
-        locations=[dict(loc) for loc in chain.locations],
-        geofences=[dict(geo) for geo in chain.geofences],
+        locations=copy.deepcopy(chain.locations),
+        geofences=copy.deepcopy(chain.geofences),
         event_lines=ordered,
         created_at=t[order].astype(np.int64),
         created_at_local=local_t.astype(np.int64),

@@ -75,6 +75,11 @@ def test_size_is_exactly_the_requested_number(n: int) -> None:
     assert len(org.created_at) == len(org.types) == len(org.contact_ids) == n
 
 
+def test_every_small_size_is_exact() -> None:
+    sizes = {n: len(demo.build_demo(n, seed=n, end=END)) for n in range(40)}
+    assert sizes == {n: n for n in range(40)}
+
+
 def test_environment_sets_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(demo.EVENTS_ENV, "3_000")
     assert len(demo.build_demo(end=END)) == 3_000
