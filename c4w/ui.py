@@ -292,7 +292,7 @@ def page_context() -> PageContext:
     source = data.current_source()
     state = st.session_state.get(_K_STATE)
     if not isinstance(state, Filters):
-        state, _ = parse_url_filters(st.query_params.to_dict(), utc_today())
+        state, _ = parse_url_filters(_url_params(), utc_today())
     return load_context(source, state, reveal=bool(st.session_state.get(_K_REVEAL, False)))
 
 
@@ -362,9 +362,14 @@ def _location_names(locations: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def _url_params() -> dict[str, list[str]]:
+    """Every parameter of the page address, each as the list of its values."""
+    return {name: st.query_params.get_all(name) for name in st.query_params.keys()}
+
+
 def _seed_from_url(known_location_ids: Collection[str], today: dt.date) -> None:
     """First run of a session: put the link's filters into the widgets, keep the warnings."""
-    state, notes = parse_url_filters(st.query_params.to_dict_of_lists(), today, known_location_ids)
+    state, notes = parse_url_filters(_url_params(), today, known_location_ids)
     st.session_state[_K_RANGE] = state.preset
     st.session_state[_K_CUSTOM] = (state.start, state.end)
     st.session_state[_K_LOCS] = list(state.location_ids)
@@ -389,7 +394,7 @@ def _on_dates_change() -> None:
 def _write_url(filters: Filters) -> None:
     """Keep the page address in step with the filters (only the filter parameters)."""
     wanted = filters_to_params(filters)
-    current = st.query_params.to_dict_of_lists()
+    current = _url_params()
     for name in FILTER_PARAMS:
         value = wanted.get(name)
         if value is None:
