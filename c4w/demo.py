@@ -1164,9 +1164,8 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     sends_t.append(g.signup_t[welcome] + rng.integers(2 * MINUTE, 15 * MINUTE, len(welcome)))
     sends_who.append(welcome)
     sends_comm.append(np.full(len(welcome), len(EMAIL_CAMPAIGNS)))
-    s_t = np.concatenate(sends_t)
-    s_who = np.concatenate(sends_who)
-    s_comm = np.concatenate(sends_comm)
+    # Only sends inside the window, so every open and click in the data has its send.
+    s_t, s_who, s_comm = _in_window(ctx, sends_t, sends_who, sends_comm)
     open_rate = np.array([c[3] for c in EMAIL_CAMPAIGNS] + [WELCOME_EMAIL[1]])
     click_rate = np.array([c[4] for c in EMAIL_CAMPAIGNS] + [WELCOME_EMAIL[2]])
     opened = np.flatnonzero(rng.random(len(s_t)) < open_rate[s_comm])
@@ -1209,9 +1208,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
         sms_t.append(send[chosen])
         sms_who.append(chosen)
         sms_comm.append(np.full(len(chosen), k))
-    m_t = np.concatenate(sms_t)
-    m_who = np.concatenate(sms_who)
-    m_comm = np.concatenate(sms_comm)
+    m_t, m_who, m_comm = _in_window(ctx, sms_t, sms_who, sms_comm)
     sms_rate = np.array([c[3] for c in SMS_CAMPAIGNS])
     tapped = np.flatnonzero(rng.random(len(m_t)) < sms_rate[m_comm])
     t_t = m_t[tapped] + _lognormal_lag(rng, 6 * MINUTE, 1.2, len(tapped), 12 * HOUR)
@@ -1231,6 +1228,13 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
         _Block("click_sms", t_t, t_who, home_where[t_who], 8, sms_payload, sms_cols(t_comm, t_who)),
     ]
     return blocks
+
+
+def _in_window(ctx: _Clock, times: list, *parts: list) -> tuple[np.ndarray, ...]:
+    """Concatenate send times and their aligned parts, keeping sends from the window start on."""
+    t = np.concatenate(times)
+    inside = t >= ctx.start
+    return (t[inside], *(np.concatenate(p)[inside] for p in parts))
 
 
 def _emails(rng, g: _Guests, chain: _Chain) -> np.ndarray:

@@ -336,13 +336,23 @@ def _funnel_ok(events: list[dict], part: str, first: str, then: str) -> int:
     return checked
 
 
-def test_email_funnel_is_in_order(events: list[dict]) -> None:
-    assert _funnel_ok(events, "email", "send_email", "open_email") > 0
-    assert _funnel_ok(events, "email", "open_email", "click_email") > 0
+def test_email_funnel_is_in_order(events: list[dict], big: list[dict]) -> None:
+    for sample in (events, big):
+        assert _funnel_ok(sample, "email", "send_email", "open_email") > 0
+        assert _funnel_ok(sample, "email", "open_email", "click_email") > 0
 
 
 def test_sms_funnel_is_in_order(big: list[dict]) -> None:
     assert _funnel_ok(big, "sms", "send_sms", "click_sms") > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_funnels_hold_for_other_seeds(seed: int) -> None:
+    org = demo.build_demo(4_000, seed=seed, end=END)
+    sample = [json.loads(line) for line in org.event_lines]
+    _funnel_ok(sample, "email", "send_email", "open_email")
+    _funnel_ok(sample, "email", "open_email", "click_email")
+    _funnel_ok(sample, "sms", "send_sms", "click_sms")
 
 
 def test_campaign_rates_are_plausible(big: list[dict]) -> None:
