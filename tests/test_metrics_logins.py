@@ -153,3 +153,31 @@ def test_login_rows_and_no_mutation(frame):
     lm.login_timeline(frame, "hour", top_n=1)
     lm.top_locations(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_login_timeline_without_the_other_locations(frame):
+    timeline = lm.login_timeline(frame, "week", top_n=1, others=False)
+    # only Rome: 3 weeks, 4 logins in all
+    assert timeline["location"].unique().tolist() == ["Rome store"]
+    assert timeline["logins"].sum() == 4
+    # top_n at least the number of locations: nothing is left out either way
+    assert lm.login_timeline(frame, "week", top_n=5, others=False)["logins"].sum() == 7
+
+
+def test_login_kpis_against_the_previous_period(frame):
+    previous = make_events(
+        [
+            event(schema.LOGIN, "a", "2024-02-20 10:00", **ROME),
+            event(schema.LOGIN, "a", "2024-02-21 10:00", **ROME),
+        ]
+    )
+    kpis = {k.key: k for k in lm.login_kpis(frame, previous)}
+    # now: 7 logins, 4 guests, 1.5 per guest, 2 locations; before: 2 logins by 1 guest, 1 place
+    assert (kpis["logins"].value, kpis["logins"].previous) == (7, 2)
+    assert kpis["logins"].change_pct == pytest.approx(2.5)  # (7 - 2) / 2
+    assert (kpis["contacts"].value, kpis["contacts"].previous) == (4, 1)
+    assert kpis["per_contact"].value == pytest.approx(1.5)
+    assert kpis["per_contact"].change == pytest.approx(-0.5)  # 1.5 - 2.0
+    assert (kpis["locations"].value, kpis["locations"].previous) == (2, 1)
+    empty = {k.key: k for k in lm.login_kpis(make_events([]), None)}
+    assert empty["logins"].value == 0 and empty["per_contact"].value is None

@@ -380,3 +380,16 @@ def test_type_mask_on_plain_text_types():
     frame[schema.TYPE] = frame[schema.TYPE].astype("str")
     assert overview.type_mask(frame, [schema.LOGIN]).tolist() == [True, True, False]
     assert not math.isnan(overview.weekly_heatmap(frame)["per_day"].sum())
+
+
+def test_no_previous_data_means_no_change_figures():
+    # the previous period lies before the loaded data: an empty frame, not "everything is new"
+    kpis = overview.overview_kpis(make_events(CURRENT), make_events([]))
+    assert all(k.previous is None for k in kpis)
+    assert all(overview.format_kpi_change(k) is None for k in kpis)
+
+
+def test_ratio_formatting():
+    kpi = overview.Kpi("r", "Logins per guest", 1.5, 2.0, "help", "ratio")
+    assert overview.format_kpi_value(kpi) == "1.50"
+    assert overview.format_kpi_change(kpi) == "-0.50"

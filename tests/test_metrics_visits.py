@@ -239,3 +239,30 @@ def test_inputs_are_not_modified(frame):
     vm.dwell_by_place(frame)
     vm.visit_rows(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_visit_kpis_against_the_previous_period(frame):
+    previous = make_events([wifi(4, "L2", "Store B"), wifi(40, "L2", "Store B")])
+    kpis = {k.key: k for k in vm.visit_kpis(frame, previous, kind="wifi", bounce_threshold_min=5)}
+    # now: 15 WiFi visits, median 20 (as in test_visit_summary_counts_missing_lengths);
+    # under 5 min among the 13 WiFi lengths: 0, 4.99 -> bounce 2 of 13
+    assert kpis["visits"].value == 15 and kpis["visits"].previous == 2
+    assert kpis["median"].value == pytest.approx(20)
+    # before: lengths 4 and 40 -> median 22, bounce 1 of 2 = 50%
+    assert kpis["median"].previous == pytest.approx(22)
+    assert kpis["bounce"].value == pytest.approx(2 / 13)
+    assert kpis["bounce"].previous == pytest.approx(0.5)
+    assert kpis["bounce"].label == "Bounce rate (< 5 min)"
+    assert kpis["missing"].value == 2 and kpis["missing"].previous == 0
+    # no previous data loaded: no comparison at all
+    assert all(k.previous is None for k in vm.visit_kpis(frame, make_events([])))
+
+
+def test_parse_edges():
+    assert vm.parse_edges("5, 15, 30") == ([5.0, 15.0, 30.0], None)
+    assert vm.parse_edges("30 10;20") == ([10.0, 20.0, 30.0], None)
+    edges, problem = vm.parse_edges("5, ten")
+    assert edges == [5, 15, 30, 60, 120] and "positive numbers" in problem
+    assert vm.parse_edges("0, -5")[1] is not None
+    assert vm.parse_edges("")[1] is not None
+    assert vm.bucket_labels([2.5, 10]) == ["<2.5 min", "2.5–10 min", "10+ min"]

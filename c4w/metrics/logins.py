@@ -17,6 +17,7 @@ from c4w.metrics.overview import (
     NAT_NS,
     NS_PER_DAY,
     NS_PER_HOUR,
+    Kpi,
     codes_and_labels,
     place_codes,
     time_ns,
@@ -32,6 +33,7 @@ LOGIN_CONTACTS_HELP = "Distinct guests with at least one WiFi login in the perio
 LOGINS_PER_CONTACT_HELP = (
     "WiFi logins divided by the distinct guests who logged in (logins with no guest id left out)."
 )
+LOGIN_LOCATIONS_HELP = "Locations (and unknown-location logins as one) with at least one login."
 LOGIN_TIMELINE_HELP = "WiFi logins per hour, day or week (local time; weeks start on Monday)."
 TOP_LOCATIONS_HELP = "Locations ranked by WiFi logins, with their distinct guests."
 LOGIN_FREQUENCY_HELP = "How many guests logged in once, twice, ... in the period."
@@ -61,14 +63,17 @@ def login_rows(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def login_timeline(
-    events: pd.DataFrame, granularity: str = "day", top_n: int | None = None
+    events: pd.DataFrame,
+    granularity: str = "day",
+    top_n: int | None = None,
+    others: bool = True,
 ) -> pd.DataFrame:
     """Logins per local hour, day or week and location: columns period, location, logins.
 
     Every period from the first to the last login is listed for every location (0 when none),
     so gaps show. Locations come most logins first; with `top_n`, the rest are summed as
-    "Other locations" (listed last). Logins without a local time are left out. Empty input
-    gives an empty frame.
+    "Other locations" (listed last), or left out when `others` is False. Logins without a local
+    time are left out. Empty input gives an empty frame.
     """
     columns = {"period": "datetime64[ns]", "location": "str", "logins": "int64"}
     local = time_ns(events[schema.CREATED_AT_LOCAL])
@@ -95,13 +100,16 @@ def login_timeline(
     offset = (period - first) // step
     counts = np.bincount(offset * n_loc + slot[location], minlength=n_periods * n_loc)
     starts = (first + np.arange(n_periods, dtype=np.int64) * step).astype("datetime64[ns]")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "period": np.repeat(starts, n_loc),
             "location": pd.Series(np.tile(np.array(labels, dtype=object), n_periods), dtype="str"),
             "logins": counts.astype(np.int64),
         }
     )
+    if not others and labels[-1] == OTHER_LOCATIONS and top_n is not None and top_n < len(names):
+        table = table.loc[table["location"] != OTHER_LOCATIONS].reset_index(drop=True)
+    return table
 
 
 def top_locations(events: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
@@ -130,6 +138,34 @@ def top_locations(events: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     )
     table = table.sort_values(["logins", "location"], ascending=[False, True], ignore_index=True)
     return table if n is None else table.head(n)
+
+
+def login_kpis(events: pd.DataFrame, previous: pd.DataFrame | None = None) -> list[Kpi]:
+    """The Logins view's headline numbers, each with its value over `previous` (the previous
+    period of equal length; empty or None: no comparison)."""
+
+    def figures(frame: pd.DataFrame | None) -> dict[str, float | None]:
+        if frame is None or frame.empty:
+            return dict.fromkeys(("logins", "contacts", "per_contact", "locations"))
+        result = logins_per_contact(frame)
+        rows = type_mask(frame, (schema.LOGIN,))
+        return {
+            "logins": result.logins,
+            "contacts": result.contacts,
+            "per_contact": result.per_contact,
+            "locations": len(_login_locations(frame, rows)[1]) if rows.any() else 0,
+        }
+
+    now, before = figures(events), figures(previous)
+    if events.empty:
+        now.update(logins=0, contacts=0, locations=0)
+    spec = (
+        ("logins", "WiFi logins", LOGINS_HELP, "count"),
+        ("contacts", "Guests who logged in", LOGIN_CONTACTS_HELP, "count"),
+        ("per_contact", "Logins per guest", LOGINS_PER_CONTACT_HELP, "ratio"),
+        ("locations", "Locations with logins", LOGIN_LOCATIONS_HELP, "count"),
+    )
+    return [Kpi(key, label, now[key], before[key], text, unit) for key, label, text, unit in spec]
 
 
 @dataclass(frozen=True)

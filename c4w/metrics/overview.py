@@ -249,7 +249,7 @@ class Kpi:
     value: float | None
     previous: float | None
     help: str
-    unit: str  # "count", "minutes" or "share"
+    unit: str  # "count", "minutes", "share" or "ratio"
 
     @property
     def change(self) -> float | None:
@@ -272,8 +272,8 @@ def _headline(
     visit_types: tuple[str, ...],
     location_ids: Sequence[str],
 ) -> dict[str, float | None]:
-    """The six headline numbers of one period."""
-    if events is None:
+    """The six headline numbers of one period (all None when there is no data to compare)."""
+    if events is None or events.empty:
         return dict.fromkeys(
             ("contacts", "signups", "logins", "visits", "median_dwell", "returning")
         )
@@ -305,9 +305,12 @@ def overview_kpis(
 
     `history` is the whole loaded data, used to find a guest's visit before the period;
     `location_ids` is the location filter `events` and `previous` were cut with (empty: all).
+    An empty or missing `previous` (e.g. before the loaded data) gives no change figures.
     """
     visit_types = tuple(visit_types)
     now = _headline(events, history, visit_types, location_ids)
+    if events.empty:  # an empty period still has counts: zero
+        now.update(contacts=0, signups=0, logins=0, visits=0)
     before = _headline(previous, history, visit_types, location_ids)
     spec = (
         ("contacts", "Unique contacts", UNIQUE_CONTACTS_HELP, "count"),
@@ -321,18 +324,21 @@ def overview_kpis(
 
 
 def format_kpi_value(kpi: Kpi) -> str:
-    """The value as shown on screen: 12,345 · 23.5 min · 41.2% · – when unknown."""
+    """The value as shown on screen: 12,345 · 23.5 min · 41.2% · 1.53 · – when unknown."""
     if kpi.value is None:
         return "–"
     if kpi.unit == "share":
         return f"{kpi.value:.1%}"
     if kpi.unit == "minutes":
         return f"{kpi.value:,.1f} min"
+    if kpi.unit == "ratio":
+        return f"{kpi.value:,.2f}"
     return f"{kpi.value:,.0f}"
 
 
 def format_kpi_change(kpi: Kpi) -> str | None:
-    """The change as shown under the value: +12.5% for counts, +1.5 min, +2.0 pp for shares."""
+    """The change as shown under the value: +12.5% for counts (+N from zero), +1.5 min,
+    +2.0 pp for shares, +0.12 for ratios; None when there is nothing to compare."""
     change = kpi.change
     if change is None:
         return None
@@ -340,6 +346,8 @@ def format_kpi_change(kpi: Kpi) -> str | None:
         return f"{change * 100:+.1f} pp"
     if kpi.unit == "minutes":
         return f"{change:+.1f} min"
+    if kpi.unit == "ratio":
+        return f"{change:+.2f}"
     pct = kpi.change_pct
     return f"{pct:+.1%}" if pct is not None else f"{change:+,.0f}"
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
-from c4w.metrics.overview import place_codes, type_mask
+from c4w.metrics.overview import Kpi, place_codes, type_mask
 
 WIFI = "wifi"
 GEOFENCE = "geofence"
@@ -216,6 +216,62 @@ def bounce_rate(
     visits = _visits(events, kind, places)
     lengths = visits.duration[visits.valid]
     return BounceRate(float(threshold_min), int((lengths < threshold_min).sum()), len(lengths))
+
+
+def visit_kpis(
+    events: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    kind: str = BOTH,
+    places: Sequence[str] | None = None,
+    bounce_threshold_min: float = DEFAULT_BOUNCE_MIN,
+) -> list[Kpi]:
+    """The Visits view's headline numbers, each with its value over `previous` (the previous
+    period of equal length; empty or None: no comparison)."""
+
+    def figures(frame: pd.DataFrame | None) -> dict[str, float | None]:
+        if frame is None or frame.empty:
+            return dict.fromkeys(("visits", "median", "p90", "bounce", "missing"))
+        summary = visit_summary(frame, kind, places)
+        return {
+            "visits": summary.visits,
+            "median": summary.median_min,
+            "p90": summary.p90_min,
+            "bounce": bounce_rate(frame, bounce_threshold_min, kind, places).rate,
+            "missing": summary.without_length,
+        }
+
+    now, before = figures(events), figures(previous)
+    if events.empty:
+        now.update(visits=0, missing=0)
+    threshold = _fmt(float(bounce_threshold_min))
+    spec = (
+        ("visits", "Visits", VISITS_HELP, "count"),
+        ("median", "Median visit length", MEDIAN_DWELL_HELP, "minutes"),
+        ("p90", "90th percentile length", P90_DWELL_HELP, "minutes"),
+        ("bounce", f"Bounce rate (< {threshold} min)", BOUNCE_RATE_HELP, "share"),
+        ("missing", "Visits without a length", WITHOUT_LENGTH_HELP, "count"),
+    )
+    return [Kpi(key, label, now[key], before[key], text, unit) for key, label, text, unit in spec]
+
+
+def parse_edges(text: str) -> tuple[list[float], str | None]:
+    """Bucket limits typed by the user ("5, 15, 30") and a plain-words problem, if any.
+
+    Anything that is not a positive number makes the default limits come back with a note.
+    """
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    edges = clean_edges(values)
+    if not edges or len(edges) != len(parts) or len(edges) > 20:
+        default = ", ".join(_fmt(e) for e in DEFAULT_BUCKET_EDGES)
+        return list(DEFAULT_BUCKET_EDGES), (
+            f"Bucket limits must be up to 20 different positive numbers of minutes, "
+            f"like {default}; showing {default}."
+        )
+    return edges, None
 
 
 # --- histogram and buckets ----------------------------------------------------------------------
