@@ -1,0 +1,771 @@
+"""The canonical events frame: Cloud4Wi events (nested or flat shape) -> one typed row per event.
+
+Every view reads events through `events_frame`, so it must be right on hostile data and quick at
+a million events. Each response body goes through two stages:
+
+1. extraction into "raw" columns (texts and numbers as the API sent them). The fast path hands the
+   whole body to pyarrow's JSON reader with an explicit schema and flattens the resulting columns;
+   when pyarrow refuses the body (a wrong type anywhere, a lone surrogate, ...) the same columns
+   are read in pure Python, which never refuses anything. Both follow one table of source paths.
+2. one shared, column-wise step that parses times, derives local wall clocks, sets the
+   `data_problems` bits and builds the pandas frame (repeated texts as categories).
+
+A row is never dropped: an unusable value becomes null and its problem bit is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from c4w import schema as s
+
+Payload = bytes | bytearray | memoryview | str | dict | list
+
+# --- where each raw value comes from -----------------------------------------------------------
+# A value is the first non-null one among its source paths (nested shape first, then flat).
+_EVENT = ("event",)
+_TOP = ()
+
+
+def _in_event_part(part: str, leaf: str) -> tuple[tuple[str, ...], ...]:
+    """Paths of `leaf` in an event part, nested shape (`event.part`) first, then flat (`part`)."""
+    return ((*_EVENT, part, leaf), (part, leaf))
+
+
+def _in_campaign(leaf: str) -> tuple[tuple[str, ...], ...]:
+    """Paths of a campaign field: the email part, then the sms part, then the survey part."""
+    return sum((_in_event_part(part, leaf) for part in ("email", "sms", "survey")), ())
+
+
+TEXT_SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    s.EVENT_ID: (("event", "id"), ("id",)),
+    s.TYPE: (("event", "type"), ("type",)),
+    s.CONTACT_ID: (("customerId",),),
+    s.ORGANIZATION_ID: (("organizationId",),),
+    "created_at_text": (("when", "createdAt"), ("createdAt",)),
+    "created_at_local_text": (("when", "createdAtLocal"), ("createdAtLocal",)),
+    s.TIMEZONE: (("when", "timezone"), ("timezone",)),
+    s.LOCATION_ID: (("where", "locationId"),),
+    s.LOCATION_NAME: (("where", "locationName"),),
+    s.HOTSPOT_ID: (("where", "hotspotId"),),
+    s.GEOFENCE_ID: (("where", "geofenceId"),),
+    s.GEOFENCE_NAME: (("where", "geofenceName"),),
+    s.GEOFENCE_EXT_ID: (("where", "geofenceExtId"),),
+    s.GEOFENCE_SHAPE: (("where", "geofenceJSON", "type"),),
+    "visit_start_text": _in_event_part("visit", "startAt"),
+    "visit_start_local_text": _in_event_part("visit", "startAtLocal"),
+    "visit_timezone": _in_event_part("visit", "timezone"),
+    s.APP_OS: (("event", "visit", "properties", "appOs"), ("visit", "properties", "appOs")),
+    s.SIGNUP_SOURCE: _in_event_part("signup", "source"),
+    s.CAMPAIGN_ID: _in_campaign("campaignId"),
+    s.CAMPAIGN_NAME: _in_campaign("campaignName"),
+    s.COMMUNICATION_ID: _in_campaign("communicationId"),
+    s.CHANNEL: _in_campaign("channel"),
+    s.EMAIL: _in_event_part("email", "email"),
+    s.PHONE: _in_event_part("sms", "phone"),
+    s.PHONE_PREFIX: _in_event_part("sms", "prefix"),
+    s.PROMO_TYPE: _in_event_part("promo", "type"),
+}
+NUMBER_SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    s.GEOFENCE_RADIUS_M: (("where", "geofenceJSON", "radius"),),
+    s.VISIT_DURATION_MIN: _in_event_part("visit", "duration"),
+}
+COORDINATES_SOURCE = ("where", "geofenceJSON", "coordinates")
+ANSWERS_SOURCES = _in_event_part("survey", "answers")
+
+RAW_TEXT_COLUMNS = (*TEXT_SOURCES, s.SURVEY_ANSWERS)
+RAW_NUMBER_COLUMNS = (s.GEOFENCE_LON, s.GEOFENCE_LAT, *NUMBER_SOURCES)
+RAW_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in RAW_TEXT_COLUMNS]
+    + [(name, pa.float64()) for name in RAW_NUMBER_COLUMNS]
+    + [(s.DATA_PROBLEMS, pa.uint16())]
+)
+
+# Columns kept as pandas categories (repeated values); event_id stays a string column.
+CATEGORY_COLUMNS = tuple(
+    name
+    for name in s.EVENT_COLUMNS
+    if name not in (s.EVENT_ID, s.DATA_PROBLEMS, *s.FLOAT_COLUMNS)
+    and name not in (*s.UTC_TIME_COLUMNS, *s.LOCAL_TIME_COLUMNS)
+)
+
+_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_NAT = np.iinfo(np.int64).min
+_NS = 1_000_000_000
+# Times outside these years are treated as unreadable (and stay inside pandas' ns range).
+_FIRST_SECOND = -2_208_988_800  # 1900-01-01T00:00:00Z
+_END_SECOND = 7_258_118_400  # 2200-01-01T00:00:00Z
+_EPOCH = datetime(1970, 1, 1)
+_KNOWN_TYPES = pa.array(s.KNOWN_TYPES, pa.string())
+
+
+class _NeedsPython(Exception):
+    """The fast path cannot read this body exactly; read it in pure Python instead."""
+
+
+# --- public API ---------------------------------------------------------------------------------
+def events_frame(payload: Payload) -> pd.DataFrame:
+    """One row per event of `payload`, columns `schema.EVENT_COLUMNS` with the contract dtypes.
+
+    `payload` is a response body (bytes or str), a parsed body (dict with `events`) or a list of
+    raw events, in the nested or the flat shape (or both). Events are never dropped: unusable
+    values become null and the row's `data_problems` bits say why. Raises `ValueError` only when
+    the payload itself is unreadable (not JSON, or no `events` list).
+    """
+    return _frame_from_raw(_raw_table(payload))
+
+
+def pages_frame(pages: Iterable[Payload], workers: int = 2) -> pd.DataFrame:
+    """One frame over many response bodies (pages of one query), rows in page order.
+
+    Equal to `concat_frames([events_frame(p) for p in pages])`, but parses pages on `workers`
+    threads (pyarrow releases the GIL) and builds the categories once, so it is the quick way
+    to turn a whole scroll into a frame.
+    """
+    pages = list(pages)
+    if workers > 1 and len(pages) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            tables = list(pool.map(_raw_table, pages))
+    else:
+        tables = [_raw_table(page) for page in pages]
+    if not tables:
+        return empty_events_frame()
+    return _frame_from_raw(pa.concat_tables(tables))
+
+
+def empty_events_frame() -> pd.DataFrame:
+    """A frame with no rows and every canonical column in its contract dtype."""
+    return _frame_from_raw(RAW_SCHEMA.empty_table())
+
+
+def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Stack events frames (e.g. pages) into one, keeping category columns as categories.
+
+    `pandas.concat` turns categories into plain objects when their category lists differ; here
+    the lists are unioned. The inputs are not modified.
+    """
+    frames = [frame for frame in frames]
+    if not frames:
+        return empty_events_frame()
+    columns = list(frames[0].columns)
+    if any(list(frame.columns) != columns for frame in frames[1:]):
+        return _concat_mismatched(frames)
+    data = {}
+    for name in columns:
+        parts = [frame[name] for frame in frames]
+        if all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
+            data[name] = pd.Series(
+                pd.api.types.union_categoricals([_str_categories(p) for p in parts]),
+                name=name,
+            )
+        else:
+            data[name] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(data, columns=columns)
+
+
+def data_quality_report(df: pd.DataFrame) -> pd.DataFrame:
+    """How many rows of `df` carry each data problem: columns `problem` (label), `rows`.
+
+    Only problems found are listed, in the order of `schema.PROBLEM_LABELS`; a clean frame gives
+    an empty report. `df` is not modified.
+    """
+    problems = df[s.DATA_PROBLEMS].to_numpy(dtype=np.uint16) if len(df) else np.zeros(0, np.uint16)
+    rows = [
+        (label, int(np.count_nonzero(problems & bit)))
+        for bit, label in s.PROBLEM_LABELS.items()
+    ]
+    report = pd.DataFrame([r for r in rows if r[1] > 0], columns=["problem", "rows"])
+    return report.astype({"problem": "str", "rows": "int64"})
+
+
+def locations_frame(payload: Payload) -> pd.DataFrame:
+    """The organization's locations as `schema.LOCATION_COLUMNS` (lat/lng floats, tags as text).
+
+    `payload` is the locations endpoint's body (bytes/str), its parsed dict (with `locations`)
+    or the list of items. An item with a wrong shape keeps its row with nulls.
+    """
+    items = _items(payload, "locations")
+    rows = [_location_row(item) for item in items]
+    frame = pd.DataFrame(rows, columns=list(s.LOCATION_COLUMNS))
+    dtypes = {name: "str" for name in s.LOCATION_COLUMNS}
+    dtypes.update(lat="float64", lng="float64")
+    return frame.astype(dtypes)
+
+
+# --- stage 1: raw columns -----------------------------------------------------------------------
+def _raw_table(payload: Payload) -> pa.Table:
+    """Raw columns of every event of one payload (fast path first, pure Python if refused)."""
+    if isinstance(payload, str):
+        try:
+            payload = payload.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: only Python's JSON reader copes
+            return _python_raw(_items(payload, "events"))
+    if isinstance(payload, bytes | bytearray | memoryview):
+        body = bytes(payload)
+        try:
+            return _arrow_raw(body)
+        except _NeedsPython:
+            return _python_raw(_items(body, "events"))
+    return _python_raw(_items(payload, "events"))
+
+
+def _items(payload: Payload, key: str) -> list:
+    """The list of items under `key` of a body, parsed body or list; ValueError when there is none."""
+    if isinstance(payload, bytes | bytearray | memoryview | str):
+        try:
+            payload = json.loads(payload)
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"the response body is not valid JSON ({exc.__class__.__name__})") from None
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, dict):
+        if key not in payload:
+            raise ValueError(f"the response has no {key!r} list")
+        items = payload[key]
+        if items is None:
+            return []
+        if isinstance(items, list):
+            return items
+        raise ValueError(f"the response's {key!r} is not a list")
+    raise ValueError(f"cannot read events from a {type(payload).__name__}")
+
+
+# pure Python extraction --------------------------------------------------------------------------
+def _python_raw(events: Sequence[Any]) -> pa.Table:
+    """Raw columns read event by event; never refuses a value (wrong types become null)."""
+    rows = [_python_row(event) for event in events]
+    columns = list(zip(*rows)) if rows else [()] * len(RAW_SCHEMA)
+    arrays = []
+    for values, field in zip(columns, RAW_SCHEMA):
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates in a text
+            arrays.append(pa.array([_clean_text(v) for v in values], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
+
+
+def _clean_text(value: str | None) -> str | None:
+    """A text that can be stored as UTF-8 (lone surrogates replaced)."""
+    if value is None:
+        return None
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _python_row(event: Any) -> tuple:
+    """One event's raw values in `RAW_SCHEMA` order, with the shape problems it showed."""
+    if not isinstance(event, dict):
+        return (None,) * (len(RAW_TEXT_COLUMNS) + len(RAW_NUMBER_COLUMNS)) + (s.PROBLEM_MALFORMED,)
+    problems = 0
+    parts: dict[tuple[str, ...], dict | None] = {(): event}
+
+    def part(path: tuple[str, ...]) -> dict | None:
+        nonlocal problems
+        if path not in parts:
+            parent = part(path[:-1])
+            value = None if parent is None else parent.get(path[-1])
+            if value is not None and not isinstance(value, dict):
+                problems |= s.PROBLEM_MALFORMED
+                value = None
+            parts[path] = value
+        return parts[path]
+
+    def first(paths: tuple[tuple[str, ...], ...], accept, bad_bit: int) -> Any:
+        nonlocal problems
+        for path in paths:
+            holder = part(path[:-1])
+            value = None if holder is None else holder.get(path[-1])
+            if value is None:
+                continue
+            if accept(value):
+                return value
+            problems |= bad_bit
+        return None
+
+    texts = [first(paths, _is_text, s.PROBLEM_MALFORMED) for paths in TEXT_SOURCES.values()]
+    answers = None
+    for value in (first((path,), lambda v: True, 0) for path in ANSWERS_SOURCES):
+        if value is None or answers is not None:
+            continue
+        if isinstance(value, dict):
+            answers = answers_text(value)
+        else:
+            problems |= s.PROBLEM_MALFORMED
+    texts.append(answers)
+    radius = first(NUMBER_SOURCES[s.GEOFENCE_RADIUS_M], _is_number, s.PROBLEM_MALFORMED)
+    duration = first(NUMBER_SOURCES[s.VISIT_DURATION_MIN], _is_number, s.PROBLEM_BAD_DURATION)
+    lon = lat = None
+    coordinates = first((COORDINATES_SOURCE,), lambda v: True, 0)
+    if coordinates is not None:
+        if _is_pair(coordinates):
+            lon, lat = _as_float(coordinates[0]), _as_float(coordinates[1])
+        if lon is None or lat is None:
+            lon = lat = None
+            problems |= s.PROBLEM_MALFORMED
+    radius_number = _as_float(radius)
+    if radius is not None and radius_number is None:
+        problems |= s.PROBLEM_MALFORMED
+    duration_number = _as_float(duration)
+    if duration is not None and duration_number is None:
+        problems |= s.PROBLEM_BAD_DURATION
+    return (*texts, lon, lat, radius_number, duration_number, problems)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_pair(value: Any) -> bool:
+    """A [lon, lat] list of two numbers."""
+    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+
+
+def _as_float(value: Any) -> float | None:
+    """A JSON number as float; None for anything else (including ints too big for a float)."""
+    if not _is_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _natural_key(key: str) -> list:
+    """Sort key that puts answer_2 before answer_10 (digit runs compared as numbers)."""
+    pieces = re.split(r"(\d+)", key)
+    return [(len(p.lstrip("0")), p.lstrip("0"), p) if i % 2 else p for i, p in enumerate(pieces)]
+
+
+def answers_text(answers: dict) -> str | None:
+    """Survey answers joined as "answer_1: x; answer_2: y" (keys in natural order, nulls skipped).
+
+    Texts are kept as they are, whole numbers and booleans as JSON writes them; other values
+    (fractions, lists, objects) as compact JSON. None when there is no answer.
+    """
+    pieces = []
+    for key in sorted(answers, key=_natural_key):
+        value = answers[key]
+        if value is None:
+            continue
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        pieces.append(f"{key}: {text}")
+    return "; ".join(pieces) or None
+
+
+# pyarrow extraction ------------------------------------------------------------------------------
+def _schema_tree() -> dict:
+    """Nested dict of every source path, leaves holding their arrow types."""
+    tree: dict = {}
+
+    def add(path: tuple[str, ...], leaf_type: pa.DataType) -> None:
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = leaf_type
+
+    for paths in TEXT_SOURCES.values():
+        for path in paths:
+            add(path, pa.string())
+    for paths in NUMBER_SOURCES.values():
+        for path in paths:
+            add(path, pa.float64())
+    add(COORDINATES_SOURCE, pa.list_(pa.float64()))
+    for path in ANSWERS_SOURCES:  # the part itself; answers' keys are free, so inferred
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+    return tree
+
+
+def _struct(tree: dict) -> pa.StructType:
+    return pa.struct(
+        [(key, _struct(value) if isinstance(value, dict) else value) for key, value in tree.items()]
+    )
+
+
+EVENT_SCHEMA = _struct(_schema_tree())
+BODY_SCHEMA = pa.schema([("events", pa.list_(EVENT_SCHEMA))])
+
+
+@functools.cache
+def _parse_options(infer_unknown: bool, newlines_in_values: bool) -> pa_json.ParseOptions:
+    """JSON reader options: explicit types for every field read; others ignored or inferred."""
+    return pa_json.ParseOptions(
+        explicit_schema=BODY_SCHEMA,
+        newlines_in_values=newlines_in_values,
+        unexpected_field_behavior="infer" if infer_unknown else "ignore",
+    )
+
+
+def _arrow_raw(body: bytes) -> pa.Table:
+    """Raw columns of one response body through pyarrow's JSON reader; _NeedsPython if refused.
+
+    The body is one JSON object, so it is read as a single row (block as large as the body)
+    whose `events` column is a list of structs, then flattened column by column.
+    """
+    if not body.lstrip().startswith(b"{") or len(body) > 2**31 - 64:
+        raise _NeedsPython
+    # Survey answers have free keys: only then let pyarrow infer the fields it was not told about.
+    options = _parse_options(b'"answers"' in body, b"\n" in body or b"\r" in body)
+    read = pa_json.ReadOptions(use_threads=False, block_size=max(len(body) + 64, 1 << 16))
+    try:
+        table = pa_json.read_json(pa.BufferReader(body), read_options=read, parse_options=options)
+    except (pa.ArrowException, OverflowError) as exc:
+        raise _NeedsPython from exc
+    events = table.column("events")
+    if table.num_rows != 1 or events.num_chunks != 1 or events.null_count:
+        raise _NeedsPython  # no `events`, or more than one object: let Python say what it is
+    items = events.chunk(0).flatten()
+    parts: dict[tuple[str, ...], pa.Array] = {(): items}
+
+    def part(path: tuple[str, ...]) -> pa.Array:
+        if path not in parts:
+            parts[path] = pc.struct_field(part(path[:-1]), path[-1])
+        return parts[path]
+
+    def first(paths: tuple[tuple[str, ...], ...]) -> pa.Array:
+        arrays = [part(path) for path in paths]
+        return arrays[0] if len(arrays) == 1 else pc.coalesce(*arrays)
+
+    problems = np.where(items.is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MALFORMED, 0)
+    columns = [first(paths) for paths in TEXT_SOURCES.values()]
+    columns.append(_arrow_answers(part, len(items)))
+    lon, lat, bad_pair = _arrow_coordinates(part(COORDINATES_SOURCE))
+    problems |= np.where(bad_pair, s.PROBLEM_MALFORMED, 0)
+    columns += [lon, lat]
+    columns += [first(paths) for paths in NUMBER_SOURCES.values()]
+    columns.append(pa.array(problems.astype(np.uint16)))
+    return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)
+
+
+def _arrow_answers(part, n: int) -> pa.Array:
+    """Survey answers as text from the inferred `answers` structs (first survey part that has any)."""
+    texts = []
+    for path in ANSWERS_SOURCES:
+        holder = part(path[:-1])
+        if holder.type.get_field_index(path[-1]) < 0:
+            continue
+        answers = pc.struct_field(holder, path[-1])
+        if not pa.types.is_struct(answers.type):
+            raise _NeedsPython  # answers that are not objects: Python flags them
+        pieces = []
+        for field in sorted(answers.type, key=lambda f: _natural_key(f.name)):
+            values = pc.struct_field(answers, field.name)
+            if pa.types.is_null(field.type):
+                continue
+            if not (pa.types.is_string(field.type) or pa.types.is_int64(field.type)
+                    or pa.types.is_boolean(field.type)):
+                raise _NeedsPython  # fractions, lists, objects, times: written by Python
+            piece = pc.binary_join_element_wise(f"{field.name}: ", values.cast(pa.string()), "; ", "")
+            pieces.append(piece.fill_null(""))
+        if pieces:
+            # every present piece ends with "; ": join, then cut the last separator
+            text = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*pieces, ""), 0, -2)
+            texts.append(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
+    if not texts:
+        return pa.nulls(n, pa.string())
+    return texts[0] if len(texts) == 1 else pc.coalesce(*texts)
+
+
+def _arrow_coordinates(coordinates: pa.Array) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """lon and lat from `[lon, lat]` lists, and where a list was present but not a pair."""
+    n = len(coordinates)
+    present = coordinates.is_valid().to_numpy(zero_copy_only=False)
+    if not present.any():
+        empty = pa.nulls(n, pa.float64())
+        return empty, empty, np.zeros(n, bool)
+    offsets = coordinates.offsets.to_numpy()
+    values = coordinates.values.to_numpy(zero_copy_only=False).astype(np.float64)
+    pair = present & (np.diff(offsets) == 2)
+    first_index = np.where(pair, offsets[:-1], 0)
+    lon = np.where(pair, values[first_index] if len(values) else np.nan, np.nan)
+    lat = np.where(pair, values[first_index + 1] if len(values) > 1 else np.nan, np.nan)
+    bad = present & ~pair
+    return pa.array(lon, mask=~pair), pa.array(lat, mask=~pair), bad
+
+
+# --- stage 2: the canonical frame -------------------------------------------------------------------
+def _column(raw: pa.Table, name: str) -> pa.Array:
+    """One raw column as a single array."""
+    chunks = raw.column(name).chunks
+    if len(chunks) == 1:
+        return chunks[0]
+    if not chunks:
+        return pa.array([], type=raw.schema.field(name).type)
+    return pa.concat_arrays(chunks)
+
+
+def _numbers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Float values (NaN where null) and where a value was present."""
+    present = array.is_valid().to_numpy(zero_copy_only=False)
+    values = array.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+    return values, present
+
+
+def _blank_to_null(array: pa.Array) -> pa.Array:
+    """Empty texts as nulls (an empty id is no id)."""
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
+
+def _bits(condition: np.ndarray, bit: int) -> np.ndarray:
+    return np.where(condition, np.uint16(bit), np.uint16(0)).astype(np.uint16)
+
+
+def _frame_from_raw(raw: pa.Table) -> pd.DataFrame:
+    """The canonical frame from raw columns: times, local clocks, problem bits, dtypes."""
+    n = raw.num_rows
+    problems = _column(raw, s.DATA_PROBLEMS).to_numpy(zero_copy_only=False).astype(np.uint16)
+    text = {name: _column(raw, name) for name in RAW_TEXT_COLUMNS}
+    for name in (s.EVENT_ID, s.CONTACT_ID):
+        text[name] = _blank_to_null(text[name])
+    problems |= _bits(text[s.EVENT_ID].is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MISSING_ID)
+    problems |= _bits(
+        text[s.CONTACT_ID].is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MISSING_CONTACT
+    )
+    known = pc.is_in(text[s.TYPE], value_set=_KNOWN_TYPES).fill_null(False)
+    problems |= _bits(~known.to_numpy(zero_copy_only=False), s.PROBLEM_UNKNOWN_TYPE)
+
+    # When: UTC from createdAt, local wall clock from createdAtLocal, else derived from the zone.
+    timezone = pc.coalesce(text[s.TIMEZONE], text["visit_timezone"])
+    created, _ = _parse_times(text["created_at_text"], utc=True)
+    created_local, _ = _parse_times(text["created_at_local_text"], utc=False)
+    derived, zone_ok = _wall_clock(created, timezone)
+    problems |= _bits(created == _NAT, s.PROBLEM_BAD_TIMESTAMP)
+    problems |= _bits(created_local == _NAT, s.PROBLEM_BAD_LOCAL_TIME)
+    problems |= _bits(~zone_ok, s.PROBLEM_UNKNOWN_TIMEZONE)
+    problems |= _bits(_disagree(created_local, derived), s.PROBLEM_LOCAL_TIME_MISMATCH)
+    created_local = np.where(created_local != _NAT, created_local, derived)
+
+    # The visit: same rule on startAt / startAtLocal with the visit's own zone.
+    visit_zone_text = text["visit_timezone"]
+    visit_start, start_unreadable = _parse_times(text["visit_start_text"], utc=True)
+    visit_local, local_unreadable = _parse_times(text["visit_start_local_text"], utc=False)
+    visit_derived, visit_zone_ok = _wall_clock(visit_start, pc.coalesce(visit_zone_text, timezone))
+    own_zone = visit_zone_text.is_valid().to_numpy(zero_copy_only=False)
+    problems |= _bits(start_unreadable, s.PROBLEM_BAD_TIMESTAMP)
+    problems |= _bits(local_unreadable, s.PROBLEM_BAD_LOCAL_TIME)
+    problems |= _bits(own_zone & ~visit_zone_ok, s.PROBLEM_UNKNOWN_TIMEZONE)
+    problems |= _bits(_disagree(visit_local, visit_derived), s.PROBLEM_LOCAL_TIME_MISMATCH)
+    visit_local = np.where(visit_local != _NAT, visit_local, visit_derived)
+
+    # Numbers: unusable ones become NaN with their problem bit.
+    duration, has_duration = _numbers(_column(raw, s.VISIT_DURATION_MIN))
+    bad_duration = has_duration & ~(np.isfinite(duration) & (duration >= 0))
+    is_visit = pc.is_in(text[s.TYPE], value_set=pa.array(s.VISIT_TYPES)).fill_null(False)
+    bad_duration |= is_visit.to_numpy(zero_copy_only=False) & ~has_duration
+    duration[bad_duration] = np.nan
+    problems |= _bits(bad_duration, s.PROBLEM_BAD_DURATION)
+    lon, has_lon = _numbers(_column(raw, s.GEOFENCE_LON))
+    lat, has_lat = _numbers(_column(raw, s.GEOFENCE_LAT))
+    with np.errstate(invalid="ignore"):
+        on_earth = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    bad_place = (has_lon | has_lat) & ~on_earth
+    lon[bad_place | ~on_earth] = np.nan
+    lat[bad_place | ~on_earth] = np.nan
+    radius, has_radius = _numbers(_column(raw, s.GEOFENCE_RADIUS_M))
+    bad_radius = has_radius & ~(np.isfinite(radius) & (radius >= 0))
+    radius[bad_radius] = np.nan
+    problems |= _bits(bad_place | bad_radius, s.PROBLEM_MALFORMED)
+
+    data: dict[str, Any] = {s.EVENT_ID: _strings(text[s.EVENT_ID])}
+    for name in CATEGORY_COLUMNS:
+        data[name] = _category(text[name])
+    data[s.CREATED_AT] = _utc(created)
+    data[s.CREATED_AT_LOCAL] = created_local.view("M8[ns]")
+    data[s.VISIT_START] = _utc(visit_start)
+    data[s.VISIT_START_LOCAL] = visit_local.view("M8[ns]")
+    data[s.GEOFENCE_LON] = lon
+    data[s.GEOFENCE_LAT] = lat
+    data[s.GEOFENCE_RADIUS_M] = radius
+    data[s.VISIT_DURATION_MIN] = duration
+    data[s.DATA_PROBLEMS] = problems.astype(np.uint16)
+    return pd.DataFrame(data, columns=list(s.EVENT_COLUMNS), index=pd.RangeIndex(n))
+
+
+def _disagree(stated: np.ndarray, derived: np.ndarray) -> np.ndarray:
+    """Where a stated local time and the one derived from UTC + zone are both known and differ."""
+    return (stated != _NAT) & (derived != _NAT) & (stated != derived)
+
+
+def _strings(array: pa.Array) -> pd.Series:
+    """A pandas string (pyarrow-backed) column."""
+    return pd.Series(pd.array(array, dtype="str"))
+
+
+def _category(array: pa.Array) -> pd.Categorical:
+    """A pandas categorical with string categories (in order of first appearance)."""
+    encoded = pc.dictionary_encode(array)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    categories = pd.Index(pd.array(encoded.dictionary, dtype="str"), dtype="str")
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+
+
+def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    """Nanoseconds since the epoch (NaT sentinel) as tz-aware UTC datetimes."""
+    return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
+
+
+def _parse_times(texts: pa.Array, utc: bool) -> tuple[np.ndarray, np.ndarray]:
+    """ISO-8601 texts -> int64 ns (NaT where missing or unreadable), and where unreadable.
+
+    The API's form `YYYY-MM-DDTHH:MM:SSZ` is parsed column-wise; any other text is tried with
+    `datetime.fromisoformat` (fractions, offsets). For UTC columns an offset is applied; for
+    local wall clocks it (and the misleading `Z`) is dropped. Years outside 1900-2199 are unreadable.
+    """
+    stamps = pc.strptime(texts, format=_UTC_FORMAT, unit="s", error_is_null=True)
+    seconds = stamps.cast(pa.int64()).fill_null(_NAT).to_numpy(zero_copy_only=False)
+    in_range = (seconds >= _FIRST_SECOND) & (seconds < _END_SECOND)
+    ns = np.where(in_range, seconds * _NS, _NAT)
+    present = texts.is_valid().to_numpy(zero_copy_only=False)
+    for row in np.flatnonzero(present & ~in_range):
+        ns[row] = _parse_one(texts[int(row)].as_py(), utc)
+    return ns, present & (ns == _NAT)
+
+
+def _parse_one(text: str, utc: bool) -> int:
+    """One ISO-8601 text as ns since the epoch, or the NaT sentinel."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (ValueError, TypeError, OverflowError):
+        return _NAT
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC) if utc else moment
+        except (OverflowError, ValueError):
+            return _NAT
+        moment = moment.replace(tzinfo=None)
+    if not (_FIRST_SECOND <= (moment - _EPOCH).total_seconds() < _END_SECOND):
+        return _NAT
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The IANA zone of that name, or None when there is none."""
+    if name not in _zone_names():
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError):
+        return None
+
+
+def _wall_clock(utc_ns: np.ndarray, zones: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Local wall clock (naive ns) of each UTC time in its row's zone, and where the zone is known."""
+    n = len(utc_ns)
+    local = np.full(n, _NAT, dtype=np.int64)
+    known = np.zeros(n, dtype=bool)
+    encoded = pc.dictionary_encode(zones)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    usable = [(k, _zone(name)) for k, name in enumerate(encoded.dictionary.to_pylist())]
+    usable = [(k, zone) for k, zone in usable if zone is not None]
+    if len(usable) > 16:  # many zones: group rows once instead of one scan per zone
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        groups = [(order[np.searchsorted(ordered, k): np.searchsorted(ordered, k, "right")], z)
+                  for k, z in usable]
+    else:
+        groups = [(np.flatnonzero(codes == k), zone) for k, zone in usable]
+    for rows, zone in groups:
+        known[rows] = True
+        rows = rows[utc_ns[rows] != _NAT]
+        if len(rows):
+            stamps = pd.DatetimeIndex(utc_ns[rows].view("M8[ns]")).tz_localize("UTC")
+            local[rows] = stamps.tz_convert(zone).tz_localize(None).asi8
+    return local, known
+
+
+# --- locations ------------------------------------------------------------------------------------
+def _location_row(item: Any) -> tuple:
+    """One location item as a row of LOCATION_COLUMNS; wrong shapes become nulls."""
+    if not isinstance(item, dict):
+        return (None,) * len(s.LOCATION_COLUMNS)
+    address = item.get("address")
+    if isinstance(address, dict):
+        street = _scalar_text(address.get("address"))
+        place = [_scalar_text(address.get(key)) for key in ("city", "state", "zip", "country")]
+    else:
+        street, place = _scalar_text(address), [None] * 4
+    tags = item.get("tags")
+    if isinstance(tags, list):
+        tag_texts = [t for t in (_scalar_text(tag) for tag in tags) if t]
+        tag_text = ", ".join(tag_texts) or None
+    else:
+        tag_text = _scalar_text(tags)
+    return (
+        _scalar_text(item.get("id")),
+        _scalar_text(item.get("name")),
+        _coordinate(item.get("lat"), 90),
+        _coordinate(item.get("lng"), 180),
+        _scalar_text(item.get("timezone")),
+        street,
+        *place,
+        _scalar_text(item.get("externalId")),
+        tag_text,
+    )
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A text, or a number written as text; None for anything else."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _coordinate(value: Any, limit: float) -> float:
+    """A latitude/longitude (number or numeric text) within +-limit, else NaN."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+    return number if math.isfinite(number) and abs(number) <= limit else math.nan
+
+
+def _str_categories(part: pd.Series) -> pd.Series:
+    """A categorical column whose categories are pandas strings (so unions line up)."""
+    categories = part.cat.categories
+    if categories.dtype == "str":
+        return part
+    return part.cat.set_categories(pd.Index(categories.astype("str"), dtype="str"))
+
+
+def _concat_mismatched(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenation of frames whose columns differ: pandas aligns, categories are restored."""
+    combined = pd.concat(frames, ignore_index=True)
+    for name in CATEGORY_COLUMNS:
+        if name in combined and not isinstance(combined[name].dtype, pd.CategoricalDtype):
+            combined[name] = combined[name].astype("str").astype("category")
+    return combined
