@@ -714,6 +714,8 @@ class _Block:
 
 @dataclass(eq=False)
 class _Guests:
+    """One row per guest (contact); arrays are aligned by guest index."""
+
     count: int
     home: np.ndarray
     existing: np.ndarray
@@ -817,7 +819,8 @@ def _sample_hours(rng, profiles: np.ndarray, which: np.ndarray) -> np.ndarray:
     return out + rng.integers(0, HOUR, len(which))
 
 
-def _make_guests(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[_Guests, np.ndarray]:
+def _make_guests(count: int, rng, ctx: _Clock) -> _Guests:
+    """Guests with a home café, a visit rate (occasional, regular, daily), app and consents."""
     weights = np.array([c.weight for c in CAFES])
     home = rng.choice(len(CAFES), size=count, p=weights / weights.sum())
     opens = np.array([c.opens for c in CAFES])
@@ -834,13 +837,12 @@ def _make_guests(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[_Guests, 
     source = rng.choice(4, size=count, p=[0.82, 0.08, 0.04, 0.06])
     source = np.where((source == 3) & ~app, 0, source)
     signup_t = np.full(count, ctx.start - 400 * DAY, dtype=np.int64)
-    guests = _Guests(count, home, existing, rate, app, ios, email_ok, sms_ok, source, signup_t)
-    return guests, segment
+    return _Guests(count, home, existing, rate, app, ios, email_ok, sms_ok, source, signup_t)
 
 
 def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block], dict]:
     """Simulate `count` guests; return event blocks (with `keep` = inside the window)."""
-    g, _segment = _make_guests(count, rng, chain, ctx)
+    g = _make_guests(count, rng, ctx)
     weights = _day_weights(chain, ctx)
     cum = np.concatenate([np.zeros((len(CAFES), 1)), np.cumsum(weights, axis=1)], axis=1)
     nd = ctx.n_days
@@ -943,7 +945,6 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     )
     blocks.append(_surveys(rng, who, place, day, login, minutes, hotspot, chain))
 
-    visit_zone = zone
     blocks.append(
         _Block(
             "visit",
@@ -953,7 +954,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
             5,
             payload=',"visit":{"startAt":"%sT%sZ","startAtLocal":"%sT%sZ","timezone":"%s",'
             '"duration":%d}',
-            columns=_visit_columns(ctx, chain, arrive, visit_zone, minutes),
+            columns=_visit_columns(ctx, chain, arrive, zone, minutes),
         )
     )
 
