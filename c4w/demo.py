@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EVENTS_ENV = "C4W_DEMO_EVENTS"
 DEFAULT_EVENTS = 150_000
 WINDOW_DAYS = 90
+FRAME_PAGE_EVENTS = 100_000  # events per body when the demo is parsed into a frame
 BRAND = "Copperline Coffee"
 DAY = 86_400
 HOUR = 3_600
@@ -388,10 +389,16 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
 
 
 def demo_events_frame(n_events: int | None = None) -> pd.DataFrame:
-    """Return the canonical events frame of the demo organization (parsed like live data)."""
-    from c4w.frame import events_frame
+    """Return the canonical events frame of the demo organization (parsed like live data).
 
-    return events_frame(build_demo(n_events).body())
+    The body goes through the parser in pages, as a live scroll would; the result equals
+    `events_frame(build_demo(n_events).body())`, only quicker and without one huge body.
+    """
+    from c4w.frame import pages_frame
+
+    org = build_demo(n_events)
+    step = FRAME_PAGE_EVENTS
+    return pages_frame(org.body(slice(i, i + step)) for i in range(0, max(len(org), 1), step))
 
 
 def demo_locations_frame() -> pd.DataFrame:

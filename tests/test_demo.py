@@ -434,3 +434,44 @@ def test_empty_organization_body_is_valid() -> None:
     org = demo.build_demo(0, end=END)
     assert json.loads(org.body())["events"] == []
     assert len(org.locations) == 12
+
+
+# --- frames (through the project's parser) --------------------------------------------------------
+def test_demo_events_frame_parses_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from c4w.frame import data_quality_report, events_frame
+
+    monkeypatch.setenv(demo.EVENTS_ENV, "2500")
+    df = demo.demo_events_frame()
+    assert len(df) == 2_500
+    assert list(df.columns[: len(schema.EVENT_COLUMNS)]) == list(schema.EVENT_COLUMNS)
+    assert data_quality_report(df).empty  # no problem of any kind in the demo
+    visits = df[df[schema.TYPE] == schema.VISIT]
+    assert (visits[schema.VISIT_DURATION_MIN] > 0).all()
+    # Paged parsing equals parsing the one body of the same organization.
+    org = demo.build_demo(2_500, end=END)
+    monkeypatch.setattr(demo, "build_demo", lambda n_events=None: org)
+    paged = demo.demo_events_frame()
+    whole = events_frame(org.body())
+    assert paged[schema.EVENT_ID].tolist() == whole[schema.EVENT_ID].tolist()
+    assert paged[schema.CREATED_AT_LOCAL].equals(whole[schema.CREATED_AT_LOCAL])
+
+
+def test_demo_events_frame_spans_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    org = demo.build_demo(2_501, end=END)
+    monkeypatch.setattr(demo, "build_demo", lambda n_events=None: org)
+    monkeypatch.setattr(demo, "FRAME_PAGE_EVENTS", 1_000)  # pages of 1,000, 1,000 and 501
+    df = demo.demo_events_frame()
+    assert len(df) == 2_501
+    ids = [json.loads(line)["event"]["id"] for line in org.event_lines]
+    assert df[schema.EVENT_ID].tolist() == ids
+
+
+def test_demo_locations_frame() -> None:
+    df = demo.demo_locations_frame()
+    assert list(df.columns) == list(schema.LOCATION_COLUMNS)
+    assert len(df) == 12
+    flatiron = df[df["external_id"] == "NYC-001"].iloc[0]
+    assert flatiron["name"] == "Copperline Flatiron"
+    assert flatiron["tags"] == "flagship, roastery, northeast"
+    assert flatiron["timezone"] == "America/New_York"
+    assert flatiron["lat"] == pytest.approx(40.74103)
