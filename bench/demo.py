@@ -34,30 +34,45 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_once(n_events: int, seed: int = 7) -> dict:
-    """Build the demo once in this process; seconds, memory and sizes."""
+def measure_once(n_events: int, seed: int = 7, with_frame: bool = False) -> dict:
+    """Build the demo once in this process; seconds, memory and sizes (and the frame's)."""
     t0 = time.perf_counter()
     org = demo.build_demo(n_events, seed=seed, end=END)
     t1 = time.perf_counter()
     peak_build = _peak_mb()
     body = org.body()
     t2 = time.perf_counter()
+    peak_body = _peak_mb()
+    body_bytes = len(body)
+    del body
+    frame_seconds = frame_mb = None
+    if with_frame:
+        from c4w.frame import pages_frame
+
+        step = demo.FRAME_PAGE_EVENTS
+        t3 = time.perf_counter()
+        df = pages_frame(org.body(slice(i, i + step)) for i in range(0, len(org), step))
+        frame_seconds = time.perf_counter() - t3
+        frame_mb = df.memory_usage(deep=True).sum() / 1e6
     return {
         "seconds": t1 - t0,
         "body_seconds": t2 - t1,
         "events": len(org),
-        "bytes_per_event": (len(body) - 60) / max(len(org), 1),
-        "body_mb": len(body) / 1e6,
+        "bytes_per_event": (body_bytes - 60) / max(len(org), 1),
+        "body_mb": body_bytes / 1e6,
         "peak_build_mb": peak_build,
-        "peak_body_mb": _peak_mb(),
+        "peak_body_mb": peak_body,
+        "frame_seconds": frame_seconds,
+        "frame_mb": frame_mb,
+        "peak_frame_mb": _peak_mb() if with_frame else None,
     }
 
 
-def _fresh_process_run(n_events: int, seed: int) -> dict:
+def _fresh_process_run(n_events: int, seed: int, with_frame: bool) -> dict:
     """One measurement in a new interpreter (nothing cached, memory measured from zero)."""
     code = (
         "import json, sys; from bench.demo import measure_once; "
-        f"print(json.dumps(measure_once({n_events}, {seed})))"
+        f"print(json.dumps(measure_once({n_events}, {seed}, {with_frame})))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
@@ -87,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
+    parser.add_argument(
+        "--with-frame", action="store_true", help="also parse it into the events frame"
+    )
     args = parser.parse_args(argv)
 
-    runs = [_fresh_process_run(args.events, args.seed + k) for k in range(args.runs)]
+    runs = [
+        _fresh_process_run(args.events, args.seed + k, args.with_frame) for k in range(args.runs)
+    ]
     seconds = statistics.median(r["seconds"] for r in runs)
     body_seconds = statistics.median(r["body_seconds"] for r in runs)
     peak_build = max(r["peak_build_mb"] for r in runs)
@@ -112,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{runs[0]['bytes_per_event']:.0f} bytes per event; body {runs[0]['body_mb']:,.0f} MB"
     )
     print(f"peak memory: {peak_build:,.0f} MB after build, {peak_body:,.0f} MB with the body")
+    if args.with_frame:
+        frame_seconds = statistics.median(r["frame_seconds"] for r in runs)
+        print(
+            f"events frame (pages of {demo.FRAME_PAGE_EVENTS:,}): {frame_seconds:.2f} s, "
+            f"{runs[0]['frame_mb']:,.0f} MB in the frame, "
+            f"peak {max(r['peak_frame_mb'] for r in runs):,.0f} MB"
+        )
     ok = seconds <= target
     print(f"target: at most {target:.1f} s -> {'met' if ok else 'MISSED'}")
     return 0 if ok or not args.check else 1
