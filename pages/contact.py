@@ -9,6 +9,7 @@ from c4w.charts import contacts as charts
 from c4w.metrics import contacts as cm
 
 SEARCH_KEY, SEEN_KEY = "contact_search", "contact_seen_link"
+WHEN = "D MMM YYYY, HH:mm"
 
 ctx = ui.page_context()
 st.title("Contact")
@@ -43,7 +44,17 @@ if not contact_id:
     st.info("Type or paste a contact id above, or open one of the most active guests below.")
     st.subheader("Most active guests in the selected dates")
     active = cm.most_active_contacts(ctx.events, limit=20)
-    ui.show_table(active, ctx=ctx, key="contact_active_table")
+    ui.show_table(
+        active,
+        ctx=ctx,
+        key="contact_active_table",
+        column_config={
+            "events": st.column_config.NumberColumn("Events"),
+            "visits": st.column_config.NumberColumn("WiFi visits"),
+            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format=WHEN),
+        },
+    )
+    ui.download_csv(active, what="most-active-contacts", ctx=ctx, key="contact_active_csv")
     st.stop()
 
 events = ui.contact_events(ctx, contact_id)
@@ -55,28 +66,32 @@ if events.empty:
     st.stop()
 
 summary = cm.contact_summary(events, contact_id)
-st.caption("All events we have for this guest, not only the selected dates. Times are UTC.")
 st.code(contact_id, language=None)
+st.caption(
+    f"All events we have for this guest, not only the selected dates: first on "
+    f"{cm.format_time(summary.first_seen)}, last on {cm.format_time(summary.last_seen)}."
+)
 r1 = st.columns(4)
-r1[0].metric("First seen", cm.format_time(summary.first_seen), help=cm.FIRST_SEEN_HELP)
-r1[1].metric("Last seen", cm.format_time(summary.last_seen), help=cm.LAST_SEEN_HELP)
+r1[0].metric("First seen", cm.format_day(summary.first_seen), help=cm.FIRST_SEEN_HELP)
+r1[1].metric("Last seen", cm.format_day(summary.last_seen), help=cm.LAST_SEEN_HELP)
 r1[2].metric("Signup source", summary.signup_source or "–", help=cm.SIGNUP_SOURCE_HELP)
 r1[3].metric("Locations visited", f"{len(summary.locations_visited):,}", help=cm.LOCATIONS_HELP)
-r2 = st.columns(4)
+r2 = st.columns(6)
 r2[0].metric("WiFi visits", f"{summary.visits:,}", help=cm.VISITS_HELP)
 r2[1].metric("Median dwell", cm.format_minutes(summary.median_dwell_min), help=cm.DWELL_HELP)
 r2[2].metric("Geofence visits", f"{summary.geofence_visits:,}", help=cm.GEOFENCE_VISITS_HELP)
-r2[3].metric(
-    "Campaigns received · opened · clicked",
-    f"{summary.campaigns_received} · {summary.campaigns_opened} · {summary.campaigns_clicked}",
-    help=f"{cm.RECEIVED_HELP} {cm.OPENED_HELP} {cm.CLICKED_HELP}",
-)
+r2[3].metric("Campaigns sent", f"{summary.campaigns_received:,}", help=cm.RECEIVED_HELP)
+r2[4].metric("Campaigns opened", f"{summary.campaigns_opened:,}", help=cm.OPENED_HELP)
+r2[5].metric("Campaigns clicked", f"{summary.campaigns_clicked:,}", help=cm.CLICKED_HELP)
 if summary.locations_visited:
     with st.expander("Locations visited"):
         st.dataframe({"Location": summary.locations_visited}, hide_index=True)
 
 st.subheader("Timeline")
-st.caption("Bars are visits, as long as the guest stayed; diamonds are single events.")
+st.caption(
+    "Bars are visits, as long as the guest stayed; diamonds are single events. Drag across the "
+    "chart to zoom in on a few days, double-click to zoom out."
+)
 timeline = cm.contact_timeline(events)
 st.plotly_chart(charts.contact_timeline_chart(timeline), key="contact_timeline_chart")
 

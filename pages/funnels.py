@@ -12,6 +12,7 @@ from c4w.metrics import funnels as fm
 
 CUSTOM = "Choose the steps"
 PERCENT = st.column_config.NumberColumn(format="percent")
+WHEN = st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")
 
 ctx = ui.page_context()
 st.title("Campaign funnels")
@@ -135,7 +136,8 @@ stop = st.selectbox(
     "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
 )
 dropped = fm.readable(fm.dropped_contacts(result, step=stop or None))
-ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table")
+times = {c: WHEN for c in dropped.columns if "(UTC)" in c}
+ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table", column_config=times)
 ui.download_csv(
     dropped,
     what="funnel-audience" if not stop else f"funnel-stopped-before-step-{stop}",
@@ -144,5 +146,6 @@ ui.download_csv(
 )
 with st.expander("Every contact who entered, with the time of each step"):
     journeys = fm.readable(result.journeys)
-    ui.show_table(journeys, ctx=ctx, key="funnels_journeys_table")
+    times = {c: WHEN for c in journeys.columns if c in result.names or "(UTC)" in c}
+    ui.show_table(journeys, ctx=ctx, key="funnels_journeys_table", column_config=times)
     ui.download_csv(journeys, what="funnel-contacts", ctx=ctx, key="funnels_journeys_csv")

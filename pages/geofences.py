@@ -99,7 +99,14 @@ if selected:
     st.subheader("Who comes here")
     st.caption("Contacts with arrivals or visits at this geofence, most visits first.")
     people = gm.readable(gm.geofence_contacts(focus))
-    ui.show_table(people, ctx=ctx, key="geofences_contacts_table")
+    ui.show_table(
+        people,
+        ctx=ctx,
+        key="geofences_contacts_table",
+        column_config={
+            "Last seen (UTC)": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")
+        },
+    )
     ui.download_csv(people, what="geofence-contacts", ctx=ctx, key="geofences_contacts_csv")
 else:
     st.subheader(f"Busiest geofences by {charts.COLOR_BY[color_by].lower()}")

@@ -102,7 +102,7 @@ def test_geofence_map_layers_radius_tooltip_and_style() -> None:
     deck = geofence_charts.geofence_map(summary_frame(), points, color_by="arrivals")
     assert isinstance(deck, pdk.Deck)
     spec = json.loads(deck.to_json())
-    geo, wifi = spec["layers"]
+    wifi, geo = spec["layers"]
     assert geo["id"] == geofence_charts.GEOFENCE_LAYER and wifi["id"] == geofence_charts.WIFI_LAYER
     assert geo["@@type"] == "ScatterplotLayer"
     assert geo["radiusUnits"] == "meters" and geo["radiusMinPixels"] > 0
@@ -129,22 +129,29 @@ def test_geofence_map_frames_the_selected_geofence() -> None:
     spec = json.loads(deck.to_json())
     view = spec["initialViewState"]
     assert (view["longitude"], view["latitude"]) == (9.21, 45.48)
-    lines = {d["geofence"]: d["line_px"] for d in spec["layers"][0]["data"]}
+    lines = {d["geofence"]: d["line_px"] for d in spec["layers"][1]["data"]}
     assert lines == {"g1": 1, "g2": 3}
 
 
 def test_geofence_map_without_geofences() -> None:
     deck = geofence_charts.geofence_map(geofences.mappable(geofences.geofence_summary(None)))
     spec = json.loads(deck.to_json())
-    assert spec["layers"][0]["data"] == []
+    assert spec["layers"][1]["data"] == []
 
 
 def test_view_for_fits_points() -> None:
     # 1 degree of longitude, 0.5 of latitude at 45.25 N (x 1/cos = 0.71 degrees): span 1 x 1.2;
-    # zoom = log2(500 * 360 / (256 * 1.2)) = log2(585.9) = 9.19
+    # zoom = log2(500 * 360 / (512 * 1.2)) = log2(292.97) = 8.19
     view = geofence_charts.view_for(np.array([9.0, 10.0]), np.array([45.0, 45.5]))
-    assert 9.1 < view.zoom < 9.3
+    assert 8.1 < view.zoom < 8.3
     assert (view.longitude, view.latitude) == (9.5, 45.25)
+
+
+def test_view_for_one_geofence_frames_its_circle() -> None:
+    # at the equator a pixel is 78271.5 / 2**z m; a 100 m radius (200 m wide) made 250 px wide:
+    # 2**z = 78271.5 * 250 / 200 = 97839 -> z = 16.58
+    view = geofence_charts.view_for(np.array([0.0]), np.array([0.0]), 100.0)
+    assert abs(view.zoom - 16.58) < 0.01
 
 
 def test_geofence_activity_and_bar_charts() -> None:

@@ -141,6 +141,7 @@ def test_most_active_contacts() -> None:
 def test_formatting_for_the_summary() -> None:
     assert contacts.format_time(pd.Timestamp("2024-03-05T18:30:00Z")) == "Tue 05 Mar 2024 18:30 UTC"
     assert contacts.format_time(None) == "–"
+    assert contacts.format_day(pd.Timestamp("2024-03-05T23:30:00Z")) == "05 Mar 2024"
     # 65 min = 1 h 05 min
     assert contacts.format_minutes(65) == "1 h 05 min"
     assert contacts.format_minutes(29.6) == "30 min"

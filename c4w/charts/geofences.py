@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 
 from c4w.charts.funnels import plain_text
+from c4w.metrics.contacts import format_minutes
 from c4w.metrics.geofences import GEOFENCE
 
 GEOFENCE_LAYER = "geofences"
@@ -50,10 +51,6 @@ def activity_colors(values: pd.Series) -> list[list[int]]:
     return out
 
 
-def _dwell_text(minutes: float) -> str:
-    return "–" if minutes is None or pd.isna(minutes) else f"{minutes:.0f} min"
-
-
 def _geofence_records(summary: pd.DataFrame, color_by: str, selected: str | None) -> list[dict]:
     colors = activity_colors(summary[color_by]) if len(summary) else []
     records = []
@@ -65,7 +62,7 @@ def _geofence_records(summary: pd.DataFrame, color_by: str, selected: str | None
             f"Radius: {radius:,.0f} m\n"
             f"Arrivals: {row.arrivals:,}\n"
             f"Visits: {row.visits:,}\n"
-            f"Median dwell: {_dwell_text(row.median_dwell_min)}"
+            f"Median dwell: {format_minutes(row.median_dwell_min)}"
         )
         records.append(
             {
@@ -106,13 +103,14 @@ def view_for(lons: np.ndarray, lats: np.ndarray, radius_m: float | None = None) 
     lon = float(np.mean(lons))
     if len(lons) == 1 or (np.ptp(lons) == 0 and np.ptp(lats) == 0):
         metres = max(float(radius_m or 300.0), 30.0)
-        # metres per pixel at zoom z: 156543 * cos(lat) / 2**z; make the circle ~250 px wide
-        zoom = math.log2(156543 * math.cos(math.radians(lat)) * 250 / (2 * metres))
+        # deck.gl's world is 512 px wide at zoom 0, so a pixel is 78271.5 * cos(lat) / 2**z
+        # metres; make the circle about 250 px wide
+        zoom = math.log2(78271.5 * math.cos(math.radians(lat)) * 250 / (2 * metres))
     else:
-        # a web-mercator world is 256 * 2**z px wide; fit the span (plus 20%) into ~500 px
+        # deck.gl's world is 512 * 2**z px wide; fit the span (plus 20%) into ~500 px
         stretch = 1 / max(math.cos(math.radians(lat)), 0.2)
         span = max(float(np.ptp(lons)), float(np.ptp(lats)) * stretch, 1e-4) * 1.2
-        zoom = math.log2(500 * 360 / (256 * span))
+        zoom = math.log2(500 * 360 / (512 * span))
     return pdk.ViewState(latitude=lat, longitude=lon, zoom=max(1.0, min(zoom, 17.0)))
 
 
@@ -132,35 +130,34 @@ def geofence_map(
         raise ValueError(f"color_by must be one of {sorted(COLOR_BY)}")
     geo = _geofence_records(summary, color_by, selected)
     pts = _point_records(points) if points is not None and len(points) else []
-    layers = [
-        pdk.Layer(
-            "ScatterplotLayer",
-            id=GEOFENCE_LAYER,
-            data=geo,
-            get_position=["lon", "lat"],
-            get_radius="radius_m",
-            radius_units="'meters'",  # quoted: pydeck reads bare strings as data fields
-            radius_min_pixels=5,
-            get_fill_color="fill",
-            get_line_color="line",
-            get_line_width="line_px",
-            line_width_units="'pixels'",
-            stroked=True,
-            filled=True,
-            pickable=True,
-            auto_highlight=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            id=WIFI_LAYER,
-            data=pts,
-            get_position=["lon", "lat"],
-            get_radius=5,
-            radius_units="'pixels'",
-            get_fill_color=WIFI_COLOR,
-            pickable=True,
-        ),
-    ]
+    wifi = pdk.Layer(
+        "ScatterplotLayer",
+        id=WIFI_LAYER,
+        data=pts,
+        get_position=["lon", "lat"],
+        get_radius=4,
+        radius_units="'pixels'",  # quoted: pydeck reads bare strings as data fields
+        get_fill_color=WIFI_COLOR,
+        pickable=True,
+    )
+    circles = pdk.Layer(
+        "ScatterplotLayer",
+        id=GEOFENCE_LAYER,
+        data=geo,
+        get_position=["lon", "lat"],
+        get_radius="radius_m",
+        radius_units="'meters'",
+        radius_min_pixels=7,
+        get_fill_color="fill",
+        get_line_color="line",
+        get_line_width="line_px",
+        line_width_units="'pixels'",
+        stroked=True,
+        filled=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+    layers = [wifi, circles]  # circles on top, translucent, so the dots show through
     chosen = [g for g in geo if g["geofence"] == selected]
     if chosen:
         view = view_for(

@@ -13,8 +13,8 @@ import pandas as pd
 
 from c4w import schema
 
-FIRST_SEEN_HELP = "Time of the contact's earliest event in the loaded data (UTC)."
-LAST_SEEN_HELP = "Time of the contact's latest event in the loaded data (UTC)."
+FIRST_SEEN_HELP = "Day (UTC) of the contact's earliest event in the loaded data."
+LAST_SEEN_HELP = "Day (UTC) of the contact's latest event in the loaded data."
 SIGNUP_SOURCE_HELP = "How the contact signed up (wifi, kiosk, api, mobile app...)."
 VISITS_HELP = "WiFi visits: completed stays at a location (visit events)."
 GEOFENCE_VISITS_HELP = "Completed stays inside a geofence (geo_visit events)."
@@ -237,6 +237,15 @@ def format_time(value: pd.Timestamp | None) -> str:
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.strftime("%a %d %b %Y %H:%M UTC")
+
+
+def format_day(value: pd.Timestamp | None) -> str:
+    """The UTC day of a moment as "05 Mar 2024" (short enough for a headline figure)."""
+    if value is None or pd.isna(value):
+        return "–"
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%d %b %Y")
 
 
 def format_minutes(value: float) -> str:
