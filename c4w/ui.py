@@ -289,11 +289,32 @@ def page_context() -> PageContext:
     ctx = getattr(_RUN, "ctx", None)
     if ctx is not None:
         return ctx
+    if _legacy_pages_mode():
+        # Streamlit's older pages-folder mode ran this page without app.py (it happens on the
+        # first visit after the server starts, or in AppTest): run again through the router.
+        _leave_legacy_pages_mode()
+        st.rerun()
     source = data.current_source()
     state = st.session_state.get(_K_STATE)
     if not isinstance(state, Filters):
         state, _ = parse_url_filters(_url_params(), utc_today())
     return load_context(source, state, reveal=bool(st.session_state.get(_K_REVEAL, False)))
+
+
+def _legacy_pages_mode() -> bool:
+    """Whether Streamlit is running ``pages/*.py`` on its own (its pages-folder mode), which it
+    does until ``st.navigation`` has been called once in the process."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without that mode
+        return False
+    return bool(getattr(PagesManager, "uses_pages_directory", False))
+
+
+def _leave_legacy_pages_mode() -> None:
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
 
 
 class _ProgressBar:
