@@ -343,7 +343,10 @@ class DemoOrg:
         """
         lines = _select(self.event_lines, indices)
         head = b'{"generated":"%s","count":%d,"events":[' % (self.generated.encode(), len(lines))
-        return head + b",".join(lines) + b"]}"
+        if len(lines) < 2:
+            return head + b"".join(lines) + b"]}"
+        # One join, so a large body is allocated once rather than copied for head and tail.
+        return b",".join([head + lines[0], *lines[1:-1], lines[-1] + b"]}"])
 
     def locations_payload(self) -> dict:
         """Return the locations endpoint's answer `{generated, size, locations}`."""
@@ -398,7 +401,9 @@ def demo_events_frame(n_events: int | None = None) -> pd.DataFrame:
 
     org = build_demo(n_events)
     step = FRAME_PAGE_EVENTS
-    return pages_frame(org.body(slice(i, i + step)) for i in range(0, max(len(org), 1), step))
+    pages = [org.body(slice(i, i + step)) for i in range(0, max(len(org), 1), step)]
+    del org  # the pages hold the same bytes; free the lines before parsing
+    return pages_frame(pages)
 
 
 def demo_locations_frame() -> pd.DataFrame:
