@@ -336,6 +336,13 @@ class DemoOrg:
     def __len__(self) -> int:
         return len(self.event_lines)
 
+    def __repr__(self) -> str:  # short: the events themselves are far too many to print
+        return (
+            f"DemoOrg(name={self.name!r}, org_id={self.org_id!r}, events={len(self):,}, "
+            f"locations={len(self.locations)}, start={self.start:%Y-%m-%dT%H:%M:%SZ}, "
+            f"end={self.end:%Y-%m-%dT%H:%M:%SZ})"
+        )
+
     def body(self, indices: Iterable[int] | slice | np.ndarray | None = None) -> bytes:
         """Return an events response body `{"generated", "count", "events"}` for chosen rows.
 
@@ -363,9 +370,12 @@ def demo_size_from_env(default: int = DEFAULT_EVENTS) -> int:
     if not raw:
         return default
     try:
-        value = int(float(raw.replace("_", "")))
+        number = float(raw.replace("_", ""))
     except ValueError:
-        raise ValueError(f"{EVENTS_ENV} must be a whole number of events, got {raw!r}") from None
+        number = math.nan
+    if not number.is_integer():
+        raise ValueError(f"{EVENTS_ENV} must be a whole number of events, got {raw!r}")
+    value = int(number)
     if value < 0:
         raise ValueError(f"{EVENTS_ENV} must not be negative, got {raw!r}")
     return value

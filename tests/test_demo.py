@@ -86,11 +86,25 @@ def test_environment_sets_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(demo.EVENTS_ENV, "lots")
     with pytest.raises(ValueError, match=demo.EVENTS_ENV):
         demo.build_demo(end=END)
+    monkeypatch.setenv(demo.EVENTS_ENV, "2.5")
+    with pytest.raises(ValueError, match="whole number"):
+        demo.build_demo(end=END)
+    monkeypatch.setenv(demo.EVENTS_ENV, "1e3")
+    assert len(demo.build_demo(end=END)) == 1_000
     monkeypatch.setenv(demo.EVENTS_ENV, "-5")
     with pytest.raises(ValueError, match="negative"):
         demo.build_demo(end=END)
     monkeypatch.delenv(demo.EVENTS_ENV)
     assert demo.demo_size_from_env() == 150_000
+
+
+def test_naive_end_is_utc_and_repr_is_short() -> None:
+    aware = demo.build_demo(300, end=END)
+    naive = demo.build_demo(300, end=END.replace(tzinfo=None))
+    rome = demo.build_demo(300, end=END.astimezone(ZoneInfo("Europe/Rome")))
+    assert aware.event_lines == naive.event_lines == rome.event_lines
+    text = repr(aware)
+    assert "events=300" in text and "2025-11-20T15:00:00Z" in text and len(text) < 300
 
 
 def test_default_end_is_the_current_hour() -> None:
