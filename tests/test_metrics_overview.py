@@ -321,8 +321,8 @@ def test_events_per_day_by_local_date():
     per_day = overview.events_per_day(make_events(TWO_ZONES))
     # local dates: Rome login 03-05, New York login 03-04, signup 03-11 -> 8 days x 2 types
     assert len(per_day) == 8 * 2
-    # types in schema order: signup before login
-    assert per_day["type"].tolist()[:2] == [schema.SIGNUP, schema.LOGIN]
+    # types in display order (overview.TYPE_ORDER): login before signup
+    assert per_day["type"].tolist()[:2] == [schema.LOGIN, schema.SIGNUP]
     counts = per_day.set_index(["day", "type"])["events"]
     assert counts[(pd.Timestamp("2024-03-04"), schema.LOGIN)] == 1
     assert counts[(pd.Timestamp("2024-03-05"), schema.LOGIN)] == 1
@@ -393,3 +393,25 @@ def test_ratio_formatting():
     kpi = overview.Kpi("r", "Logins per guest", 1.5, 2.0, "help", "ratio")
     assert overview.format_kpi_value(kpi) == "1.50"
     assert overview.format_kpi_change(kpi) == "-0.50"
+
+
+def test_metric_kwargs_colour_good_news_green():
+    up = overview.Kpi("v", "Visits", 12, 10, "help", "count")
+    bounce = overview.Kpi("b", "Bounce rate", 0.3, 0.2, "help", "share", better="down")
+    flat = overview.Kpi("m", "Missing", 0, 0, "help", "count")
+    # 12 vs 10 -> +20.0%, green when up
+    assert overview.metric_kwargs(up) == {
+        "label": "Visits",
+        "value": "12",
+        "delta": "+20.0%",
+        "delta_color": "normal",
+        "delta_arrow": "auto",
+        "help": "help",
+    }
+    # 30% vs 20% -> +10.0 pp, shown red (inverse) because a higher bounce rate is bad news
+    assert overview.metric_kwargs(bounce)["delta"] == "+10.0 pp"
+    assert overview.metric_kwargs(bounce)["delta_color"] == "inverse"
+    # no change: said in words, no arrow, no colour
+    assert overview.metric_kwargs(flat)["delta"] == "no change"
+    assert overview.metric_kwargs(flat)["delta_arrow"] == "off"
+    assert overview.metric_kwargs(flat)["delta_color"] == "off"

@@ -252,7 +252,7 @@ def test_visit_kpis_against_the_previous_period(frame):
     assert kpis["median"].previous == pytest.approx(22)
     assert kpis["bounce"].value == pytest.approx(2 / 13)
     assert kpis["bounce"].previous == pytest.approx(0.5)
-    assert kpis["bounce"].label == "Bounce rate (< 5 min)"
+    assert kpis["bounce"].label == "Bounce rate" and kpis["bounce"].better == "down"
     assert kpis["missing"].value == 2 and kpis["missing"].previous == 0
     # no previous data loaded: no comparison at all
     assert all(k.previous is None for k in vm.visit_kpis(frame, make_events([])))

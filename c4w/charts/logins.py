@@ -23,6 +23,12 @@ MAX_PANELS = 12  # small multiples: at most this many locations, one panel each
 MAX_BARS = 62  # longer timelines are drawn as stacked areas: bars would be hair-thin
 
 
+def _epoch_ms(periods: pd.Series) -> np.ndarray:
+    """Period starts as epoch milliseconds: a date axis reads them as the same wall-clock time,
+    and plotly sends numbers compactly (binary) where dates would travel as text."""
+    return periods.to_numpy().astype("datetime64[ms]").astype(np.int64)
+
+
 def _hover(when: str) -> str:
     """Hover text of a timeline bar: location, period, logins."""
     return f"%{{fullData.name}}<br>%{{x|{when}}}: %{{y:,}} logins<extra></extra>"
@@ -50,7 +56,7 @@ def login_timeline_chart(
     for i, location in enumerate(locations):
         part = timeline.loc[timeline["location"] == location]
         common = {
-            "x": part["period"].to_numpy(),
+            "x": _epoch_ms(part["period"]),
             "y": part["logins"].to_numpy(),
             "name": plain_text(location),
             "hovertemplate": _hover(when),
@@ -71,6 +77,7 @@ def login_timeline_chart(
     fig.update_layout(
         barmode="stack", bargap=0.1, hovermode="x unified" if n_periods > MAX_BARS else None
     )
+    fig.update_xaxes(type="date")
     return style(fig, title, x_title, "Logins", height=420)
 
 
@@ -90,7 +97,7 @@ def _small_multiples(
         part = timeline.loc[timeline["location"] == location]
         fig.add_trace(
             go.Bar(
-                x=part["period"].to_numpy(),
+                x=_epoch_ms(part["period"]),
                 y=part["logins"].to_numpy(),
                 name=name,
                 marker_color=series_colour(i, location),
@@ -101,6 +108,7 @@ def _small_multiples(
         )
     fig.update_annotations(font_size=12, xanchor="left", x=0)
     fig.update_yaxes(nticks=3, rangemode="tozero")
+    fig.update_xaxes(type="date")
     fig.update_xaxes(title_text=x_title, row=len(locations), col=1)
     fig.update_layout(bargap=0.1)
     return style(fig, title, None, None, height=80 + 95 * len(locations), legend=False)

@@ -46,6 +46,21 @@ TYPE_LABELS: dict[str, str] = {
     "survey": "Survey answer",
     "promo": "Promo click",
 }
+TYPE_PLURALS: dict[str, str] = {
+    "visit": "WiFi visits",
+    "geo_visit": "Geofence visits",
+    "login": "WiFi logins",
+    "arriving": "WiFi arrivals",
+    "geo_arriving": "Geofence arrivals",
+    "signup": "Sign-ups",
+    "send_email": "Emails sent",
+    "open_email": "Emails opened",
+    "click_email": "Email clicks",
+    "send_sms": "SMS sent",
+    "click_sms": "SMS clicks",
+    "survey": "Survey answers",
+    "promo": "Promo clicks",
+}
 # For series that are places (locations, geofences): distinct, calm colours; "Other" is grey.
 SERIES_COLOURS = (
     "#4C78A8",
@@ -73,6 +88,11 @@ def plain_text(text: object) -> str:
 def type_label(event_type: str) -> str:
     """The event type in the user's words ("WiFi login"); unknown types as they came."""
     return TYPE_LABELS.get(event_type, str(event_type))
+
+
+def type_label_plural(event_type: str) -> str:
+    """Many events of a type, in the user's words ("WiFi logins"); unknown types as they came."""
+    return TYPE_PLURALS.get(event_type, f"{event_type} events")
 
 
 def type_colour(event_type: str) -> str:
@@ -192,21 +212,24 @@ def weekly_heatmap_chart(heat: pd.DataFrame, what: str = "events") -> go.Figure:
     totals = ordered["events"].to_numpy().reshape(7, 24)
     days = ordered["weekday_name"].to_numpy().reshape(7, 24)[:, 0].tolist()
     hours = [f"{h:02d}:00" for h in range(24)]
+    # hover names the whole hour: "Monday 09:00–10:00"
+    spans = np.tile(np.array([f"{h:02d}:00–{(h + 1) % 24:02d}:00" for h in range(24)]), (7, 1))
     fig = go.Figure(
         go.Heatmap(
             z=np.round(z, 2),
             x=hours,
             y=days,
-            customdata=totals,
+            customdata=np.dstack([totals.astype(object), spans.astype(object)]),
             colorscale="Blues",
             colorbar={"title": {"text": "per day"}, "thickness": 12},
             hovertemplate=(
-                "%{y} %{x}<br>Average per day: %{z:,.1f}<br>Total in the period: "
-                "%{customdata:,}<extra></extra>"
+                "%{y} %{customdata[1]}<br>Average per day: %{z:,.1f}<br>"
+                "Total in the period: %{customdata[0]:,}<extra></extra>"
             ),
             xgap=1,
             ygap=1,
         )
     )
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=0, tickmode="array", tickvals=hours[::3], ticktext=hours[::3])
     return style(fig, title, "Hour of the day (local time)", None, height=340, legend=False)

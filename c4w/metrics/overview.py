@@ -250,6 +250,7 @@ class Kpi:
     previous: float | None
     help: str
     unit: str  # "count", "minutes", "share" or "ratio"
+    better: str = "up"  # which way is good news: "up" or "down"
 
     @property
     def change(self) -> float | None:
@@ -352,6 +353,26 @@ def format_kpi_change(kpi: Kpi) -> str | None:
     return f"{pct:+.1%}" if pct is not None else f"{change:+,.0f}"
 
 
+def metric_kwargs(kpi: Kpi) -> dict[str, object]:
+    """Arguments for showing `kpi` as a metric tile: label, value, delta, colours, help.
+
+    Green means good news: up for most figures, down for e.g. the bounce rate; no change and
+    no comparison show no arrow.
+    """
+    change = format_kpi_change(kpi)
+    flat = kpi.change is None or kpi.change == 0
+    if kpi.change == 0:
+        change = "no change"
+    return {
+        "label": kpi.label,
+        "value": format_kpi_value(kpi),
+        "delta": change,
+        "delta_color": "off" if flat else ("inverse" if kpi.better == "down" else "normal"),
+        "delta_arrow": "off" if flat else "auto",
+        "help": kpi.help,
+    }
+
+
 def kpi_table(kpis: list[Kpi]) -> pd.DataFrame:
     """The headline numbers as a table (for download): metric, value, previous, changes."""
     return pd.DataFrame(
@@ -375,10 +396,29 @@ def kpi_table(kpis: list[Kpi]) -> pd.DataFrame:
 
 
 # --- events per day and weekly heatmap ----------------------------------------------------------
+# The order kinds of event are listed and stacked in: WiFi, sign-ups, geofence, campaigns.
+TYPE_ORDER: tuple[str, ...] = (
+    schema.VISIT,
+    schema.LOGIN,
+    schema.ARRIVING,
+    schema.SIGNUP,
+    schema.GEO_VISIT,
+    schema.GEO_ARRIVING,
+    schema.SEND_EMAIL,
+    schema.OPEN_EMAIL,
+    schema.CLICK_EMAIL,
+    schema.SEND_SMS,
+    schema.CLICK_SMS,
+    schema.SURVEY,
+    schema.PROMO,
+)
+
+
 def type_order(types: Iterable[str]) -> list[str]:
-    """Event types in a stable order: the known types in schema order, then others A–Z."""
+    """Event types in a stable order: WiFi, sign-up, geofence, campaign types (TYPE_ORDER),
+    then any other type A–Z."""
     present = set(types)
-    known = [t for t in schema.KNOWN_TYPES if t in present]
+    known = [t for t in TYPE_ORDER if t in present]
     return known + sorted(present - set(known))
 
 

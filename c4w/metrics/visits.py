@@ -243,15 +243,17 @@ def visit_kpis(
     now, before = figures(events), figures(previous)
     if events.empty:
         now.update(visits=0, missing=0)
-    threshold = _fmt(float(bounce_threshold_min))
     spec = (
-        ("visits", "Visits", VISITS_HELP, "count"),
-        ("median", "Median visit length", MEDIAN_DWELL_HELP, "minutes"),
-        ("p90", "90th percentile length", P90_DWELL_HELP, "minutes"),
-        ("bounce", f"Bounce rate (< {threshold} min)", BOUNCE_RATE_HELP, "share"),
-        ("missing", "Visits without a length", WITHOUT_LENGTH_HELP, "count"),
+        ("visits", "Visits", VISITS_HELP, "count", "up"),
+        ("median", "Median length", MEDIAN_DWELL_HELP, "minutes", "up"),
+        ("p90", "90th percentile", P90_DWELL_HELP, "minutes", "up"),
+        ("bounce", "Bounce rate", BOUNCE_RATE_HELP, "share", "down"),
+        ("missing", "No length recorded", WITHOUT_LENGTH_HELP, "count", "down"),
     )
-    return [Kpi(key, label, now[key], before[key], text, unit) for key, label, text, unit in spec]
+    return [
+        Kpi(key, label, now[key], before[key], text, unit, better)
+        for key, label, text, unit, better in spec
+    ]
 
 
 def parse_edges(text: str) -> tuple[list[float], str | None]:

@@ -1,0 +1,126 @@
+"""WiFi logins: when and where guests log in, and how often each guest comes back to log in."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from c4w import ui
+from c4w.charts import logins as charts
+from c4w.metrics import logins as lm
+from c4w.metrics import overview as om
+
+GRANULARITY = {"hour": "Hour", "day": "Day", "week": "Week"}
+LAYOUTS = {"stacked": "Stacked", "small_multiples": "One chart per location"}
+
+ctx = ui.page_context()
+st.title("WiFi logins")
+st.caption(
+    "Every time a guest connects to your guest WiFi. Times are each location's own local time."
+)
+
+kpis = lm.login_kpis(ctx.events, ctx.previous)
+for column, kpi in zip(st.columns(len(kpis)), kpis, strict=True):
+    column.metric(**om.metric_kwargs(kpi), border=True)
+
+st.subheader("Logins over time")
+c1, c2, c3, c4 = st.columns([1.2, 1.6, 1.4, 1.4])
+granularity = c1.segmented_control(
+    "Per",
+    list(GRANULARITY),
+    format_func=GRANULARITY.get,
+    default="hour" if (ctx.end - ctx.start).days < 2 else "day",
+    required=True,
+    key="logins_granularity",
+)
+layout = c2.segmented_control(
+    "Show locations",
+    list(LAYOUTS),
+    format_func=LAYOUTS.get,
+    default="stacked",
+    required=True,
+    key="logins_layout",
+)
+top_n = c3.slider(
+    "Locations drawn",
+    min_value=1,
+    max_value=charts.MAX_PANELS,
+    value=10,
+    key="logins_top",
+    help="The locations with most logins; the others can be added as one grey band.",
+)
+others = c4.toggle(
+    "Add the other locations",
+    value=False,
+    key="logins_others",
+    help="All locations beyond those drawn, summed into one grey 'Other locations' band.",
+)
+timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n, others=others)
+st.plotly_chart(
+    charts.login_timeline_chart(timeline, granularity, layout), key="logins_timeline_chart"
+)
+how = (
+    "Each coloured band is one location, stacked so the top of the pile is their total."
+    if layout == "stacked"
+    else "Each small chart is one location with its own scale, so quiet places show their "
+    "pattern too."
+)
+st.caption(f"{lm.LOGIN_TIMELINE_HELP} {how} Locations are ranked by logins in these dates.")
+
+left, right = st.columns(2)
+with left:
+    top = lm.top_locations(ctx.events)
+    st.plotly_chart(charts.top_locations_chart(top), key="logins_top_chart")
+    st.caption(lm.TOP_LOCATIONS_HELP + " Hover a bar for its guests and logins per guest.")
+with right:
+    frequency = lm.login_frequency(ctx.events)
+    st.plotly_chart(charts.login_frequency_chart(frequency), key="logins_frequency_chart")
+    st.caption(lm.LOGIN_FREQUENCY_HELP + " A long tail to the right means many regulars.")
+
+st.subheader("Logins by location")
+table = top.rename(
+    columns={
+        "location": "Location",
+        "logins": "Logins",
+        "contacts": "Guests",
+        "logins_per_contact": "Logins per guest",
+        "share": "Share of logins",
+    }
+)
+ui.show_table(
+    table,
+    ctx=ctx,
+    key="logins_locations_table",
+    column_config={
+        "Logins per guest": st.column_config.NumberColumn(format="%.2f"),
+        "Share of logins": st.column_config.NumberColumn(format="percent"),
+    },
+)
+
+with st.expander("Download the figures and the logins behind them"):
+    st.caption("Every download follows the dates and locations chosen in the sidebar.")
+    d1, d2, d3 = st.columns(3)
+    with d1:
+        ui.download_csv(
+            table,
+            what="logins-by-location",
+            ctx=ctx,
+            key="logins_locations_csv",
+            label="Logins by location (CSV)",
+        )
+    with d2:
+        ui.download_csv(
+            timeline,
+            what=f"logins-per-{granularity}",
+            ctx=ctx,
+            key="logins_timeline_csv",
+            label=f"Logins per {granularity} (CSV)",
+        )
+    with d3:
+        rows = lm.login_rows(ctx.events)
+        ui.download_csv(
+            rows,
+            what="logins",
+            ctx=ctx,
+            key="logins_rows_csv",
+            label=f"All {len(rows):,} logins (CSV)",
+        )

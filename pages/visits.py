@@ -1,0 +1,161 @@
+"""Visits: how long guests stay — length histogram, length buckets, bounce rate, per place."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from c4w import ui
+from c4w.charts import visits as charts
+from c4w.metrics import overview as om
+from c4w.metrics import visits as vm
+
+KINDS = {vm.WIFI: "WiFi visits", vm.GEOFENCE: "Geofence visits", vm.BOTH: "Both"}
+SPLITS = {"none": "No split", "kind": "WiFi vs geofence", "place": "By place"}
+BIN_WIDTHS = [1, 2, 5, 10, 15, 30, 60]
+
+ctx = ui.page_context()
+st.title("Visits")
+st.caption(
+    "How long guests stay. A WiFi visit is a guest connected at a location; a geofence visit is "
+    "an app user inside a geofence. Lengths are in minutes."
+)
+
+left, middle, right = st.columns([1.2, 2, 1])
+kind = left.segmented_control(
+    "Visits", list(KINDS), format_func=KINDS.get, default=vm.BOTH, required=True, key="visits_kind"
+)
+options = vm.visit_places(ctx.events, kind)
+places = middle.multiselect(
+    "Places",
+    options["place"].tolist(),
+    key="visits_places",
+    placeholder="All places",
+    help="WiFi locations and geofences with visits in these dates. Leave empty for all.",
+)
+chosen = places or None
+threshold = right.number_input(
+    "Bounce under (minutes)",
+    min_value=1,
+    max_value=60,
+    value=int(vm.DEFAULT_BOUNCE_MIN),
+    step=1,
+    key="visits_bounce",
+    help="A visit shorter than this counts as a bounce.",
+)
+if ctx.location_ids and kind != vm.WIFI:
+    st.caption(
+        "Geofence visits belong to no WiFi location, so they are left out while locations are "
+        "chosen in the sidebar."
+    )
+
+kpis = vm.visit_kpis(ctx.events, ctx.previous, kind, chosen, threshold)
+for column, kpi in zip(st.columns(len(kpis)), kpis, strict=True):
+    column.metric(**om.metric_kwargs(kpi), border=True)
+st.caption(
+    f"Bounce rate: share of visits shorter than {threshold} minutes. Small figures compare with "
+    "the period of the same length just before."
+)
+
+st.subheader("How long visits last")
+c1, c2, c3 = st.columns(3)
+bin_width = c1.select_slider("Bar width (minutes)", BIN_WIDTHS, value=5, key="visits_binwidth")
+max_minutes = c2.slider(
+    "Show lengths up to (minutes)",
+    min_value=30,
+    max_value=720,
+    value=240,
+    step=30,
+    key="visits_max",
+    help="Longer visits are gathered in the last bar.",
+)
+split = c3.segmented_control(
+    "Compare",
+    list(SPLITS),
+    format_func=SPLITS.get,
+    default="none",
+    required=True,
+    key="visits_split",
+)
+split_by = None if split == "none" else split
+hist = vm.dwell_histogram(ctx.events, bin_width, max_minutes, kind, chosen, split=split_by)
+y = "share" if split_by else "visits"
+st.plotly_chart(charts.dwell_histogram_chart(hist, y=y), key="visits_histogram_chart")
+st.caption(
+    f"Each bar counts the visits whose length falls in a {bin_width}-minute band; the tallest "
+    "bars show the usual visit length."
+    + (" Groups are shown as shares so places of different size compare." if split_by else "")
+    + (" By place: the 8 places with most visits, the rest together." if split == "place" else "")
+)
+
+st.subheader("Visits by length")
+edges_text = st.text_input(
+    "Bucket limits (minutes)",
+    value=", ".join(f"{e:g}" for e in vm.DEFAULT_BUCKET_EDGES),
+    key="visits_edges",
+    help="Where one bucket ends and the next starts. A visit exactly on a limit counts in the "
+    "bucket above: 5 minutes is in 5–15.",
+)
+edges, problem = vm.parse_edges(edges_text)
+if problem:
+    st.warning(problem)
+buckets = vm.dwell_buckets(ctx.events, edges, kind, chosen, split=split_by)
+st.plotly_chart(charts.dwell_buckets_chart(buckets), key="visits_buckets_chart")
+st.caption(vm.DWELL_BUCKETS_HELP + " Bar labels are the share of all visits with a length.")
+
+st.subheader("Visit length by place")
+by_place = vm.dwell_by_place(ctx.events, kind, chosen, threshold)
+st.plotly_chart(charts.dwell_by_place_chart(by_place), key="visits_by_place_chart")
+st.caption(
+    "The bar is the median visit (half are shorter); the diamond is the 90th percentile (nine "
+    "visits in ten are shorter). The 20 places with most visits are drawn; the table has all."
+)
+table = by_place.rename(
+    columns={
+        "place": "Place",
+        "kind": "Kind",
+        "visits": "Visits",
+        "without_length": "Without length",
+        "median_min": "Median (min)",
+        "p90_min": "90th percentile (min)",
+        "bounce_rate": f"Bounce rate (< {threshold} min)",
+    }
+)
+ui.show_table(
+    table,
+    ctx=ctx,
+    key="visits_by_place_table",
+    column_config={
+        "Median (min)": st.column_config.NumberColumn(format="%.1f"),
+        "90th percentile (min)": st.column_config.NumberColumn(format="%.1f"),
+        f"Bounce rate (< {threshold} min)": st.column_config.NumberColumn(format="percent"),
+    },
+)
+
+with st.expander("Download the figures and the visits behind them"):
+    st.caption("Every download follows the sidebar filters and the choices on this page.")
+    d1, d2, d3 = st.columns(3)
+    with d1:
+        ui.download_csv(
+            table,
+            what="visit-length-by-place",
+            ctx=ctx,
+            key="visits_by_place_csv",
+            label="Length by place (CSV)",
+        )
+    with d2:
+        ui.download_csv(
+            buckets,
+            what="visit-length-buckets",
+            ctx=ctx,
+            key="visits_buckets_csv",
+            label="Length buckets (CSV)",
+        )
+    with d3:
+        rows = vm.visit_rows(ctx.events, kind, chosen)
+        ui.download_csv(
+            rows,
+            what="visits",
+            ctx=ctx,
+            key="visits_rows_csv",
+            label=f"All {len(rows):,} visits (CSV)",
+        )
