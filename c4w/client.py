@@ -606,6 +606,7 @@ class Client:
         pages: list[pd.DataFrame] = []
         scroll_id: str | None = None
         resumes = 0
+        resumed = False
         while stop is None or not stop.is_set():
             params = scan.params(base, size)
             if scroll_id is not None:
@@ -623,7 +624,7 @@ class Client:
                         server_message=exc.server_message,
                     ) from None
                 log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
-                scroll_id = None
+                scroll_id, resumed = None, True
                 continue
             page, next_id = self._read_page(body, events_frame)
             if len(page) == 0:
@@ -638,6 +639,10 @@ class Client:
             tell(len(kept), 1)
             if scan.finished:
                 break
+            if resumed and scroll_id is None and len(page) < size:
+                # a resumed query's first page holds all it has left: no scroll id is needed
+                break
+            resumed = False
             if next_id is None or next_id == "":
                 if len(page) < size:
                     break  # the server does not scroll this query: that was all of it
@@ -647,7 +652,7 @@ class Client:
                         "Cloud4Wi returned a full page without a cursor to the next one.",
                         status=200,
                     )
-                scroll_id = None
+                scroll_id, resumed = None, True
                 continue
             scroll_id = str(next_id)
         return pages
@@ -865,16 +870,19 @@ def _transport_cause(exc: BaseException) -> str:
     def has(*types: type) -> bool:
         return any(issubclass(kind, types) for kind in kinds)
 
+    # NewConnectionError (refused, unresolvable) subclasses ConnectTimeoutError: test it first
+    if has(u3.NameResolutionError):
+        return "the API address could not be resolved"
+    if has(ConnectionRefusedError):
+        return "the connection was refused"
+    if has(u3.NewConnectionError):
+        return "no connection could be made"
     if has(requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError):
         return "the connection timed out"
     if has(requests.exceptions.ReadTimeout, u3.ReadTimeoutError, TimeoutError):
         return "no answer before the time limit"
     if has(requests.exceptions.SSLError, u3.SSLError):
         return "the secure connection failed"
-    if has(u3.NameResolutionError):
-        return "the API address could not be resolved"
-    if has(ConnectionRefusedError, u3.NewConnectionError):
-        return "the connection was refused"
     if has(requests.exceptions.ChunkedEncodingError, u3.IncompleteRead):
         return "the answer was cut off"
     if has(ConnectionResetError, u3.ProtocolError):

@@ -503,6 +503,8 @@ class _Handler(BaseHTTPRequestHandler):
         entry: dict[str, Any] = {"method": method, "path": raw.path, "query": query}
         endpoint, org, contact = self._route(method, segments)
         entry.update(endpoint=endpoint, org_id=org, contact_id=contact, page=None, fault=None)
+        entry["status"] = None  # filled in when answered (None while a stalled answer waits)
+        state.record(entry)
         if state.latency_s:
             time.sleep(state.latency_s)
         try:
@@ -515,7 +517,6 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadRequest as exc:
             entry["status"] = exc.status
             self._error(exc.status, exc.message)
-        state.record(entry)
 
     @staticmethod
     def _route(method: str, parts: list[str]) -> tuple[str | None, str | None, str | None]:
@@ -834,7 +835,9 @@ def serve_in_thread(
     )
     state.faults.extend(faults)
     server = _Server((host, port), state)
-    thread = threading.Thread(target=server.serve_forever, name="c4w-sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="c4w-sandbox", daemon=True
+    )
     thread.start()
     return Sandbox(server, thread)
 
