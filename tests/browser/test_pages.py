@@ -1,0 +1,116 @@
+"""Every page of the dashboard in Chromium, on demo data: it runs, its charts and map draw, a
+CSV download holds exactly the filtered rows. One screenshot per page lands in
+artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from c4w import demo, schema
+
+from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
+
+# page address -> (name for the screenshot, plotly charts at least, deck.gl maps at least)
+PAGES = {
+    "": ("overview", 2, 0),
+    "visits": ("visits", 1, 0),
+    "logins": ("logins", 1, 0),
+    "funnels": ("funnels", 1, 0),
+    "geofences": ("geofences", 1, 1),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_app(start_app) -> AppServer:
+    return start_app()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def assert_charts_drawn(page: Page, plotly: int, maps: int) -> None:
+    """Plotly charts hold an svg or canvas; the deck.gl map holds a canvas."""
+    charts = page.locator("[data-testid='stPlotlyChart']")
+    if plotly:
+        expect(charts.nth(plotly - 1)).to_be_attached(timeout=PAGE_TIMEOUT_MS)
+        for i in range(charts.count()):
+            expect(charts.nth(i).locator("svg.main-svg, canvas").first).to_be_attached(
+                timeout=PAGE_TIMEOUT_MS
+            )
+    if maps:
+        deck = page.locator("[data-testid='stDeckGlJsonChart']")
+        expect(deck.first).to_be_attached(timeout=PAGE_TIMEOUT_MS)
+        expect(deck.first.locator("canvas").first).to_be_attached(timeout=PAGE_TIMEOUT_MS)
+
+
+def assert_no_exception(page: Page) -> None:
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=[v[0] for v in PAGES.values()])
+def test_each_page_runs_and_draws(demo_app: AppServer, page: Page, path: str) -> None:
+    name, plotly, maps = PAGES[path]
+    open_page(page, f"{demo_app.url}/{path}")
+    assert_no_exception(page)
+    assert_charts_drawn(page, plotly, maps)
+    expect(page.locator("[data-testid='stDownloadButton']").first).to_be_attached()
+    expect(page.get_by_text("Demo data", exact=False).first).to_be_visible()
+    # the filters are in the address, ready to share
+    assert "range=30d" in page.url
+    screenshot(page, name)
+
+
+def test_contact_page_for_a_contact_from_the_data(demo_app: AppServer, page: Page) -> None:
+    open_page(page, f"{demo_app.url}/contact")
+    assert_no_exception(page)
+    screenshot(page, "contact-search")
+    frame = demo.demo_events_frame(int(DEMO_EVENTS))
+    busiest = str(frame[schema.CONTACT_ID].value_counts().index[0])
+    open_page(page, f"{demo_app.url}/contact?contact={busiest}")
+    assert_no_exception(page)
+    assert_charts_drawn(page, 1, 0)
+    expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+    screenshot(page, "contact")
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "a byte order mark for Excel"
+    return list(csv.DictReader(io.StringIO(data[3:].decode("utf-8"))))
+
+
+def test_csv_download_holds_the_filtered_rows(demo_app: AppServer, page: Page) -> None:
+    location = demo.demo_locations_frame()["id"].iloc[0]
+    today = dt.datetime.now(dt.UTC).date()
+    start, end = today - dt.timedelta(days=13), today - dt.timedelta(days=4)
+    open_page(
+        page,
+        f"{demo_app.url}/?range=custom&start={start}&end={end}&loc={location}",
+    )
+    assert_no_exception(page)
+    page.get_by_text("Download the figures and the events behind them").click()
+    button = page.get_by_role("button", name=re.compile(r"All [\d,]+ events \(CSV\)"))
+    label = button.inner_text()
+    shown = int(re.search(r"All ([\d,]+) events", label).group(1).replace(",", ""))
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == f"events_{start}_{end}.csv"
+    rows = read_csv(download.path().read_bytes())
+    assert len(rows) == shown > 0
+    assert {row[schema.LOCATION_ID] for row in rows} == {location}
+    days = {row[schema.CREATED_AT][:10] for row in rows}
+    assert min(days) >= start.isoformat() and max(days) <= end.isoformat()
+    # personal data is masked by default
+    emails = [row[schema.EMAIL] for row in rows if row[schema.EMAIL]]
+    assert emails and all("***@" in e for e in emails)

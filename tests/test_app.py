@@ -1,0 +1,225 @@
+"""Every page of the dashboard through Streamlit's AppTest, from ``app.py`` (the router).
+
+Demo data of 20,000 events keeps it quick; the demo frame is built once for the whole process.
+Live mode runs against the project's sandbox API over real HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from c4w import data, schema, ui
+
+DEMO_EVENTS = "20000"
+CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
+PAGES = {
+    "overview": "pages/overview.py",
+    "visits": "pages/visits.py",
+    "logins": "pages/logins.py",
+    "funnels": "pages/funnels.py",
+    "geofences": "pages/geofences.py",
+    "contact": "pages/contact.py",
+}
+# what each page must show at least: (metrics, plotly charts, maps, download buttons)
+EXPECTED = {
+    "overview": (6, 2, 0, 1),
+    "visits": (1, 1, 0, 1),
+    "logins": (0, 1, 0, 1),
+    "funnels": (1, 1, 0, 1),
+    "geofences": (0, 0, 1, 1),
+    "contact": (0, 0, 0, 0),
+}
+
+
+@pytest.fixture(autouse=True)
+def demo_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Small demo data and no credentials, whatever the machine has set."""
+    monkeypatch.setenv("C4W_DEMO_EVENTS", DEMO_EVENTS)
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+def run_app(page: str | None = None, **params: str | list[str]) -> AppTest:
+    """Run ``app.py`` with ``params`` in the address, then switch to ``page`` when given."""
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params.update(params)
+    at.run()
+    if page is not None:
+        at.switch_page(PAGES[page]).run()
+    return at
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [str(element.value) for element in getattr(at, kind)]
+
+
+def param(at: AppTest, name: str) -> list[str]:
+    """Every value of one parameter of the page address after the run."""
+    value = at.query_params.get(name)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def demo_frame() -> pd.DataFrame:
+    """The demo frame the app uses (the same cached object)."""
+    return data.load_events(data.Source("demo"), dt.date.today(), dt.date.today()).events
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_on_demo_data(page: str) -> None:
+    at = run_app(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, texts(at, "error")
+    metrics, charts, maps, downloads = EXPECTED[page]
+    assert len(at.metric) >= metrics
+    assert len(at.get("plotly_chart")) >= charts
+    assert len(at.get("deck_gl_json_chart")) >= maps
+    assert len(at.get("download_button")) >= downloads
+    # the shared frame: demo notice, date filter, data freshness
+    assert any("Demo data" in t for t in texts(at, "info"))
+    assert at.sidebar.selectbox(key="flt_range").value == "30d"
+    assert any("Demo data built" in c.value for c in at.sidebar.caption)
+
+
+def test_filters_live_in_the_address_and_hold_across_pages() -> None:
+    at = run_app()
+    assert param(at, "range") == ["30d"]
+    at.sidebar.selectbox(key="flt_range").set_value("7d").run()
+    locations = demo_frame()[schema.LOCATION_ID].dropna().unique().tolist()
+    at.sidebar.multiselect(key="flt_locations").set_value([locations[0]]).run()
+    assert param(at, "range") == ["7d"]
+    assert param(at, "loc") == [locations[0]]
+    at.switch_page(PAGES["visits"]).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="flt_range").value == "7d"
+    assert at.sidebar.multiselect(key="flt_locations").value == [locations[0]]
+    assert param(at, "range") == ["7d"]
+
+
+def test_a_filter_change_changes_the_numbers() -> None:
+    at = run_app("overview")
+    month = metric_values(at)
+    at.sidebar.selectbox(key="flt_range").set_value("7d").run()
+    week = metric_values(at)
+    assert not at.exception
+    assert month.keys() == week.keys()
+    assert month != week
+    locations = demo_frame()[schema.LOCATION_ID].dropna().unique().tolist()
+    at.sidebar.multiselect(key="flt_locations").set_value([locations[0]]).run()
+    one_place = metric_values(at)
+    assert not at.exception
+    assert one_place != week
+
+
+def test_a_shared_link_opens_with_its_filters() -> None:
+    frame = demo_frame()
+    location = frame[schema.LOCATION_ID].dropna().iloc[0]
+    end = ui.utc_today() - dt.timedelta(days=3)
+    start = end - dt.timedelta(days=9)
+    at = run_app(
+        "overview", range="custom", start=start.isoformat(), end=end.isoformat(), loc=location
+    )
+    assert not at.exception and not at.warning
+    assert at.sidebar.selectbox(key="flt_range").value == "custom"
+    assert at.sidebar.date_input(key="flt_dates").value == (start, end)
+    assert at.sidebar.multiselect(key="flt_locations").value == [location]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected_warnings"),
+    [
+        ({"range": "fortnight"}, 1),
+        ({"range": "custom", "start": "2024-02-30", "end": "yesterday"}, 1),
+        ({"range": "custom", "start": "2026-01-10", "end": "2025-12-01"}, 1),
+        ({"start": "2001-01-01", "end": "2099-12-31"}, 2),
+        ({"loc": ["no-such-place", "<img src=x onerror=alert(1)>"]}, 1),
+    ],
+)
+def test_bad_link_parameters_warn_instead_of_failing(
+    params: dict[str, str | list[str]], expected_warnings: int
+) -> None:
+    at = run_app("overview", **params)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.warning) >= expected_warnings, texts(at, "warning")
+    assert len(at.metric) >= 6
+    # the address is rewritten to what is shown, so sharing it again is clean
+    assert param(at, "range")[0] in ui.PRESETS
+
+
+def test_contact_drill_down_for_a_contact_from_the_data() -> None:
+    frame = demo_frame()
+    busiest = frame[schema.CONTACT_ID].value_counts().index[0]
+    at = run_app("contact", contact=str(busiest))
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="contact_search").value == busiest
+    assert len(at.metric) >= 4
+    assert len(at.get("plotly_chart")) >= 1
+    assert len(at.get("download_button")) >= 1
+
+
+@pytest.mark.parametrize(
+    "contact_id",
+    ["../../v1/sts/logout", "a/b", 'o\'brien "x"', "  spaced id  ", "🚀🚀", "x" * 10_000],
+    ids=["dot-dot", "slash", "quotes", "spaces", "emoji", "10k-chars"],
+)
+def test_odd_contact_ids_give_a_message_not_a_traceback(contact_id: str) -> None:
+    at = run_app("contact", contact=contact_id)
+    assert not at.exception, [e.value for e in at.exception]
+    if len(contact_id) > ui.MAX_CONTACT_ID_CHARS:
+        assert any("too long" in w for w in texts(at, "warning"))
+    else:
+        assert any("No events found" in i for i in texts(at, "info"))
+
+
+def test_personal_data_is_masked_until_revealed() -> None:
+    at = run_app("funnels")
+    assert not at.exception
+    assert at.sidebar.toggle(key="flt_reveal").value is False
+    at.sidebar.toggle(key="flt_reveal").set_value(True).run()
+    assert not at.exception
+    assert at.sidebar.toggle(key="flt_reveal").value is True
+
+
+# --- live mode against the sandbox ---------------------------------------------------------------
+def live_env(monkeypatch: pytest.MonkeyPatch, url: str, token: str, org_id: str) -> None:
+    monkeypatch.setenv("C4W_BASE_URL", url)
+    monkeypatch.setenv("C4W_TOKEN", token)
+    monkeypatch.setenv("C4W_ORG_ID", org_id)
+
+
+def test_live_mode_shows_the_account_and_no_demo_notice(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory(None, n_events=int(DEMO_EVENTS))
+    live_env(monkeypatch, box.url, box.token, box.org_id)
+    at = run_app("overview")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, texts(at, "error")
+    assert not any("Demo data" in t for t in texts(at, "info"))
+    assert any("Data as of" in c.value for c in at.sidebar.caption)
+    assert len(at.metric) >= 6
+
+
+def test_refused_credentials_become_a_short_message(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory()
+    wrong = "wrong-token-" + "9" * 24
+    live_env(monkeypatch, box.url, wrong, box.org_id)
+    at = run_app()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "did not accept the credentials" in message
+    assert wrong not in message and box.token not in message
