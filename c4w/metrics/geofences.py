@@ -52,12 +52,23 @@ def _geofence_key(events: pd.DataFrame) -> pd.Series:
     return gid.where(gid.notna(), name)
 
 
+_NEEDED = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.VISIT_DURATION_MIN,
+    *_ATTRIBUTES,
+    schema.GEOFENCE_ID,
+)
+
+
 def _geofence_rows(events: pd.DataFrame | None) -> pd.DataFrame:
-    """Rows that belong to a geofence, with a `geofence` key column."""
+    """The columns this module needs, for rows that belong to a geofence, with a `geofence`
+    key column (only those columns are copied, so a million-row frame stays cheap)."""
     if events is None or events.empty:
         return pd.DataFrame()
     has = events[schema.GEOFENCE_ID].notna() | events[schema.GEOFENCE_NAME].notna()
-    rows = events.loc[has]
+    rows = events.loc[has.to_numpy(dtype=bool), list(dict.fromkeys(_NEEDED))]
     key = _geofence_key(rows)
     return rows.assign(**{GEOFENCE: key.astype("str")})
 
@@ -83,7 +94,8 @@ def _latest_attributes(rows: pd.DataFrame) -> pd.DataFrame:
     """Per geofence, the last non-missing name, centre, radius and shape (by event time)."""
     cols = list(_ATTRIBUTES)
     part = rows[[GEOFENCE, schema.CREATED_AT, *cols]]
-    part = part.sort_values(schema.CREATED_AT, kind="stable", na_position="first")
+    if not part[schema.CREATED_AT].is_monotonic_increasing:
+        part = part.sort_values(schema.CREATED_AT, kind="stable", na_position="first")
     for col in (schema.GEOFENCE_NAME, schema.GEOFENCE_SHAPE):
         part = part.assign(**{col: part[col].astype("object")})
     latest = part.groupby(GEOFENCE, sort=False)[cols].last()
@@ -117,12 +129,14 @@ def geofence_summary(
         arrivals = arriving.groupby(GEOFENCE, sort=False).size()
         visits = visiting.groupby(GEOFENCE, sort=False).size()
         dwell = visiting.groupby(GEOFENCE, sort=False)[schema.VISIT_DURATION_MIN].median()
-        people = (
-            active[[GEOFENCE, schema.CONTACT_ID]]
-            .assign(**{schema.CONTACT_ID: active[schema.CONTACT_ID].astype("object")})
-            .groupby(GEOFENCE, sort=False)[schema.CONTACT_ID]
-            .nunique()
+        pairs = pd.DataFrame(
+            {
+                GEOFENCE: active[GEOFENCE].to_numpy(),
+                "who": pd.factorize(active[schema.CONTACT_ID])[0],
+            }
         )
+        pairs = pairs.loc[pairs["who"] >= 0].drop_duplicates()
+        people = pairs.groupby(GEOFENCE, sort=False).size()
     else:
         arrivals = visits = people = pd.Series(dtype="int64")
         dwell = pd.Series(dtype="float64")
