@@ -11,6 +11,7 @@ from c4w.metrics import overview as om
 
 GRANULARITY = {"hour": "Hour", "day": "Day", "week": "Week"}
 LAYOUTS = {"stacked": "Stacked", "small_multiples": "One chart per location"}
+MAX_HOURLY_DAYS = 31
 
 ctx = ui.page_context()
 st.title("WiFi logins")
@@ -54,6 +55,12 @@ others = c4.toggle(
     key="logins_others",
     help="All locations beyond those drawn, summed into one grey 'Other locations' band.",
 )
+if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
+    st.info(
+        f"Hourly bars are offered for up to {MAX_HOURLY_DAYS} days; showing days. Pick a shorter "
+        "range in the sidebar to see hours."
+    )
+    granularity = "day"
 timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n, others=others)
 st.plotly_chart(
     charts.login_timeline_chart(timeline, granularity, layout), key="logins_timeline_chart"

@@ -200,10 +200,11 @@ def returning_flags(
     day = np.concatenate([day, h_day])
     known = (contact >= 0) & (when != NAT_NS) & (day != NAT_NS)
     (pos,) = np.nonzero(known)
-    # one sort key: contact, then seconds since the earliest visit (a lexsort is 2x slower)
+    # one sort key: contact, then seconds since the earliest visit (a lexsort is 2x slower);
+    # two visits of a guest in the same second are on the same day either way
     seconds = (when[pos] - when[pos].min()) // 1_000_000_000 if len(pos) else when[pos]
     seconds = np.minimum(seconds, 2**32 - 1)  # a span over 136 years: only bad data
-    order = pos[np.argsort((contact[pos] << 32) | seconds, kind="stable")]
+    order = pos[np.argsort((contact[pos] << 32) | seconds)]
     c, d = contact[order], day[order]
     returning_sorted = np.zeros(len(order), dtype=bool)
     returning_sorted[1:] = (c[1:] == c[:-1]) & (d[1:] != d[:-1])

@@ -145,23 +145,20 @@ def visit_rows(
     events: pd.DataFrame, kind: str = BOTH, places: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The visit events behind the Visits view, with `visit_kind` and `place` columns added."""
-    rows = type_mask(events, KIND_TYPES[kind])
+    rows = np.flatnonzero(type_mask(events, KIND_TYPES[kind]))
     visits = _visits(events, kind)
-    out = events.loc[rows].copy()
-    out["visit_kind"] = pd.Series(
-        np.where(visits.kind == 1, KIND_LABELS[schema.GEO_VISIT], KIND_LABELS[schema.VISIT]),
-        index=out.index,
-        dtype="str",
-    )
-    names = np.array(visits.places, dtype=object)
-    out["place"] = pd.Series(
-        names[visits.place] if len(names) else np.array([], dtype=object),
-        index=out.index,
-        dtype="category",
-    )
+    keep = np.ones(len(rows), dtype=bool)
     if places is not None:
-        out = out.loc[out["place"].isin(list(places)).to_numpy(dtype=bool)]
-    return out
+        wanted = np.array([p in set(places) for p in visits.places] + [False], dtype=bool)
+        keep = wanted[visits.place] if len(rows) else keep
+    out = events.take(rows[keep])
+    kinds = [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]
+    return out.assign(
+        visit_kind=pd.Categorical.from_codes(visits.kind[keep], categories=kinds),
+        place=pd.Categorical.from_codes(
+            visits.place[keep], categories=pd.Index(visits.places, dtype="str")
+        ),
+    )
 
 
 # --- summary and bounce ---------------------------------------------------------------------
