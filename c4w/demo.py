@@ -436,6 +436,20 @@ def _hex(rng: np.random.Generator, count: int, chars: int = 32) -> list[str]:
     return [text[i : i + chars] for i in range(0, count * chars, chars)]
 
 
+def _hex_bytes(rng: np.random.Generator, count: int, chars: int = 32) -> list[bytes]:
+    """Like `_hex`, as ASCII bytes (events are rendered with bytes formatting, the fast kind)."""
+    text = rng.bytes(count * chars // 2).hex().encode() if count > 0 else b""
+    return [text[i : i + chars] for i in range(0, count * chars, chars)]
+
+
+def _utf8(texts: Iterable[str]) -> np.ndarray:
+    """An object array of the UTF-8 bytes of each text (for fancy-indexed lookups)."""
+    encoded = [t.encode() for t in texts]
+    out = np.empty(len(encoded), dtype=object)
+    out[:] = encoded
+    return out
+
+
 def _compact(obj: object) -> str:
     """Return compact JSON text (UTF-8, not ASCII-escaped) for a static value."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
@@ -461,7 +475,7 @@ class _Chain:
     cafe_where: np.ndarray  # where-index of each café without hotspot
     cafe_geo_where: np.ndarray  # where-index of each café's circle geofence
     poi_where: np.ndarray
-    where_json: np.ndarray  # object array of JSON texts
+    where_json: np.ndarray  # object array of JSON texts (UTF-8 bytes)
     where_zone: np.ndarray
     app_properties: tuple[str, str]  # ios, android
     email_prefix: list[str]  # per email campaign (broadcasts, then welcome)
@@ -628,7 +642,7 @@ def _chain(seed: int) -> _Chain:
         cafe_where=np.array(cafe_where),
         cafe_geo_where=np.array(cafe_geo_where),
         poi_where=np.array(poi_where),
-        where_json=np.array(where, dtype=object),
+        where_json=_utf8(where),
         where_zone=np.array(where_zone),
         app_properties=app_properties,
         email_prefix=email_prefix,
@@ -662,9 +676,8 @@ class _Clock:
         first_day = self.base // DAY - 1
         self.date_base = first_day
         n_dates = (self.end + 14 * DAY) // DAY - first_day + 1
-        self.dates = np.array(
-            (np.datetime64(int(first_day), "D") + np.arange(n_dates)).astype(str).tolist(),
-            dtype=object,
+        self.dates = _utf8(
+            (np.datetime64(int(first_day), "D") + np.arange(n_dates)).astype(str).tolist()
         )
 
     def offset(self, utc: np.ndarray, zone: np.ndarray) -> np.ndarray:
@@ -685,8 +698,8 @@ class _Clock:
         """Weekday (Monday 0) of window day `day` in `zone` (1970-01-01 was a Thursday)."""
         return (self.day0[zone] // DAY + day + 3) % 7
 
-    def texts(self, seconds: np.ndarray) -> tuple[list[str], list[str]]:
-        """Date texts (YYYY-MM-DD) and clock texts (HH:MM:SS) of epoch seconds."""
+    def texts(self, seconds: np.ndarray) -> tuple[list[bytes], list[bytes]]:
+        """Date texts (YYYY-MM-DD) and clock texts (HH:MM:SS) of epoch seconds, as bytes."""
         dates = self.dates[seconds // DAY - self.date_base].tolist()
         return dates, _clock_texts()[seconds % DAY].tolist()
 
@@ -708,9 +721,8 @@ def _hourly_offsets(zone: str, base: int, hours: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _clock_texts() -> np.ndarray:
-    return np.array(
-        [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)],
-        dtype=object,
+    return _utf8(
+        f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
     )
 
 
@@ -946,7 +958,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
             np.where(source == 0, hotspot[first], cafe_where[first]),
             1,
             payload=',"signup":{"source":"%s"}',
-            columns=_const_columns(np.array(SIGNUP_SOURCES, dtype=object)[source]),
+            columns=_const_columns(_utf8(SIGNUP_SOURCES)[source]),
         )
     )
     blocks.append(_Block("login", login, who, hotspot, 2))
@@ -962,7 +974,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
             hotspot[promo],
             3,
             payload=',"promo":{"type":"%s"}',
-            columns=_const_columns(np.array(PROMO_TYPES, dtype=object)[promo_type]),
+            columns=_const_columns(_utf8(PROMO_TYPES)[promo_type]),
         )
     )
     blocks.append(_surveys(rng, who, place, day, login, minutes, hotspot, chain))
@@ -1006,7 +1018,7 @@ def _visit_columns(
     with_duration: bool = True,
 ) -> Callable[[np.ndarray], list[list]]:
     """Template columns of a visit payload: start (UTC and local), zone, duration, properties."""
-    zone_names = np.array(chain.zones, dtype=object)
+    zone_names = _utf8(chain.zones)
 
     def columns(idx: np.ndarray) -> list[list]:
         s, z = start[idx], zone[idx]
@@ -1037,9 +1049,9 @@ def _surveys(rng, who, place, day, login, minutes, hotspot, chain: _Chain) -> _B
     drink = np.where(milan & (rng.random(k) < 0.5), 2, rng.choice(4, k, p=[0.35, 0.3, 0.2, 0.15]))
     suffix = np.where(drinks, 10 + drink, suffix)
     campaign = drinks.astype(np.int64)
-    prefix = np.array(chain.survey_prefix, dtype=object)
-    tail = np.array(chain.survey_suffix, dtype=object)
-    answer_ids = rng.bytes(12 * k).hex()
+    prefix = _utf8(chain.survey_prefix)
+    tail = _utf8(chain.survey_suffix)
+    answer_ids = rng.bytes(12 * k).hex().encode()
 
     def columns(idx: np.ndarray) -> list[list]:
         ids = [answer_ids[24 * i : 24 * i + 24] for i in idx.tolist()]
@@ -1060,7 +1072,7 @@ def _geofence_blocks(
     rng, g: _Guests, who, place, arrive, leave, cum, chain: _Chain, ctx: _Clock
 ) -> list[_Block]:
     """geo_arriving / geo_visit pairs for guests with the app."""
-    props = np.array(chain.app_properties, dtype=object)
+    props = _utf8(chain.app_properties)
     # Around cafés, when the phone's app sees the guest walk in (a bit before the WiFi).
     seen = np.flatnonzero(g.app[who] & (rng.random(len(who)) < 0.55))
     g_who = [who[seen]]
@@ -1196,7 +1208,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     clicked = np.flatnonzero(rng.random(len(opened)) < click_rate[s_comm[opened]])
     c_t = o_t[clicked] + _lognormal_lag(rng, 60, 1.0, len(clicked), 2 * HOUR)
     emails = _emails(rng, g, chain)
-    prefix = np.array(chain.email_prefix, dtype=object)
+    prefix = _utf8(chain.email_prefix)
 
     def email_cols(comm: np.ndarray, whom: np.ndarray) -> Callable[[np.ndarray], list[list]]:
         return lambda idx: [prefix[comm[idx]].tolist(), emails[whom[idx]].tolist()]
@@ -1235,7 +1247,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     sms_rate = np.array([c[3] for c in SMS_CAMPAIGNS])
     tapped = np.flatnonzero(rng.random(len(m_t)) < sms_rate[m_comm])
     t_t = m_t[tapped] + _lognormal_lag(rng, 6 * MINUTE, 1.2, len(tapped), 12 * HOUR)
-    sms_prefix = np.array(chain.sms_prefix, dtype=object)
+    sms_prefix = _utf8(chain.sms_prefix)
 
     def sms_cols(comm: np.ndarray, whom: np.ndarray) -> Callable[[np.ndarray], list[list]]:
         return lambda idx: [
@@ -1278,7 +1290,7 @@ def _emails(rng, g: _Guests, chain: _Chain) -> np.ndarray:
             strict=True,
         )
     ]
-    return np.array(out, dtype=object)
+    return _utf8(out)
 
 
 def _phones(rng, g: _Guests) -> tuple[np.ndarray, np.ndarray]:
@@ -1297,7 +1309,7 @@ def _phones(rng, g: _Guests) -> tuple[np.ndarray, np.ndarray]:
         else:
             phones.append(f"3{20 + p % 80:02d}555{t:04d}")
         prefixes.append(_COUNTRY_PREFIX[c])
-    return np.array(phones, dtype=object), np.array(prefixes, dtype=object)
+    return _utf8(phones), _utf8(prefixes)
 
 
 def _relogins(k: int, rng, visits: dict, ctx: _Clock) -> _Block:
@@ -1334,8 +1346,11 @@ def _assemble(
     order = np.lexsort((rank, t))[:n]
     total = len(t)
     contact_count = 1 + max((int(b.contact.max()) for b in blocks if len(b.contact)), default=0)
-    contact_ids = np.array(_hex(rng, contact_count), dtype=object)
-    zone_names = np.array(chain.zones, dtype=object)
+    contact_texts = _hex(rng, contact_count)
+    contact_ids = np.empty(contact_count, dtype=object)
+    contact_ids[:] = contact_texts
+    contact_bytes = _utf8(contact_texts)
+    zone_names = _utf8(chain.zones)
     lines: list[bytes] = []
     types: list[np.ndarray] = []
     who_all: list[np.ndarray] = []
@@ -1353,7 +1368,7 @@ def _assemble(
             + b.payload
             + '},"where":%s,"when":{"createdAt":'
             '"%sT%sZ","createdAtLocal":"%sT%sZ","timezone":"%s"}}'
-        )
+        ).encode()
         for lo in range(0, len(idx), _CHUNK):
             part = idx[lo : lo + _CHUNK]
             ts, whom, where = b.t[part], b.contact[part], b.where[part]
@@ -1363,8 +1378,8 @@ def _assemble(
             dl, tl = ctx.texts(local)
             extra = b.columns(part) if b.columns is not None else []
             cols = [
-                contact_ids[whom].tolist(),
-                _hex(rng, len(part)),
+                contact_bytes[whom].tolist(),
+                _hex_bytes(rng, len(part)),
                 *extra,
                 chain.where_json[where].tolist(),
                 du,
@@ -1373,13 +1388,15 @@ def _assemble(
                 tl,
                 zone_names[zone].tolist(),
             ]
-            text = "\n".join(map(template.__mod__, zip(*cols, strict=True)))
-            lines.extend(text.encode().split(b"\n"))
+            lines.extend(map(template.__mod__, zip(*cols, strict=True)))
             who_all.append(whom)
             local_all.append(local)
         types.append(np.full(len(idx), b.type, dtype=object))
     if total:
-        ordered = [lines[i] for i in order.tolist()]
+        every = np.empty(len(lines), dtype=object)
+        every[:] = lines
+        del lines
+        ordered = every[order].tolist()
         contacts = contact_ids[np.concatenate(who_all)][order]
         local_t = np.concatenate(local_all)[order]
         type_arr = np.concatenate(types)[order]
