@@ -318,7 +318,7 @@ def overview_kpis(
         ("contacts", "Unique contacts", UNIQUE_CONTACTS_HELP, "count"),
         ("signups", "New sign-ups", NEW_SIGNUPS_HELP, "count"),
         ("logins", "WiFi logins", WIFI_LOGINS_HELP, "count"),
-        ("visits", "Visits", VISITS_HELP, "count"),
+        ("visits", "WiFi visits", VISITS_HELP, "count"),
         ("median_dwell", "Median visit length", MEDIAN_DWELL_HELP, "minutes"),
         ("returning", "Returning visits", RETURNING_SHARE_HELP, "share"),
     )
