@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -35,15 +36,12 @@ from c4w import schema as s
 
 Payload = bytes | bytearray | memoryview | str | dict | list
 
+
 # --- where each raw value comes from -----------------------------------------------------------
 # A value is the first non-null one among its source paths (nested shape first, then flat).
-_EVENT = ("event",)
-_TOP = ()
-
-
 def _in_event_part(part: str, leaf: str) -> tuple[tuple[str, ...], ...]:
     """Paths of `leaf` in an event part, nested shape (`event.part`) first, then flat (`part`)."""
-    return ((*_EVENT, part, leaf), (part, leaf))
+    return (("event", part, leaf), (part, leaf))
 
 
 def _in_campaign(leaf: str) -> tuple[tuple[str, ...], ...]:
@@ -110,7 +108,10 @@ _NS = 1_000_000_000
 _FIRST_SECOND = -2_208_988_800  # 1900-01-01T00:00:00Z
 _END_SECOND = 7_258_118_400  # 2200-01-01T00:00:00Z
 _EPOCH = datetime(1970, 1, 1)
-_KNOWN_TYPES = pa.array(s.KNOWN_TYPES, pa.string())
+
+
+# The raw row of an event that is not a JSON object: all null, flagged.
+_NOT_AN_OBJECT = (None,) * (len(RAW_SCHEMA) - 1) + (s.PROBLEM_MALFORMED,)
 
 
 class _NeedsPython(Exception):
@@ -126,30 +127,31 @@ def events_frame(payload: Payload) -> pd.DataFrame:
     values become null and the row's `data_problems` bits say why. Raises `ValueError` only when
     the payload itself is unreadable (not JSON, or no `events` list).
     """
-    return _frame_from_raw(_raw_table(payload))
+    return _to_pandas(_page_table(payload))
 
 
-def pages_frame(pages: Iterable[Payload], workers: int = 2) -> pd.DataFrame:
-    """One frame over many response bodies (pages of one query), rows in page order.
+def pages_frame(pages: Iterable[Payload], workers: int | None = None) -> pd.DataFrame:
+    """One frame over many payloads (e.g. every page of a scroll), rows in page order.
 
-    Equal to `concat_frames([events_frame(p) for p in pages])`, but parses pages on `workers`
-    threads (pyarrow releases the GIL) and builds the categories once, so it is the quick way
-    to turn a whole scroll into a frame.
+    Same result as `concat_frames([events_frame(p) for p in pages])`, but pages are read on
+    `workers` threads (default: up to 4, one per core; pyarrow and numpy release the GIL) and
+    the categories are built once, so this is the quick way to turn a whole fetch into a frame.
     """
     pages = list(pages)
+    workers = workers or min(4, os.cpu_count() or 1)
     if workers > 1 and len(pages) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            tables = list(pool.map(_raw_table, pages))
+            tables = list(pool.map(_page_table, pages))
     else:
-        tables = [_raw_table(page) for page in pages]
+        tables = [_page_table(page) for page in pages]
     if not tables:
         return empty_events_frame()
-    return _frame_from_raw(pa.concat_tables(tables))
+    return _to_pandas(pa.concat_tables(tables))
 
 
 def empty_events_frame() -> pd.DataFrame:
     """A frame with no rows and every canonical column in its contract dtype."""
-    return _frame_from_raw(RAW_SCHEMA.empty_table())
+    return _to_pandas(_canonical(RAW_SCHEMA.empty_table()))
 
 
 def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -185,8 +187,7 @@ def data_quality_report(df: pd.DataFrame) -> pd.DataFrame:
     """
     problems = df[s.DATA_PROBLEMS].to_numpy(dtype=np.uint16) if len(df) else np.zeros(0, np.uint16)
     rows = [
-        (label, int(np.count_nonzero(problems & bit)))
-        for bit, label in s.PROBLEM_LABELS.items()
+        (label, int(np.count_nonzero(problems & bit))) for bit, label in s.PROBLEM_LABELS.items()
     ]
     report = pd.DataFrame([r for r in rows if r[1] > 0], columns=["problem", "rows"])
     return report.astype({"problem": "str", "rows": "int64"})
@@ -207,6 +208,11 @@ def locations_frame(payload: Payload) -> pd.DataFrame:
 
 
 # --- stage 1: raw columns -----------------------------------------------------------------------
+def _page_table(payload: Payload) -> pa.Table:
+    """The canonical columns (as arrow) of one payload."""
+    return _canonical(_raw_table(payload))
+
+
 def _raw_table(payload: Payload) -> pa.Table:
     """Raw columns of every event of one payload (fast path first, pure Python if refused)."""
     if isinstance(payload, str):
@@ -224,12 +230,13 @@ def _raw_table(payload: Payload) -> pa.Table:
 
 
 def _items(payload: Payload, key: str) -> list:
-    """The list of items under `key` of a body, parsed body or list; ValueError when there is none."""
+    """The items under `key` of a body, parsed body or list; ValueError when there are none."""
     if isinstance(payload, bytes | bytearray | memoryview | str):
         try:
             payload = json.loads(payload)
         except (ValueError, RecursionError) as exc:
-            raise ValueError(f"the response body is not valid JSON ({exc.__class__.__name__})") from None
+            kind = exc.__class__.__name__
+            raise ValueError(f"the response body is not valid JSON ({kind})") from None
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict):
@@ -248,9 +255,9 @@ def _items(payload: Payload, key: str) -> list:
 def _python_raw(events: Sequence[Any]) -> pa.Table:
     """Raw columns read event by event; never refuses a value (wrong types become null)."""
     rows = [_python_row(event) for event in events]
-    columns = list(zip(*rows)) if rows else [()] * len(RAW_SCHEMA)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(RAW_SCHEMA)
     arrays = []
-    for values, field in zip(columns, RAW_SCHEMA):
+    for values, field in zip(columns, RAW_SCHEMA, strict=True):
         try:
             arrays.append(pa.array(values, type=field.type))
         except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates in a text
@@ -268,7 +275,7 @@ def _clean_text(value: str | None) -> str | None:
 def _python_row(event: Any) -> tuple:
     """One event's raw values in `RAW_SCHEMA` order, with the shape problems it showed."""
     if not isinstance(event, dict):
-        return (None,) * (len(RAW_TEXT_COLUMNS) + len(RAW_NUMBER_COLUMNS)) + (s.PROBLEM_MALFORMED,)
+        return _NOT_AN_OBJECT
     problems = 0
     parts: dict[tuple[str, ...], dict | None] = {(): event}
 
@@ -409,28 +416,35 @@ def _struct(tree: dict) -> pa.StructType:
 
 EVENT_SCHEMA = _struct(_schema_tree())
 BODY_SCHEMA = pa.schema([("events", pa.list_(EVENT_SCHEMA))])
+# Most bodies hold only nested events: a schema without the flat keys parses quicker.
+_NESTED_KEYS = ("organizationId", "customerId", "event", "where", "when")
+FLAT_KEYS = tuple(field.name for field in EVENT_SCHEMA if field.name not in _NESTED_KEYS)
+NESTED_BODY_SCHEMA = pa.schema(
+    [("events", pa.list_(pa.struct([f for f in EVENT_SCHEMA if f.name in _NESTED_KEYS])))]
+)
 
 
 @functools.cache
-def _parse_options(infer_unknown: bool, newlines_in_values: bool) -> pa_json.ParseOptions:
-    """JSON reader options: explicit types for every field read; others ignored or inferred."""
+def _parse_options(flat: bool, newlines_in_values: bool) -> pa_json.ParseOptions:
+    """JSON reader options: explicit types for every field read, the others inferred.
+
+    Inference is needed for the survey answers (free keys); it also shows whether a body holds
+    flat-shape keys, which the nested schema does not declare.
+    """
     return pa_json.ParseOptions(
-        explicit_schema=BODY_SCHEMA,
+        explicit_schema=BODY_SCHEMA if flat else NESTED_BODY_SCHEMA,
         newlines_in_values=newlines_in_values,
-        unexpected_field_behavior="infer" if infer_unknown else "ignore",
+        unexpected_field_behavior="infer",
     )
 
 
-def _arrow_raw(body: bytes) -> pa.Table:
-    """Raw columns of one response body through pyarrow's JSON reader; _NeedsPython if refused.
+def _read_body(body: bytes, flat: bool) -> pa.StructArray:
+    """The events of one body as a struct array; _NeedsPython when pyarrow refuses it.
 
-    The body is one JSON object, so it is read as a single row (block as large as the body)
-    whose `events` column is a list of structs, then flattened column by column.
+    The body is one JSON object, so it is read as a single row (a block as large as the body)
+    whose `events` column is a list of structs.
     """
-    if not body.lstrip().startswith(b"{") or len(body) > 2**31 - 64:
-        raise _NeedsPython
-    # Survey answers have free keys: only then let pyarrow infer the fields it was not told about.
-    options = _parse_options(b'"answers"' in body, b"\n" in body or b"\r" in body)
+    options = _parse_options(flat, b"\n" in body or b"\r" in body)
     read = pa_json.ReadOptions(use_threads=False, block_size=max(len(body) + 64, 1 << 16))
     try:
         table = pa_json.read_json(pa.BufferReader(body), read_options=read, parse_options=options)
@@ -439,16 +453,30 @@ def _arrow_raw(body: bytes) -> pa.Table:
     events = table.column("events")
     if table.num_rows != 1 or events.num_chunks != 1 or events.null_count:
         raise _NeedsPython  # no `events`, or more than one object: let Python say what it is
-    items = events.chunk(0).flatten()
+    return events.chunk(0).flatten()
+
+
+def _arrow_raw(body: bytes) -> pa.Table:
+    """Raw columns of one response body through pyarrow's JSON reader; _NeedsPython if refused."""
+    if not body.lstrip()[:1] == b"{" or len(body) > 2**31 - 64:
+        raise _NeedsPython
+    items = _read_body(body, flat=False)
+    if any(items.type.get_field_index(key) >= 0 for key in FLAT_KEYS):
+        items = _read_body(body, flat=True)  # flat-shape keys present: declare them too
     parts: dict[tuple[str, ...], pa.Array] = {(): items}
 
     def part(path: tuple[str, ...]) -> pa.Array:
         if path not in parts:
-            parts[path] = pc.struct_field(part(path[:-1]), path[-1])
+            holder = part(path[:-1])
+            if holder.type.get_field_index(path[-1]) < 0:  # a flat key the body does not use
+                parts[path] = pa.nulls(len(items), _leaf_type(path))
+            else:
+                parts[path] = pc.struct_field(holder, path[-1])
         return parts[path]
 
     def first(paths: tuple[tuple[str, ...], ...]) -> pa.Array:
         arrays = [part(path) for path in paths]
+        arrays = [a for a in arrays if a.null_count < len(a)] or arrays[:1]
         return arrays[0] if len(arrays) == 1 else pc.coalesce(*arrays)
 
     problems = np.where(items.is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MALFORMED, 0)
@@ -457,13 +485,21 @@ def _arrow_raw(body: bytes) -> pa.Table:
     lon, lat, bad_pair = _arrow_coordinates(part(COORDINATES_SOURCE))
     problems |= np.where(bad_pair, s.PROBLEM_MALFORMED, 0)
     columns += [lon, lat]
-    columns += [first(paths) for paths in NUMBER_SOURCES.values()]
+    columns += [first(paths).cast(pa.float64()) for paths in NUMBER_SOURCES.values()]
     columns.append(pa.array(problems.astype(np.uint16)))
     return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)
 
 
+def _leaf_type(path: tuple[str, ...]) -> pa.DataType:
+    """The declared arrow type at a path of EVENT_SCHEMA."""
+    node: pa.DataType = EVENT_SCHEMA
+    for key in path:
+        node = node.field(key).type
+    return node
+
+
 def _arrow_answers(part, n: int) -> pa.Array:
-    """Survey answers as text from the inferred `answers` structs (first survey part that has any)."""
+    """Survey answers as text from the inferred `answers` structs (first survey part with any)."""
     texts = []
     for path in ANSWERS_SOURCES:
         holder = part(path[:-1])
@@ -477,10 +513,14 @@ def _arrow_answers(part, n: int) -> pa.Array:
             values = pc.struct_field(answers, field.name)
             if pa.types.is_null(field.type):
                 continue
-            if not (pa.types.is_string(field.type) or pa.types.is_int64(field.type)
-                    or pa.types.is_boolean(field.type)):
+            if not (
+                pa.types.is_string(field.type)
+                or pa.types.is_int64(field.type)
+                or pa.types.is_boolean(field.type)
+            ):
                 raise _NeedsPython  # fractions, lists, objects, times: written by Python
-            piece = pc.binary_join_element_wise(f"{field.name}: ", values.cast(pa.string()), "; ", "")
+            values = values.cast(pa.string())
+            piece = pc.binary_join_element_wise(f"{field.name}: ", values, "; ", "")
             pieces.append(piece.fill_null(""))
         if pieces:
             # every present piece ends with "; ": join, then cut the last separator
@@ -508,9 +548,9 @@ def _arrow_coordinates(coordinates: pa.Array) -> tuple[pa.Array, pa.Array, np.nd
     return pa.array(lon, mask=~pair), pa.array(lat, mask=~pair), bad
 
 
-# --- stage 2: the canonical frame -------------------------------------------------------------------
+# --- stage 2: the canonical frame ---------------------------------------------------------------
 def _column(raw: pa.Table, name: str) -> pa.Array:
-    """One raw column as a single array."""
+    """One column as a single array (dictionary chunks are unified)."""
     chunks = raw.column(name).chunks
     if len(chunks) == 1:
         return chunks[0]
@@ -535,19 +575,19 @@ def _bits(condition: np.ndarray, bit: int) -> np.ndarray:
     return np.where(condition, np.uint16(bit), np.uint16(0)).astype(np.uint16)
 
 
-def _frame_from_raw(raw: pa.Table) -> pd.DataFrame:
-    """The canonical frame from raw columns: times, local clocks, problem bits, dtypes."""
-    n = raw.num_rows
+def _canonical(raw: pa.Table) -> pa.Table:
+    """The canonical columns from raw ones: times, local clocks, problem bits (still arrow).
+
+    Times are int64 nanoseconds with numpy's NaT value for missing; repeated texts are
+    dictionary-encoded (page by page; `_to_pandas` unifies the dictionaries).
+    """
     problems = _column(raw, s.DATA_PROBLEMS).to_numpy(zero_copy_only=False).astype(np.uint16)
     text = {name: _column(raw, name) for name in RAW_TEXT_COLUMNS}
     for name in (s.EVENT_ID, s.CONTACT_ID):
         text[name] = _blank_to_null(text[name])
-    problems |= _bits(text[s.EVENT_ID].is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MISSING_ID)
-    problems |= _bits(
-        text[s.CONTACT_ID].is_null().to_numpy(zero_copy_only=False), s.PROBLEM_MISSING_CONTACT
-    )
-    known = pc.is_in(text[s.TYPE], value_set=_KNOWN_TYPES).fill_null(False)
-    problems |= _bits(~known.to_numpy(zero_copy_only=False), s.PROBLEM_UNKNOWN_TYPE)
+    problems |= _bits(_is_null(text[s.EVENT_ID]), s.PROBLEM_MISSING_ID)
+    problems |= _bits(_is_null(text[s.CONTACT_ID]), s.PROBLEM_MISSING_CONTACT)
+    problems |= _bits(~_is_in(text[s.TYPE], s.KNOWN_TYPES), s.PROBLEM_UNKNOWN_TYPE)
 
     # When: UTC from createdAt, local wall clock from createdAtLocal, else derived from the zone.
     timezone = pc.coalesce(text[s.TIMEZONE], text["visit_timezone"])
@@ -561,49 +601,83 @@ def _frame_from_raw(raw: pa.Table) -> pd.DataFrame:
     created_local = np.where(created_local != _NAT, created_local, derived)
 
     # The visit: same rule on startAt / startAtLocal with the visit's own zone.
-    visit_zone_text = text["visit_timezone"]
+    visit_zone = text["visit_timezone"]
     visit_start, start_unreadable = _parse_times(text["visit_start_text"], utc=True)
     visit_local, local_unreadable = _parse_times(text["visit_start_local_text"], utc=False)
-    visit_derived, visit_zone_ok = _wall_clock(visit_start, pc.coalesce(visit_zone_text, timezone))
-    own_zone = visit_zone_text.is_valid().to_numpy(zero_copy_only=False)
+    visit_derived, visit_zone_ok = _wall_clock(visit_start, pc.coalesce(visit_zone, timezone))
     problems |= _bits(start_unreadable, s.PROBLEM_BAD_TIMESTAMP)
     problems |= _bits(local_unreadable, s.PROBLEM_BAD_LOCAL_TIME)
-    problems |= _bits(own_zone & ~visit_zone_ok, s.PROBLEM_UNKNOWN_TIMEZONE)
+    problems |= _bits(~_is_null(visit_zone) & ~visit_zone_ok, s.PROBLEM_UNKNOWN_TIMEZONE)
     problems |= _bits(_disagree(visit_local, visit_derived), s.PROBLEM_LOCAL_TIME_MISMATCH)
     visit_local = np.where(visit_local != _NAT, visit_local, visit_derived)
 
     # Numbers: unusable ones become NaN with their problem bit.
     duration, has_duration = _numbers(_column(raw, s.VISIT_DURATION_MIN))
-    bad_duration = has_duration & ~(np.isfinite(duration) & (duration >= 0))
-    is_visit = pc.is_in(text[s.TYPE], value_set=pa.array(s.VISIT_TYPES)).fill_null(False)
-    bad_duration |= is_visit.to_numpy(zero_copy_only=False) & ~has_duration
+    with np.errstate(invalid="ignore"):
+        bad_duration = has_duration & ~(np.isfinite(duration) & (duration >= 0))
+    bad_duration |= _is_in(text[s.TYPE], s.VISIT_TYPES) & ~has_duration
     duration[bad_duration] = np.nan
     problems |= _bits(bad_duration, s.PROBLEM_BAD_DURATION)
     lon, has_lon = _numbers(_column(raw, s.GEOFENCE_LON))
     lat, has_lat = _numbers(_column(raw, s.GEOFENCE_LAT))
     with np.errstate(invalid="ignore"):
         on_earth = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
-    bad_place = (has_lon | has_lat) & ~on_earth
-    lon[bad_place | ~on_earth] = np.nan
-    lat[bad_place | ~on_earth] = np.nan
-    radius, has_radius = _numbers(_column(raw, s.GEOFENCE_RADIUS_M))
-    bad_radius = has_radius & ~(np.isfinite(radius) & (radius >= 0))
+        radius, has_radius = _numbers(_column(raw, s.GEOFENCE_RADIUS_M))
+        bad_radius = has_radius & ~(np.isfinite(radius) & (radius >= 0))
+    lon[~on_earth] = lat[~on_earth] = np.nan
     radius[bad_radius] = np.nan
-    problems |= _bits(bad_place | bad_radius, s.PROBLEM_MALFORMED)
+    problems |= _bits(((has_lon | has_lat) & ~on_earth) | bad_radius, s.PROBLEM_MALFORMED)
 
-    data: dict[str, Any] = {s.EVENT_ID: _strings(text[s.EVENT_ID])}
+    columns: dict[str, pa.Array] = {s.EVENT_ID: text[s.EVENT_ID]}
     for name in CATEGORY_COLUMNS:
-        data[name] = _category(text[name])
-    data[s.CREATED_AT] = _utc(created)
-    data[s.CREATED_AT_LOCAL] = created_local.view("M8[ns]")
-    data[s.VISIT_START] = _utc(visit_start)
-    data[s.VISIT_START_LOCAL] = visit_local.view("M8[ns]")
-    data[s.GEOFENCE_LON] = lon
-    data[s.GEOFENCE_LAT] = lat
-    data[s.GEOFENCE_RADIUS_M] = radius
-    data[s.VISIT_DURATION_MIN] = duration
-    data[s.DATA_PROBLEMS] = problems.astype(np.uint16)
-    return pd.DataFrame(data, columns=list(s.EVENT_COLUMNS), index=pd.RangeIndex(n))
+        columns[name] = pc.dictionary_encode(text[name])
+    columns[s.CREATED_AT] = pa.array(created)
+    columns[s.CREATED_AT_LOCAL] = pa.array(created_local)
+    columns[s.VISIT_START] = pa.array(visit_start)
+    columns[s.VISIT_START_LOCAL] = pa.array(visit_local)
+    columns[s.GEOFENCE_LON] = pa.array(lon)
+    columns[s.GEOFENCE_LAT] = pa.array(lat)
+    columns[s.GEOFENCE_RADIUS_M] = pa.array(radius)
+    columns[s.VISIT_DURATION_MIN] = pa.array(duration)
+    columns[s.DATA_PROBLEMS] = pa.array(problems)
+    return pa.table([columns[name] for name in s.EVENT_COLUMNS], names=list(s.EVENT_COLUMNS))
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The pandas frame of canonical arrow columns, in the contract dtypes."""
+    data: dict[str, Any] = {}
+    for name in s.EVENT_COLUMNS:
+        column = table.column(name)
+        if name == s.EVENT_ID:
+            data[name] = pd.array(column, dtype="str")
+        elif name in CATEGORY_COLUMNS:
+            data[name] = _category(_column(table, name))
+        elif name in s.UTC_TIME_COLUMNS:
+            data[name] = _utc(_numpy(column))
+        elif name in s.LOCAL_TIME_COLUMNS:
+            data[name] = _numpy(column).view("M8[ns]")
+        else:
+            data[name] = _numpy(column)
+    return pd.DataFrame(data, index=pd.RangeIndex(table.num_rows), copy=False)
+
+
+def _numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """A null-free numeric column as one numpy array."""
+    if column.num_chunks == 1:
+        return column.chunk(0).to_numpy()
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=column.type.to_pandas_dtype())
+    return np.concatenate([chunk.to_numpy() for chunk in column.chunks])
+
+
+def _is_null(array: pa.Array) -> np.ndarray:
+    return array.is_null().to_numpy(zero_copy_only=False)
+
+
+def _is_in(array: pa.Array, values: Sequence[str]) -> np.ndarray:
+    """Where the text is one of `values` (False for nulls)."""
+    found = pc.is_in(array, value_set=pa.array(values, pa.string()))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _disagree(stated: np.ndarray, derived: np.ndarray) -> np.ndarray:
@@ -611,17 +685,14 @@ def _disagree(stated: np.ndarray, derived: np.ndarray) -> np.ndarray:
     return (stated != _NAT) & (derived != _NAT) & (stated != derived)
 
 
-def _strings(array: pa.Array) -> pd.Series:
-    """A pandas string (pyarrow-backed) column."""
-    return pd.Series(pd.array(array, dtype="str"))
-
-
-def _category(array: pa.Array) -> pd.Categorical:
-    """A pandas categorical with string categories (in order of first appearance)."""
-    encoded = pc.dictionary_encode(array)
+def _category(encoded: pa.DictionaryArray) -> pd.Categorical:
+    """A pandas categorical (string categories, smallest codes) from a dictionary array."""
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     categories = pd.Index(pd.array(encoded.dictionary, dtype="str"), dtype="str")
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+    width = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32_767 else np.int32
+    return pd.Categorical.from_codes(
+        codes.astype(width, copy=False), dtype=pd.CategoricalDtype(categories), validate=False
+    )
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
@@ -634,7 +705,8 @@ def _parse_times(texts: pa.Array, utc: bool) -> tuple[np.ndarray, np.ndarray]:
 
     The API's form `YYYY-MM-DDTHH:MM:SSZ` is parsed column-wise; any other text is tried with
     `datetime.fromisoformat` (fractions, offsets). For UTC columns an offset is applied; for
-    local wall clocks it (and the misleading `Z`) is dropped. Years outside 1900-2199 are unreadable.
+    local wall clocks it (and the misleading `Z`) is dropped. Years outside 1900-2199 count as
+    unreadable.
     """
     stamps = pc.strptime(texts, format=_UTC_FORMAT, unit="s", error_is_null=True)
     seconds = stamps.cast(pa.int64()).fill_null(_NAT).to_numpy(zero_copy_only=False)
@@ -680,7 +752,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 
 def _wall_clock(utc_ns: np.ndarray, zones: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Local wall clock (naive ns) of each UTC time in its row's zone, and where the zone is known."""
+    """Local wall clock (naive ns) of each UTC time in its row's zone, and where the zone exists."""
     n = len(utc_ns)
     local = np.full(n, _NAT, dtype=np.int64)
     known = np.zeros(n, dtype=bool)
@@ -691,8 +763,10 @@ def _wall_clock(utc_ns: np.ndarray, zones: pa.Array) -> tuple[np.ndarray, np.nda
     if len(usable) > 16:  # many zones: group rows once instead of one scan per zone
         order = np.argsort(codes, kind="stable")
         ordered = codes[order]
-        groups = [(order[np.searchsorted(ordered, k): np.searchsorted(ordered, k, "right")], z)
-                  for k, z in usable]
+        groups = [
+            (order[np.searchsorted(ordered, k) : np.searchsorted(ordered, k, "right")], z)
+            for k, z in usable
+        ]
     else:
         groups = [(np.flatnonzero(codes == k), zone) for k, zone in usable]
     for rows, zone in groups:
