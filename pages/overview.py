@@ -22,6 +22,8 @@ for row in (kpis[:3], kpis[3:]):
         column.metric(**om.metric_kwargs(kpi), border=True)
 if ctx.previous.empty and not ctx.events.empty:
     st.caption("No change figures: the period before these dates is not in the loaded data.")
+for note in dict.fromkeys(k.note for k in kpis if k.note):
+    st.caption(note)
 
 if ctx.events.empty:
     st.info("No events in these dates for the chosen locations. Try a longer date range.")

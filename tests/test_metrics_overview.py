@@ -209,6 +209,8 @@ def test_returning_share_with_a_location_filter_ignores_other_locations():
 
 
 # --- KPIs and previous-period change ------------------------------------------------------------
+# loaded data reaching back before PREVIOUS (03-01 .. 03-02, about 1 day) by 5 days
+EARLIER = [event(schema.LOGIN, "W", "2024-02-25 10:00")]
 PREVIOUS = [
     event(schema.LOGIN, "X", "2024-03-01 10:00"),
     event(schema.LOGIN, "Y", "2024-03-02 10:00"),
@@ -232,7 +234,7 @@ def _by_key(kpis: list[overview.Kpi]) -> dict[str, overview.Kpi]:
 def test_overview_kpis_and_changes():
     kpis = _by_key(
         overview.overview_kpis(
-            make_events(CURRENT), make_events(PREVIOUS), make_events(PREVIOUS + CURRENT)
+            make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
     # contacts: X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
@@ -253,12 +255,27 @@ def test_overview_kpis_and_changes():
     assert kpis["returning"].previous == 0.0
     assert kpis["returning"].change == pytest.approx(1 / 3)
     assert all(k.help for k in kpis.values())
+    assert all(k.note is None for k in kpis.values())
+
+
+def test_returning_change_needs_as_much_look_back_for_the_previous_period():
+    # loaded data starts with PREVIOUS: its visits have nothing to look back on, the current
+    # period has all of PREVIOUS -> no fair comparison, no change figure, a note says why
+    history = make_events(PREVIOUS + CURRENT)
+    kpis = _by_key(overview.overview_kpis(make_events(CURRENT), make_events(PREVIOUS), history))
+    assert kpis["returning"].value == pytest.approx(1 / 3)
+    assert kpis["returning"].previous is None and kpis["returning"].change is None
+    assert kpis["returning"].note == overview.RETURNING_NOT_COMPARABLE
+    assert kpis["logins"].change == 1  # the other figures still compare: 3 vs 2
+    # PREVIOUS spans 03-01 10:00 .. 03-02 11:00 (25 h); EARLIER adds 5 days before it -> fair
+    assert overview.equal_lookback(make_events(PREVIOUS), make_events(EARLIER + PREVIOUS))
+    assert not overview.equal_lookback(make_events(PREVIOUS), history)
 
 
 def test_kpi_formatting():
     kpis = _by_key(
         overview.overview_kpis(
-            make_events(CURRENT), make_events(PREVIOUS), make_events(PREVIOUS + CURRENT)
+            make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
     assert overview.format_kpi_value(kpis["contacts"]) == "3"

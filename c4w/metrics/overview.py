@@ -30,10 +30,14 @@ MEDIAN_DWELL_HELP = (
     "(visits without a recorded length are left out)."
 )
 RETURNING_SHARE_HELP = (
-    "Share of WiFi visits whose guest's previous visit was on a different day (local time); "
-    "first visits and repeat visits on the same day are not returning."
+    "Share of WiFi visits whose guest's previous visit (as far back as the loaded data goes) "
+    "was on a different day, local time; first visits and same-day repeats are not returning."
 )
 CHANGE_HELP = "Change against the previous period of the same length, just before this one."
+RETURNING_NOT_COMPARABLE = (
+    "Returning visits has no change figure: the loaded data does not reach far enough back "
+    "before the previous period to judge its visits the same way."
+)
 EVENTS_PER_DAY_HELP = "Events of each kind per day, by the local date at the location."
 WEEKLY_HEATMAP_HELP = (
     "Average events in each hour of each weekday, local time at the location: the total for "
@@ -252,6 +256,7 @@ class Kpi:
     help: str
     unit: str  # "count", "minutes", "share" or "ratio"
     better: str = "up"  # which way is good news: "up" or "down"
+    note: str | None = None  # why a figure is missing, in plain words
 
     @property
     def change(self) -> float | None:
@@ -273,6 +278,7 @@ def _headline(
     history: pd.DataFrame | None,
     visit_types: tuple[str, ...],
     location_ids: Sequence[str],
+    returning: bool = True,
 ) -> dict[str, float | None]:
     """The six headline numbers of one period (all None when there is no data to compare)."""
     if events is None or events.empty:
@@ -292,8 +298,27 @@ def _headline(
         "logins": int(type_mask(events, (schema.LOGIN,)).sum()),
         "visits": int(visit_rows.sum()),
         "median_dwell": float(np.median(durations)) if len(durations) else None,
-        "returning": returning_share(events, history, visit_types, location_ids).share,
+        "returning": (
+            returning_share(events, history, visit_types, location_ids).share if returning else None
+        ),
     }
+
+
+def equal_lookback(previous: pd.DataFrame | None, history: pd.DataFrame | None) -> bool:
+    """Whether `history` reaches back before `previous` at least as long as `previous` lasts.
+
+    Only then are the previous period's visits judged returning as fairly as the current
+    period's, whose look-back is (at least) the previous period itself.
+    """
+    if previous is None or previous.empty or history is None or history.empty:
+        return False
+    period = time_ns(previous[schema.CREATED_AT])
+    period = period[period != NAT_NS]
+    loaded = time_ns(history[schema.CREATED_AT])
+    loaded = loaded[loaded != NAT_NS]
+    if not len(period) or not len(loaded):
+        return False
+    return int(period.min()) - int(loaded.min()) >= int(period.max()) - int(period.min())
 
 
 def overview_kpis(
@@ -307,13 +332,20 @@ def overview_kpis(
 
     `history` is the whole loaded data, used to find a guest's visit before the period;
     `location_ids` is the location filter `events` and `previous` were cut with (empty: all).
-    An empty or missing `previous` (e.g. before the loaded data) gives no change figures.
+    An empty or missing `previous` (e.g. before the loaded data) gives no change figures; the
+    returning share gets one only when `history` reaches back before `previous` as far as
+    `previous` lasts (see `equal_lookback`): otherwise its visits would look less returning
+    than they are, just for lack of data.
     """
     visit_types = tuple(visit_types)
     now = _headline(events, history, visit_types, location_ids)
     if events.empty:  # an empty period still has counts: zero
         now.update(contacts=0, signups=0, logins=0, visits=0)
-    before = _headline(previous, history, visit_types, location_ids)
+    fair = equal_lookback(previous, history)
+    before = _headline(previous, history, visit_types, location_ids, returning=fair)
+    notes = dict.fromkeys(now)
+    if previous is not None and not previous.empty and not fair:
+        notes["returning"] = RETURNING_NOT_COMPARABLE
     spec = (
         ("contacts", "Unique contacts", UNIQUE_CONTACTS_HELP, "count"),
         ("signups", "New sign-ups", NEW_SIGNUPS_HELP, "count"),
@@ -322,7 +354,10 @@ def overview_kpis(
         ("median_dwell", "Median visit length", MEDIAN_DWELL_HELP, "minutes"),
         ("returning", "Returning visits", RETURNING_SHARE_HELP, "share"),
     )
-    return [Kpi(key, label, now[key], before[key], text, unit) for key, label, text, unit in spec]
+    return [
+        Kpi(key, label, now[key], before[key], text, unit, note=notes[key])
+        for key, label, text, unit in spec
+    ]
 
 
 def format_kpi_value(kpi: Kpi) -> str:
