@@ -590,7 +590,7 @@ def _canonical(raw: pa.Table) -> pa.Table:
     problems |= _bits(~_is_in(text[s.TYPE], s.KNOWN_TYPES), s.PROBLEM_UNKNOWN_TYPE)
 
     # When: UTC from createdAt, local wall clock from createdAtLocal, else derived from the zone.
-    timezone = pc.coalesce(text[s.TIMEZONE], text["visit_timezone"])
+    timezone = text[s.TIMEZONE] = pc.coalesce(text[s.TIMEZONE], text["visit_timezone"])
     created, _ = _parse_times(text["created_at_text"], utc=True)
     created_local, _ = _parse_times(text["created_at_local_text"], utc=False)
     derived, zone_ok = _wall_clock(created, timezone)
