@@ -11,6 +11,7 @@ A fetch that fails raises out of the cached function, so nothing half-fetched is
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -206,18 +207,47 @@ def _fetch_contact(
 
 
 # --- what the UI calls ---------------------------------------------------------------------------
+class FetchCounter:
+    """Receives the client's progress reports (from any thread) and keeps the latest counts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events = 0
+        self.pages = 0
+
+    def __call__(self, progress: Any) -> None:
+        with self._lock:
+            self.events = max(self.events, int(getattr(progress, "events", 0) or 0))
+            self.pages = max(self.pages, int(getattr(progress, "pages", 0) or 0))
+
+
 def load_events(
     source: Source,
     start: dt.date,
     end: dt.date,
     types: tuple[str, ...] | None = None,
-    progress: ProgressCallback | None = None,
+    on_wait: Callable[[FetchCounter], None] | None = None,
 ) -> Loaded:
     """Events from ``start`` to ``end`` (inclusive UTC days). Demo: the whole demo frame (the
-    caller slices it); live: exactly that range, cached."""
+    caller slices it); live: exactly that range, cached.
+
+    A live fetch runs in a worker thread while this thread calls ``on_wait(counter)`` every
+    quarter second (to draw a progress bar): no Streamlit element is drawn inside the cached
+    function, so a cache hit replays nothing. Errors propagate, and nothing is cached then.
+    """
     if source.is_demo:
         return _demo(demo_size())
-    return _fetch_events(source.key, source.org_id, start, end, types, _progress=progress)
+    counter = FetchCounter()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="c4w-fetch") as pool:
+        future = pool.submit(
+            _fetch_events, source.key, source.org_id, start, end, types, _progress=counter
+        )
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except concurrent.futures.TimeoutError:
+                if on_wait is not None:
+                    on_wait(counter)
 
 
 def load_locations(source: Source) -> pd.DataFrame:

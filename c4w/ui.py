@@ -318,25 +318,19 @@ def _leave_legacy_pages_mode() -> None:
 
 
 class _ProgressBar:
-    """Feeds the client's progress reports into an ``st.progress`` bar (script thread only)."""
+    """Draws the live fetch's progress (events and pages so far) in an ``st.progress`` bar."""
 
     def __init__(self, placeholder) -> None:
         self._placeholder = placeholder
-        self._thread = threading.get_ident()
-        self._lock = threading.Lock()
-        self._shown_pages = -1
+        self._shown: tuple[int, int] | None = None
 
-    def __call__(self, progress: object) -> None:
-        events = int(getattr(progress, "events", 0) or 0)
-        pages = int(getattr(progress, "pages", 0) or 0)
-        if threading.get_ident() != self._thread:
-            return  # a worker thread of the client: the bar is updated from the script thread
-        with self._lock:
-            if pages == self._shown_pages:
-                return
-            self._shown_pages = pages
+    def __call__(self, counter: data.FetchCounter) -> None:
+        events, pages = counter.events, counter.pages
+        if (events, pages) == self._shown:
+            return
+        self._shown = (events, pages)
         # The total is unknown until the last page, so the bar approaches the end gradually.
-        fraction = min(0.95, pages / (pages + 4.0))
+        fraction = min(0.95, 0.05 + pages / (pages + 4.0))
         self._placeholder.progress(
             fraction, text=f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages)"
         )
@@ -348,7 +342,7 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
     placeholder = st.empty()
     try:
         loaded = data.load_events(
-            source, prev_start, filters.end, progress=_ProgressBar(placeholder)
+            source, prev_start, filters.end, on_wait=_ProgressBar(placeholder)
         )
         locations = data.load_locations(source)
     finally:

@@ -209,6 +209,12 @@ def test_live_mode_shows_the_account_and_no_demo_notice(
     assert not any("Demo data" in t for t in texts(at, "info"))
     assert any("Data as of" in c.value for c in at.sidebar.caption)
     assert len(at.metric) >= 6
+    # the next page is served from the cache (nothing drawn inside the cached fetch to replay)
+    requests_before = len(box.state.log)
+    at.switch_page(PAGES["visits"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, texts(at, "error")
+    assert len(box.state.log) == requests_before, "the second page asked the API again"
 
 
 def test_refused_credentials_become_a_short_message(

@@ -144,7 +144,16 @@ def open_page(page: Page, url: str) -> None:
 
 
 def wait_for_app(page: Page) -> None:
-    """Wait for the script run to end with the page drawn (title and sidebar footer present)."""
+    """Wait for the script run to end with the page drawn (title and sidebar footer present).
+    On a timeout the page is saved as ``artifacts/screenshots/timeout.png``."""
+    try:
+        _wait_drawn(page)
+    except Exception:
+        screenshot(page, "timeout")
+        raise
+
+
+def _wait_drawn(page: Page) -> None:
     page.wait_for_selector("[data-testid='stMain'] h1", state="attached", timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector(APP_READY, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector("[data-testid='stSidebar'] button:has-text('Refresh data')")
