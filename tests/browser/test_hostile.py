@@ -1,0 +1,164 @@
+"""Hostile data and the token, in a real browser, in live mode against the sandbox API.
+
+Location, geofence and campaign names and survey answers hold an HTML payload that would run
+script if rendered as HTML, or a spreadsheet formula. Every page is opened: no dialog may fire,
+no injected element may exist, the CSV export must neutralise every formula, and the token may
+appear nowhere: not in the websocket traffic, the page HTML, the CSV or the server's output.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from c4w import export, schema
+from c4w.sandbox import serve_in_thread, source_from_events
+from tests.conftest import LOCATIONS, nested_event
+
+from .conftest import PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
+
+XSS = "<img src=x onerror=alert(1)>"
+FORMULA = '=HYPERLINK("http://example.invalid","x")'
+ORG_ID = "org-hostile-01"
+TOKEN = "tok-" + secrets.token_hex(20)  # distinctive, so any leak is found by a plain search
+PAGES = ["", "visits", "logins", "funnels", "geofences", "contact"]
+CONTACT = "c-hostile"
+
+
+def hostile_events() -> tuple[list[dict], list[dict]]:
+    """Two locations named with the payloads, and every kind of event over the last days."""
+    locations = [
+        {**LOCATIONS[0], "id": "loc-xss", "name": XSS},
+        {**LOCATIONS[1], "id": "loc-formula", "name": FORMULA},
+    ]
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    kinds = [
+        schema.SIGNUP,
+        schema.LOGIN,
+        schema.VISIT,
+        schema.SEND_EMAIL,
+        schema.OPEN_EMAIL,
+        schema.CLICK_EMAIL,
+        schema.SURVEY,
+        schema.GEO_ARRIVING,
+        schema.GEO_VISIT,
+        schema.SEND_SMS,
+        schema.CLICK_SMS,
+    ]
+    events = []
+    for i in range(120):
+        kind = kinds[i % len(kinds)]
+        where = locations[i % 2]
+        created = now - dt.timedelta(hours=3 + i * 5)
+        contact = CONTACT if i % 3 == 0 else f"{XSS}-{i % 7}"
+        event = nested_event(f"ev-h-{i:04d}", kind, contact, created, where)
+        body = event["event"]
+        name = XSS if i % 2 else FORMULA
+        if kind in (schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL):
+            body["email"]["campaignName"] = name
+            body["email"]["email"] = f"{FORMULA}@example.com"
+        if kind in (schema.SEND_SMS, schema.CLICK_SMS):
+            body["sms"]["campaignName"] = name
+        if kind == schema.SURVEY:
+            body["survey"] = {
+                "campaignId": "cmp-s",
+                "campaignName": name,
+                "answerId": f"a{i}",
+                "questions": {"question_1": XSS},
+                "answers": {"answer_1": FORMULA, "answer_2": XSS},
+            }
+        if kind in schema.GEOFENCE_TYPES:
+            event["where"]["geofenceName"] = XSS
+        events.append(event)
+    return events, locations
+
+
+@pytest.fixture(scope="module")
+def live_app(start_app):
+    events, locations = hostile_events()
+    box = serve_in_thread(source_from_events(events, ORG_ID, locations), token=TOKEN)
+    try:
+        server = start_app({"C4W_BASE_URL": box.url, "C4W_TOKEN": TOKEN, "C4W_ORG_ID": ORG_ID})
+        yield server
+    finally:
+        box.stop()
+
+
+def test_hostile_names_never_run_and_the_token_never_leaves(
+    live_app: AppServer, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    dialogs: list[str] = []
+    frames: list[bytes] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def watch(ws) -> None:
+        def keep(payload) -> None:
+            frames.append(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+
+        ws.on("framereceived", keep)
+        ws.on("framesent", keep)
+
+    page.on("websocket", watch)
+    html: list[str] = []
+    try:
+        for path in PAGES:
+            target = f"{live_app.url}/{path}"
+            if path == "contact":
+                target += f"?contact={CONTACT}"
+            open_page(page, target)
+            expect(page.locator("[data-testid='stException']")).to_have_count(0)
+            assert "Demo data" not in page.inner_text("body")
+            if path == "geofences":
+                hover_the_map(page)
+            page.wait_for_timeout(300)
+            assert page.locator("img[src='x']").count() == 0, path
+            assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0, path
+            html.append(page.content())
+            screenshot(page, f"hostile-{path or 'overview'}")
+        csv_bytes = download_events_csv(page, live_app.url)
+    finally:
+        context.close()
+
+    assert dialogs == [], "a script ran"
+    assert frames, "the websocket traffic was captured"
+    # the hostile text did reach the browser (as data), so the checks above were meaningful
+    assert any(XSS.encode() in frame for frame in frames)
+    for frame in frames:
+        assert TOKEN.encode() not in frame
+    for text in html:
+        assert TOKEN not in text
+    assert TOKEN not in live_app.output()
+    assert TOKEN.encode() not in csv_bytes
+
+    rows = list(csv.reader(io.StringIO(csv_bytes[3:].decode("utf-8"))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert cells and not any(c.startswith(export.FORMULA_PREFIXES) for c in cells)
+    assert "'" + FORMULA in cells  # kept, as text
+    assert XSS in cells  # a CSV is not HTML: kept as it is
+
+
+def hover_the_map(page: Page) -> None:
+    """Hover the middle of the map, where the geofence is, so its tooltip is drawn."""
+    canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
+    expect(canvas).to_be_attached(timeout=PAGE_TIMEOUT_MS)
+    box = canvas.bounding_box()
+    if box:
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(500)
+
+
+def download_events_csv(page: Page, url: str) -> bytes:
+    """The Overview's download of every event in the range."""
+    open_page(page, url + "/")
+    page.get_by_text("Download the figures and the events behind them").click()
+    button = page.get_by_role("button", name="events (CSV)")
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as info:
+        button.click()
+    return info.value.path().read_bytes()
