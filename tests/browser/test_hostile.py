@@ -145,13 +145,17 @@ def test_hostile_names_never_run_and_the_token_never_leaves(
 
 
 def hover_the_map(page: Page) -> None:
-    """Hover the middle of the map, where the geofence is, so its tooltip is drawn."""
+    """Sweep the mouse over the map so the tooltip of whatever lies under it is drawn."""
     canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
     expect(canvas).to_be_attached(timeout=PAGE_TIMEOUT_MS)
     box = canvas.bounding_box()
-    if box:
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(500)
+    assert box, "the map has a size"
+    for row in range(1, 9):
+        for col in range(1, 13):
+            x = box["x"] + box["width"] * col / 13
+            y = box["y"] + box["height"] * row / 9
+            page.mouse.move(x, y)
+            page.wait_for_timeout(15)
 
 
 def download_events_csv(page: Page, url: str) -> bytes:
