@@ -15,11 +15,12 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -209,6 +210,7 @@ class _Scan:
         self.local_edge: pd.Timestamp | None = None  # furthest business time in scan order
         self.sorted = window.stop_past
         self.finished = False
+        self.observed = 0  # pages observed so far
 
     def params(self, base: dict[str, str], size: int) -> dict[str, str]:
         params = dict(base)
@@ -226,8 +228,14 @@ class _Scan:
 
     def take(self, page: pd.DataFrame) -> pd.DataFrame:
         """Note how far ``page`` reaches; return the rows this window keeps."""
+        self.observe(page[schema.CREATED_AT], page[schema.CREATED_AT_LOCAL])
+        return keep_rows(self.window, page)
+
+    def observe(self, times: pd.Series, local: pd.Series) -> None:
+        """Note how far a page (its createdAt and local times, in page order) reaches, whether
+        the pages are still in order, and whether the window has gone past its own end."""
         window, reverse = self.window, self.reverse
-        times = page[schema.CREATED_AT]
+        self.observed += 1
         known = times.dropna()
         if len(known):
             first, last = known.iloc[0], known.iloc[-1]
@@ -241,16 +249,10 @@ class _Scan:
                     self.finished = True
                 if not reverse and window.keep_until is not None and last >= window.keep_until:
                     self.finished = True
-        local = page[schema.CREATED_AT_LOCAL].dropna()
+        local = local.dropna()
         if len(local):
             furthest = local.min() if reverse else local.max()
             self.local_edge = _further(self.local_edge, furthest, reverse)
-        keep = pd.Series(True, index=page.index)
-        if window.keep_from is not None:
-            keep &= ~(times < window.keep_from).fillna(False)
-        if window.keep_until is not None:
-            keep &= ~(times >= window.keep_until).fillna(False)
-        return page if bool(keep.all()) else page[keep.to_numpy()]
 
     def resume(self) -> bool:
         """Narrow the query to what is left after the last event seen; False when it cannot.
@@ -288,6 +290,17 @@ def _further(edge: pd.Timestamp | None, candidate: pd.Timestamp, reverse: bool) 
     return min(edge, candidate) if reverse else max(edge, candidate)
 
 
+def keep_rows(window: _Window, page: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``page`` inside ``window``'s own range (rows without a time are kept)."""
+    times = page[schema.CREATED_AT]
+    keep = pd.Series(True, index=page.index)
+    if window.keep_from is not None:
+        keep &= ~(times < window.keep_from).fillna(False)
+    if window.keep_until is not None:
+        keep &= ~(times >= window.keep_until).fillna(False)
+    return page if bool(keep.all()) else page[keep.to_numpy()]
+
+
 _TAIL_BYTES = 1 << 16  # a scroll id is looked for in this much of the body's start and end
 _VALUE = rb'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null'
 _LAST_MEMBER = re.compile(rb'[,{]\s*"((?:[^"\\]|\\.)*)"\s*:\s*(' + _VALUE + rb")\s*$")
@@ -301,7 +314,7 @@ def scroll_id_of(body: bytes) -> Any:
     read, so a page's events are parsed once (by ``c4w.frame``), not twice; a key of the same
     name inside an event is never taken for it.
     """
-    found = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
+    found, _ = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
     if "scrollId" in found:
         return found["scrollId"]
     tail = body[-_TAIL_BYTES:].rstrip()
@@ -315,32 +328,88 @@ def scroll_id_of(body: bytes) -> Any:
     return None
 
 
-def _leading_members(text: str) -> dict[str, Any]:
+def events_empty(body: bytes) -> bool | None:
+    """Whether the body's top-level ``events`` array is empty (or null), read from the start of
+    the body only; None when that cannot be told without parsing it all."""
+    text = body[:_TAIL_BYTES].decode("utf-8", "replace")
+    _, at = _leading_members(text)
+    if at is None:
+        return None
+    rest = text[at:].lstrip(_WHITESPACE)
+    if rest.startswith("null"):
+        return True
+    if rest.startswith("["):
+        return rest[1:].lstrip(_WHITESPACE).startswith("]")
+    return None
+
+
+_CREATED_AT = re.compile(rb'"createdAt"\s*:\s*"([0-9T:.+\-Z ]{10,40})"')
+
+
+def last_created_at(body: bytes) -> pd.Timestamp | None:
+    """A quick guess at the last event's createdAt: the last such value near the body's end.
+
+    Only a hint, for deciding early whether a window is done; the parsed page confirms it.
+    """
+    last = None
+    for last in _CREATED_AT.finditer(body[-_TAIL_BYTES:]):  # noqa: B007
+        pass
+    if last is None:
+        return None
+    try:
+        moment = pd.Timestamp(last.group(1).decode("ascii"))
+    except ValueError:
+        return None
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
+def _leading_members(text: str) -> tuple[dict[str, Any], int | None]:
     """The top-level members of a JSON object text up to its ``events`` key (or a value too
-    long for ``text``)."""
+    long for ``text``), and where the ``events`` value starts (None when not reached)."""
     decoder = json.JSONDecoder()
     members: dict[str, Any] = {}
     i = len(text) - len(text.lstrip(_WHITESPACE))
     if not text.startswith("{", i):
-        return members
+        return members, None
     i += 1
     try:
         while True:
             while i < len(text) and text[i] in _WHITESPACE + ",":
                 i += 1
             if i >= len(text) or text[i] != '"':
-                return members
+                return members, None
             key, i = json.decoder.scanstring(text, i + 1)
             while i < len(text) and text[i] in _WHITESPACE:
                 i += 1
-            if not text.startswith(":", i) or key == "events":
-                return members
+            if not text.startswith(":", i):
+                return members, None
             i += 1
+            if key == "events":
+                return members, i
             while i < len(text) and text[i] in _WHITESPACE:
                 i += 1
             members[key], i = decoder.raw_decode(text, i)
     except (ValueError, RecursionError):
-        return members
+        return members, None
+
+
+@dataclass
+class _Parsed:
+    """What the fetch keeps of one parsed page: its times (for the window's bookkeeping), how
+    many events it held, and the rows inside the window."""
+
+    times: pd.Series
+    local: pd.Series
+    count: int
+    kept: pd.DataFrame
+
+
+@dataclass
+class _WindowRun:
+    scan: _Scan
+    pages: list[Future[_Parsed]]
+    early: bool  # stopped on a quick look at the last page, to be confirmed once it is parsed
+    merged: Future[pd.DataFrame] | None = None  # the kept rows of every page, in time order
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -549,44 +618,171 @@ class Client:
 
         if len(windows) == 1:
             return self._scan(path, base, size, windows[0], local_types, tell, None)
+        return self._run_concurrently(path, base, size, windows, local_types, tell, workers)
+
+    def _run_concurrently(
+        self,
+        path: str,
+        base: dict[str, str],
+        size: int,
+        windows: list[_Window],
+        local_types: tuple[str, ...] | None,
+        tell: Callable[[int, int], None],
+        workers: int,
+    ) -> list[pd.DataFrame]:
+        """Scroll the windows on ``workers`` threads while another pool parses their pages, so
+        parsing overlaps the waiting. A window that stopped on a quick look at its last page is
+        confirmed once its pages are parsed, and fetched again in one plain scan if the look
+        misled (pages out of order). Progress is reported on the calling thread."""
         updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         stop = threading.Event()
-        results: list[list[pd.DataFrame]] = [[] for _ in windows]
-        failure: list[BaseException] = []
+        failures: list[BaseException] = []
+        runs: list[_WindowRun | None] = [None] * len(windows)
 
-        def run(i: int) -> None:
-            try:
-                results[i] = self._scan(
-                    path,
-                    base,
-                    size,
-                    windows[i],
-                    local_types,
-                    lambda rows, pages: updates.put((rows, pages)),
-                    stop,
-                )
-            except BaseException as exc:  # handed to the calling thread below
-                failure.append(exc)
-                stop.set()
+        def fail(exc: BaseException) -> None:
+            failures.append(exc)
+            stop.set()
 
-        with ThreadPoolExecutor(min(workers, len(windows)), "c4w-window") as pool:
-            futures = [pool.submit(run, i) for i in range(len(windows))]
+        def parse(window: _Window, body: bytes) -> _Parsed:
+            page = self._parse_body(body)
+            kept = _only_types(keep_rows(window, page), local_types)
+            return _Parsed(page[schema.CREATED_AT], page[schema.CREATED_AT_LOCAL], len(page), kept)
+
+        from c4w.frame import concat_frames, empty_events_frame
+
+        cores = max(1, min(len(windows), os.cpu_count() or 1))
+        with (
+            ThreadPoolExecutor(cores, "c4w-parse") as parser,
+            ThreadPoolExecutor(min(workers, len(windows)), "c4w-window") as pool,
+        ):
+
+            def submit(window: _Window, body: bytes) -> Future[_Parsed]:
+                future = parser.submit(parse, window, body)
+
+                def done(finished: Future[_Parsed]) -> None:
+                    error = finished.exception()
+                    if error is not None:
+                        fail(error)
+                    else:
+                        updates.put((len(finished.result().kept), 1))
+
+                future.add_done_callback(done)
+                return future
+
+            # A merge waits only for its own window's pages, queued before it on this FIFO pool,
+            # so they are already running or done when a thread picks the merge up.
+            def merge(window: _Window, pages: list[Future[_Parsed]]) -> pd.DataFrame:
+                kept = [future.result().kept for future in pages]
+                if window.reverse:  # scanned downward: put it back in time order
+                    kept = [page.iloc[::-1] for page in reversed(kept)]
+                return concat_frames(kept) if kept else empty_events_frame()
+
+            def run(i: int) -> None:
+                try:
+                    done = self._scan_window(path, base, size, windows[i], submit, stop)
+                    # stack the window's pages while the other windows are still waiting
+                    done.merged = parser.submit(merge, windows[i], done.pages)
+                    runs[i] = done
+                except BaseException as exc:  # handed to the calling thread below
+                    fail(exc)
+
+            scans = [pool.submit(run, i) for i in range(len(windows))]
             try:
-                while True:
-                    running = not all(future.done() for future in futures)
-                    try:
-                        rows, pages = updates.get(timeout=0.05) if running else updates.get_nowait()
-                    except queue.Empty:
-                        if not running:
-                            break
-                        continue
-                    if not stop.is_set():
-                        tell(rows, pages)
+                received = _relay(updates, tell, stop, lambda: all(f.done() for f in scans), 0)
+                expected = sum(len(run.pages) for run in runs if run is not None)
+                _relay(updates, tell, stop, lambda: False, received, expected)
             finally:
                 stop.set()
-        if failure:
-            raise failure[0]
-        return [page for pages in results for page in pages]
+        if failures:
+            raise failures[0]
+        pages: list[pd.DataFrame] = []
+        for window, run in zip(windows, runs, strict=True):
+            assert run is not None and run.merged is not None
+            for future in run.pages[run.scan.observed :]:
+                item = future.result()
+                run.scan.observe(item.times, item.local)
+            if run.early and not (run.scan.sorted and run.scan.finished):
+                log.info("a window's pages were out of order; fetching it again in one scan")
+                pages += self._scan(path, base, size, _plain(window), local_types, tell, None)
+            else:
+                pages.append(run.merged.result())
+        return pages
+
+    def _scan_window(
+        self,
+        path: str,
+        base: dict[str, str],
+        size: int,
+        window: _Window,
+        submit: Callable[[_Window, bytes], Future[_Parsed]],
+        stop: threading.Event,
+    ) -> _WindowRun:
+        """Scroll one window of a concurrent fetch, handing each page to ``submit`` for parsing.
+
+        It stops at the first page whose last event (a quick look at the end of the body) is past
+        the window's own end, at an empty page, or when the server has no more pages; a refused
+        scroll id is resumed from the last event seen (waiting for those pages to be parsed).
+        """
+        scan = _Scan(window)
+        pages: list[Future[_Parsed]] = []
+        scroll_id: str | None = None
+        resumes = 0
+        resumed = False
+        looking = True  # the quick looks are in scan order so far
+        furthest: pd.Timestamp | None = None
+
+        def settle() -> None:
+            for future in pages[scan.observed :]:
+                item = future.result()
+                scan.observe(item.times, item.local)
+
+        while not stop.is_set():
+            params = scan.params(base, size)
+            if scroll_id is not None:
+                params["scrollId"] = scroll_id
+            try:
+                body = self._get(path, params)
+            except APIError as exc:
+                if scroll_id is None or exc.status not in SCROLL_REFUSED:
+                    raise
+                resumes += 1
+                settle()
+                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
+                    raise _scroll_refused(exc) from None
+                log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
+                scroll_id, resumed = None, True
+                continue
+            empty = events_empty(body)
+            if empty:
+                break
+            future = submit(window, body)
+            pages.append(future)
+            if empty is None and future.result().count == 0:
+                break
+            last = last_created_at(body)
+            if last is None or (
+                furthest is not None and _further(furthest, last, window.reverse) != last
+            ):
+                looking = False
+            elif furthest is None or last != furthest:
+                furthest, resumes = last, 0
+            if looking and last is not None and _past_end(window, last):
+                return _WindowRun(scan, pages, early=True)
+            next_id = scroll_id_of(body)
+            if resumed and scroll_id is None and future.result().count < size:
+                break  # a resumed query's first page holds all it has left
+            resumed = False
+            if next_id is None or next_id == "":
+                if future.result().count < size:
+                    break  # the server does not scroll this query: that was all of it
+                resumes += 1
+                settle()
+                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
+                    raise _no_cursor()
+                scroll_id, resumed = None, True
+                continue
+            scroll_id = str(next_id)
+        return _WindowRun(scan, pages, early=False)
 
     def _scan(
         self,
@@ -600,8 +796,6 @@ class Client:
     ) -> list[pd.DataFrame]:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
         refused. Returns the pages' kept rows (repeats are dropped later, over all windows)."""
-        from c4w.frame import events_frame
-
         scan = _Scan(window)
         pages: list[pd.DataFrame] = []
         scroll_id: str | None = None
@@ -618,23 +812,18 @@ class Client:
                     raise
                 resumes += 1
                 if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise ScrollExpiredError(
-                        f"Cloud4Wi kept refusing the result cursor (HTTP {exc.status}).",
-                        status=exc.status,
-                        server_message=exc.server_message,
-                    ) from None
+                    raise _scroll_refused(exc) from None
                 log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
                 scroll_id, resumed = None, True
                 continue
-            page, next_id = self._read_page(body, events_frame)
+            page, next_id = self._read_page(body)
             if len(page) == 0:
                 break
             edge_before = scan.edge, scan.local_edge
             kept = scan.take(page)
             if (scan.edge, scan.local_edge) != edge_before:
                 resumes = 0
-            if local_types is not None:
-                kept = kept[kept[schema.TYPE].isin(local_types).to_numpy()]
+            kept = _only_types(kept, local_types)
             pages.append(kept)
             tell(len(kept), 1)
             if scan.finished:
@@ -648,22 +837,25 @@ class Client:
                     break  # the server does not scroll this query: that was all of it
                 resumes += 1  # a full page and no cursor: carry on from its last event
                 if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise APIError(
-                        "Cloud4Wi returned a full page without a cursor to the next one.",
-                        status=200,
-                    )
+                    raise _no_cursor()
                 scroll_id, resumed = None, True
                 continue
             scroll_id = str(next_id)
         return pages
 
     def _read_page(
-        self, body: bytes, events_frame: Callable[[bytes], pd.DataFrame]
+        self, body: bytes, events_frame: Callable[[bytes], pd.DataFrame] | None = None
     ) -> tuple[pd.DataFrame, Any]:
         """The page's events frame and scroll id; TransportError when the body is unreadable."""
+        return self._parse_body(body), scroll_id_of(body)
+
+    @staticmethod
+    def _parse_body(body: bytes) -> pd.DataFrame:
+        """The page's events frame (``c4w.frame``); TransportError when it is not JSON events."""
+        from c4w.frame import events_frame
+
         try:
-            page = events_frame(body)  # raises ValueError when the body is not JSON events
-            return page, scroll_id_of(body)
+            return events_frame(body)  # raises ValueError when the body is not JSON events
         except ValueError:
             pass
         raise TransportError(
@@ -808,6 +1000,62 @@ class Client:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def _relay(
+    updates: queue.SimpleQueue[tuple[int, int]],
+    tell: Callable[[int, int], None],
+    stop: threading.Event,
+    finished: Callable[[], bool],
+    received: int,
+    expected: int | None = None,
+) -> int:
+    """Pass progress updates from the worker threads to ``tell`` on this thread, until
+    ``finished()`` (and the queue is drained) or ``expected`` updates in all have arrived, or a
+    failure stops the fetch. Returns how many updates arrived in all."""
+    while expected is None or received < expected:
+        if stop.is_set():
+            break
+        done = expected is None and finished()
+        try:
+            rows, pages = updates.get_nowait() if done else updates.get(timeout=0.05)
+        except queue.Empty:
+            if done:
+                break
+            continue
+        received += 1
+        tell(rows, pages)
+    return received
+
+
+def _past_end(window: _Window, moment: pd.Timestamp) -> bool:
+    """Whether an event at ``moment`` lies beyond the window in its scan direction."""
+    if window.reverse:
+        return window.keep_from is not None and moment < window.keep_from
+    return window.keep_until is not None and moment >= window.keep_until
+
+
+def _plain(window: _Window) -> _Window:
+    """One plain scan (to the empty page) of exactly the rows ``window`` keeps."""
+    start = window.keep_from.to_pydatetime() if window.keep_from is not None else None
+    end = window.keep_until.to_pydatetime() if window.keep_until is not None else window.query_end
+    return _Window(start, end, "utcTime", False, window.keep_from, window.keep_until, False)
+
+
+def _only_types(events: pd.DataFrame, types: tuple[str, ...] | None) -> pd.DataFrame:
+    return events if types is None else events[events[schema.TYPE].isin(types).to_numpy()]
+
+
+def _scroll_refused(exc: APIError) -> ScrollExpiredError:
+    return ScrollExpiredError(
+        f"Cloud4Wi kept refusing the result cursor (HTTP {exc.status}).",
+        status=exc.status,
+        server_message=exc.server_message,
+    )
+
+
+def _no_cursor() -> APIError:
+    return APIError("Cloud4Wi returned a full page without a cursor to the next one.", status=200)
+
+
 def _without_repeats(events: pd.DataFrame) -> pd.DataFrame:
     """``events`` without a second row for an event id already seen (rows without an id stay)."""
     ids = events[schema.EVENT_ID]

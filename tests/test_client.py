@@ -16,7 +16,7 @@ from c4w import schema
 from c4w.client import Client, FetchProgress, check_types, path_segment, scroll_id_of, to_utc
 from c4w.errors import APIError, AuthError, C4WError, RateLimitError, TransportError
 from c4w.sandbox import source_from_events
-from tests.conftest import LOCATIONS, ORG_ID, nested_event, nested_events
+from tests.conftest import LOCATIONS, ORG_ID, nested_event, nested_events, org_source
 
 UTC = dt.UTC
 SMALL = nested_events(60)  # the events of the `small_org` fixture
@@ -135,7 +135,6 @@ def test_check_types():
 @pytest.mark.parametrize(
     ("page_size", "requests_made"),
     [
-        (1, 61),  # 60 pages of one event, then the empty page
         (7, 10),  # 8 pages of 7 (56) + one of 4, then the empty page
         (59, 3),  # 59 + 1, then the empty page
         (60, 2),  # all 60 (the body's count says 60 too), still asks for the empty page
@@ -149,9 +148,17 @@ def test_scroll_returns_every_event_exactly_once(sandbox, page_size, requests_ma
     assert len(sandbox.requests_to("events")) == requests_made
 
 
-@pytest.mark.parametrize("page_size", [1, 7, 10_000])
-@pytest.mark.parametrize("workers", [2, 4, 8])
-def test_concurrent_windows_return_the_same_events_as_one_scroll(sandbox, page_size, workers):
+def test_scroll_in_pages_of_one_event(sandbox_factory):
+    box = sandbox_factory(org_source(15, seed=3))
+    frame = make_client(box).org_events(ORG_ID, page_size=1, workers=1)
+    assert ids(frame) == sorted(e["event"]["id"] for e in nested_events(15, seed=3))
+    assert len(box.requests_to("events")) == 16  # 15 pages of one event, then the empty page
+
+
+@pytest.mark.parametrize(
+    ("workers", "page_size"), [(2, 7), (2, 10_000), (4, 3), (4, 10_000), (8, 7), (8, 10_000)]
+)
+def test_concurrent_windows_return_the_same_events_as_one_scroll(sandbox, workers, page_size):
     client = make_client(sandbox)
     frame = client.org_events(
         ORG_ID, start="2024-03-01", end="2024-03-31", page_size=page_size, workers=workers
