@@ -451,3 +451,20 @@ def test_the_session_is_not_left_holding_the_token(sandbox):
     client = make_client(sandbox, session=session)
     client.org_events(ORG_ID, workers=1)
     assert "Authorization" not in session.headers
+
+
+def test_a_misleading_look_at_a_page_end_is_caught_and_the_window_fetched_again(sandbox_factory):
+    # every event ends with another "createdAt" far in the future: a quick look at a page's end
+    # says every window is done after one page, but the parsed pages say otherwise
+    events = nested_events(60)
+    for event in events:
+        event["extra"] = {"createdAt": "2099-12-31T00:00:00Z"}
+    box = sandbox_factory(source_from_events(events, ORG_ID, LOCATIONS))
+    frame = make_client(box).org_events(
+        ORG_ID, start="2024-03-01", end="2024-03-31", page_size=5, workers=4
+    )
+    assert ids(frame) == SMALL_IDS
+    plain = [
+        e for e in box.requests_to("events") if e["query"].get("dateEnd", "")[:10] != "2024-03-31"
+    ]
+    assert plain  # some windows were fetched again, each in one plain scan up to its own end
