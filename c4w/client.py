@@ -1,9 +1,11 @@
 """The Cloud4Wi Explore API client: login, events with scroll, locations, typed errors.
 
-``Client.org_events`` returns the canonical events frame (``c4w.frame``). It scrolls every page
-until an empty one (never trusting the body's ``count``), splits a date range into windows that
-a few threads fetch at once, resumes a query whose scroll id was refused from the last event it
-saw, and drops repeated event ids. Transport faults (connection errors, timeouts, 429 with
+``Client.org_events`` returns the canonical events frame (``c4w.frame``). A plain fetch scrolls
+every page until an empty one (never trusting the body's ``count``). A date range is cut into
+windows that a few threads scroll at once, each in UTC order from its own start, stopping at the
+first page that goes past its own end (the last window scans down from the range's end), while
+another pool parses the pages. A query whose scroll id is refused resumes from the last event it
+saw; repeated event ids are dropped. Transport faults (connection errors, timeouts, 429 with
 ``Retry-After``, 500/502/503/504) are retried, with backoff and a bound, by ``urllib3.Retry``
 mounted on the session: there is no hand-written retry loop. What cannot be retried becomes one
 of the typed errors of ``c4w.errors``, whose messages never carry the token or the secret.
@@ -590,8 +592,9 @@ class Client:
                 base["events"] = ",".join(names)
             else:  # the API's filter does not take geofence types: filter here instead
                 local_types = names
-        if since is not None and until is None and workers > 1:
-            until = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        if since is not None and until is None and workers > 1 and since < now:
+            until = now  # an open end is "up to now", so the range can be cut in windows
         windows = plan_windows(since, until, workers, sort_by, bool(sort_reverse))
         pages = self._run_windows(path, base, size, windows, local_types, progress, workers)
         events = frame.concat_frames(pages) if pages else frame.empty_events_frame()
