@@ -229,3 +229,66 @@ def test_refused_credentials_become_a_short_message(
     message = at.error[0].value
     assert "did not accept the credentials" in message
     assert wrong not in message and box.token not in message
+
+
+def test_contact_ids_from_a_link_never_change_the_requested_address(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory(None, n_events=int(DEMO_EVENTS))
+    live_env(monkeypatch, box.url, box.token, box.org_id)
+    for contact_id in ("../../v1/sts/logout", "a/b?x=1#y", "%2e%2e%2f", "🚀 o'brien"):
+        at = run_app("contact", contact=contact_id)
+        assert not at.exception, [e.value for e in at.exception]
+    contact_requests = [e for e in box.state.log if e["endpoint"] != "org_events"]
+    assert {e["contact_id"] for e in contact_requests if e["contact_id"]} >= {
+        "../../v1/sts/logout",
+        "a/b?x=1#y",
+        "%2e%2e%2f",
+        "🚀 o'brien",
+    }
+    for entry in box.state.log:
+        assert entry["path"].startswith(f"/v1/organizations/{box.org_id}/"), entry["path"]
+        assert entry["method"] == "GET"
+
+
+def test_credentials_from_the_secrets_file_mean_live_mode(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory(None, n_events=int(DEMO_EVENTS))
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.secrets["c4w"] = {"org_id": box.org_id, "token": box.token, "base_url": box.url}
+    at.run()
+    assert not at.exception and not at.error
+    assert not any("Demo data" in t for t in texts(at, "info"))
+    assert any("Data as of" in c.value for c in at.sidebar.caption)
+
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "not-a-real-cookie-secret",
+    "client_id": "dashboard",
+    "client_secret": "not-a-real-client-secret",
+    "server_metadata_url": "https://accounts.example.invalid/.well-known/openid-configuration",
+}
+
+
+def test_with_an_auth_section_visitors_sign_in_before_seeing_data() -> None:
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.metric and not at.get("plotly_chart") and not at.get("download_button")
+    assert not at.sidebar.selectbox
+
+
+def test_a_signed_in_visitor_sees_the_dashboard() -> None:
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "ana@example.com"}
+    at.run()
+    assert not at.exception
+    assert len(at.metric) >= 6
+    assert any("ana@example.com" in c.value for c in at.sidebar.caption)
+    assert any(b.label == "Sign out" for b in at.sidebar.button)

@@ -161,8 +161,20 @@ def _wait_drawn(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ (git-ignored)."""
+    """Save a screenshot of the whole page under artifacts/screenshots/ (git-ignored). The app
+    scrolls inside its main area, so the window is made as tall as the content for the shot."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    tall = page.evaluate(
+        "() => { const m = document.querySelector(\"[data-testid='stMain']\");"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
+    height = max(size["height"], min(int(tall or 0) + 40, 8000))
+    page.set_viewport_size({"width": size["width"], "height": height})
+    try:
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path
