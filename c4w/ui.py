@@ -488,6 +488,9 @@ def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tu
         help="Off: emails and phone numbers are masked on screen and in downloads "
         "(j***@example.com, ***1234).",
     )
+    side.caption(
+        ":material/link: The page address keeps these filters: copy it to share this view."
+    )
     filters = Filters(preset, start, end, tuple(st.session_state.get(_K_LOCS, [])))
     st.session_state[_K_STATE] = filters
     for note in notes:
@@ -508,7 +511,9 @@ def data_status(ctx: PageContext) -> None:
         "Refresh data",
         key="flt_refresh",
         icon=":material/refresh:",
-        help="Fetch the latest events from Cloud4Wi (data is otherwise kept for 10 minutes).",
+        help="Demo data stays the same until the dashboard restarts."
+        if ctx.is_demo
+        else "Fetch the latest events from Cloud4Wi (otherwise they are kept for 10 minutes).",
     ):
         data.refresh()
         st.rerun()
@@ -523,9 +528,9 @@ def demo_banner(source: data.Source) -> None:
         )
     elif source.is_demo:
         st.info(
-            "**Demo data** — a made-up café chain. To see your own guests, add your Cloud4Wi "
-            "API key to `.streamlit/secrets.toml` (see *Connecting a real Cloud4Wi account* in "
-            "the README).",
+            "**Demo data** — a made-up café chain, so you can try every view. To see your own "
+            "guests, whoever runs this dashboard adds your Cloud4Wi API credentials (README: "
+            "*Connecting a real Cloud4Wi account*).",
             icon=":material/science:",
         )
 
