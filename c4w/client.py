@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://explore.cloud4wi.com"
 LOGIN_PATH = "/v1/sts/login/services"
 MAX_PAGE_SIZE = 10_000
+BODY_CHUNK = 1 << 20  # bytes read at a time from an answer
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # A request carrying a scroll id answered with one of these means the id is no longer accepted.
 SCROLL_REFUSED = (400, 404, 409)
@@ -59,6 +60,15 @@ LOCAL_TIME_MARGIN = dt.timedelta(hours=26)
 MIN_WINDOW = dt.timedelta(hours=1)
 SORT_FIELDS = ("businessTime", "utcTime")
 DateLike = dt.datetime | dt.date | str | None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer, its body read in full."""
+
+    status_code: int
+    headers: Any
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -935,28 +945,35 @@ class Client:
         params: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
         token: str | None = None,
-    ) -> requests.Response:
-        """One request through the retrying session. Transport failures become TransportError,
-        raised outside the ``except`` so no requests exception (with its headers) is chained."""
+    ) -> _Answer:
+        """One request through the retrying session, its body read in large chunks (few GIL
+        hand-overs while other threads parse). Transport failures become TransportError, raised
+        outside the ``except`` so no requests exception (with its headers) is chained."""
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         cause = None
         try:
-            return self._session.request(
+            response = self._session.request(
                 method,
                 self.base_url + path,
                 params=params,
                 json=json_body,
                 headers=headers,
                 timeout=self.timeout,
+                stream=True,
             )
+            try:
+                body = b"".join(response.iter_content(BODY_CHUNK))
+            finally:
+                response.close()
+            return _Answer(response.status_code, response.headers, body)
         except requests.RequestException as exc:
             cause = _transport_cause(exc)
         log.warning("request to Cloud4Wi failed: %s", cause)
         raise TransportError(f"Cloud4Wi could not be reached: {cause}.")
 
-    def _error_for(self, response: requests.Response) -> C4WError:
+    def _error_for(self, response: _Answer) -> C4WError:
         """The typed error for a non-2xx answer (after the session's retries)."""
         status = response.status_code
         said = _server_message(response.content)
