@@ -607,6 +607,9 @@ def download_csv(
     )
 
 
+_LINK_COLUMN = "_contact_page"
+
+
 def show_table(
     df: pd.DataFrame,
     ctx: PageContext | None = None,
@@ -627,9 +630,14 @@ def show_table(
             contact_page_link(c, filters) if isinstance(c, str) and c else None
             for c in shown[schema.CONTACT_ID].astype(object).tolist()
         ]
-        shown = shown.assign(**{"open": links})
-        config["open"] = st.column_config.LinkColumn(
-            "Contact", display_text="Open", help="Open this contact's page", width="small"
+        shown = shown.copy()
+        position = list(shown.columns).index(schema.CONTACT_ID) + 1
+        shown.insert(position, _LINK_COLUMN, links)
+        config[_LINK_COLUMN] = st.column_config.LinkColumn(
+            "Contact page",
+            display_text="Open",
+            help="Everything this contact did, on the Contact page (opens a new tab)",
+            width="small",
         )
     st.dataframe(shown, hide_index=True, key=key, column_config=config or None)
     if total > max_rows:
