@@ -1,8 +1,9 @@
 """Shared fixtures: small nested-shape events and a sandbox API served in a thread.
 
-``sandbox_factory(source=None, **options)`` starts a ``c4w.sandbox`` server on a free
-127.0.0.1 port (options as ``c4w.sandbox.serve_in_thread``) and stops it after the test;
-``sandbox`` is one over ``small_org`` (60 events in March 2024). ``nested_events(n, ...)`` builds
+``sandbox_factory(...)`` starts a ``c4w.sandbox`` server on a free 127.0.0.1 port (options as
+``c4w.sandbox.serve_in_thread``) and stops it after the test: over ``small_org`` (60 events in
+March 2024) by default, over the demo organization with ``sandbox_factory(None, n_events=N)``;
+``sandbox`` is one over ``small_org``. ``nested_events(n, ...)`` builds
 events in the API's nested shape, deterministic for a seed.
 """
 
@@ -152,13 +153,21 @@ def small_org() -> StaticSource:
     return org_source(60)
 
 
+_SMALL = object()  # "no source given": the small test organization
+
+
 @pytest.fixture
 def sandbox_factory(small_org: StaticSource) -> Iterator[Callable[..., Sandbox]]:
-    """Start sandboxes (``small_org`` unless a source is given); all stop after the test."""
+    """Start sandboxes; all stop after the test. ``sandbox_factory()`` serves ``small_org``;
+    ``sandbox_factory(source)`` serves that source; ``sandbox_factory(None, n_events=N)`` (or
+    just ``n_events=N``) serves the demo organization. Other options go to ``serve_in_thread``.
+    """
     started: list[Sandbox] = []
 
-    def start(source: StaticSource | None = None, **options) -> Sandbox:
-        box = serve_in_thread(source if source is not None else small_org, **options)
+    def start(source: StaticSource | None | object = _SMALL, **options) -> Sandbox:
+        if source is _SMALL:
+            source = None if "n_events" in options else small_org
+        box = serve_in_thread(source, **options)  # type: ignore[arg-type]
         started.append(box)
         return box
 
