@@ -22,6 +22,8 @@ from tests.conftest import LOCATIONS, nested_event
 
 from .conftest import PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
 
+pytestmark = pytest.mark.browser
+
 XSS = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
 ORG_ID = "org-hostile-01"

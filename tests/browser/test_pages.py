@@ -16,6 +16,8 @@ from c4w import demo, schema
 
 from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
 
+pytestmark = pytest.mark.browser
+
 # page address -> (name for the screenshot, plotly charts at least, deck.gl maps at least)
 PAGES = {
     "": ("overview", 2, 0),
