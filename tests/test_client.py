@@ -4,6 +4,7 @@ windows, login, contact ids, argument checks and secrets kept out of errors and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import traceback
@@ -11,9 +12,19 @@ import traceback
 import pandas as pd
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from c4w import schema
-from c4w.client import Client, FetchProgress, check_types, path_segment, scroll_id_of, to_utc
+from c4w.client import (
+    Client,
+    FetchProgress,
+    check_types,
+    events_empty,
+    path_segment,
+    scroll_id_of,
+    to_utc,
+)
 from c4w.errors import APIError, AuthError, C4WError, RateLimitError, TransportError
 from c4w.sandbox import source_from_events
 from tests.conftest import LOCATIONS, ORG_ID, nested_event, nested_events, org_source
@@ -468,3 +479,31 @@ def test_a_misleading_look_at_a_page_end_is_caught_and_the_window_fetched_again(
         e for e in box.requests_to("events") if e["query"].get("dateEnd", "")[:10] != "2024-03-31"
     ]
     assert plain  # some windows were fetched again, each in one plain scan up to its own end
+
+
+_TEXT = st.text(max_size=12)
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), _TEXT)
+_EVENT = st.recursive(
+    st.dictionaries(st.sampled_from(["scrollId", "events", "id", "createdAt"]), _LEAF),
+    lambda inner: st.dictionaries(st.sampled_from(["scrollId", "events", "x"]), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    events=st.lists(_EVENT, max_size=4),
+    scroll=st.one_of(st.none(), _TEXT),
+    before=st.booleans(),
+    indent=st.sampled_from([None, 2]),
+)
+def test_scroll_id_and_empty_page_are_read_from_the_top_level(events, scroll, before, indent):
+    body: dict = {"generated": "2024-01-01T00:00:00Z", "count": 7}
+    if before and scroll is not None:
+        body["scrollId"] = scroll
+    body["events"] = events
+    if not before and scroll is not None:
+        body["scrollId"] = scroll
+    raw = json.dumps(body, indent=indent).encode()
+    assert scroll_id_of(raw) == scroll
+    assert events_empty(raw) == (not events)
