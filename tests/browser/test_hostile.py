@@ -1,9 +1,10 @@
-"""Hostile data and the token, in a real browser, in live mode against the sandbox API.
+"""Hostile data and the credentials, in a real browser, in live mode against the sandbox API.
 
 Location, geofence and campaign names and survey answers hold an HTML payload that would run
 script if rendered as HTML, or a spreadsheet formula. Every page is opened: no dialog may fire,
-no injected element may exist, the CSV export must neutralise every formula, and the token may
-appear nowhere: not in the websocket traffic, the page HTML, the CSV or the server's output.
+no injected element may exist, the CSV export must neutralise every formula, and neither the
+client secret nor the token it buys may appear anywhere: not in the websocket traffic, the page
+HTML, the CSV or the server's output.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from c4w import export, schema
-from c4w.sandbox import serve_in_thread, source_from_events
+from c4w.sandbox import Sandbox, serve_in_thread, source_from_events
 from tests.conftest import LOCATIONS, nested_event
 
 from .conftest import PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
@@ -27,7 +28,10 @@ pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
 ORG_ID = "org-hostile-01"
-TOKEN = "tok-" + secrets.token_hex(20)  # distinctive, so any leak is found by a plain search
+# distinctive values, so any leak is found by a plain search
+TOKEN = "tok-" + secrets.token_hex(20)
+CLIENT_KEY = "ck-hostile"
+CLIENT_SECRET = secrets.token_hex(16)  # 32 characters, like a real one
 PAGES = ["", "visits", "logins", "funnels", "geofences", "contact"]
 CONTACT = "c-hostile"
 
@@ -83,17 +87,31 @@ def hostile_events() -> tuple[list[dict], list[dict]]:
 @pytest.fixture(scope="module")
 def live_app(start_app):
     events, locations = hostile_events()
-    box = serve_in_thread(source_from_events(events, ORG_ID, locations), token=TOKEN)
+    box = serve_in_thread(
+        source_from_events(events, ORG_ID, locations),
+        token=TOKEN,
+        client_key=CLIENT_KEY,
+        client_secret=CLIENT_SECRET,
+    )
     try:
-        server = start_app({"C4W_BASE_URL": box.url, "C4W_TOKEN": TOKEN, "C4W_ORG_ID": ORG_ID})
-        yield server
+        # the app logs in with key and secret and receives TOKEN: neither may leak
+        server = start_app(
+            {
+                "C4W_BASE_URL": box.url,
+                "C4W_CLIENT_KEY": CLIENT_KEY,
+                "C4W_CLIENT_SECRET": CLIENT_SECRET,
+                "C4W_ORG_ID": ORG_ID,
+            }
+        )
+        yield server, box
     finally:
         box.stop()
 
 
-def test_hostile_names_never_run_and_the_token_never_leaves(
-    live_app: AppServer, browser: Browser
+def test_hostile_names_never_run_and_the_credentials_never_leave(
+    live_app: tuple[AppServer, Sandbox], browser: Browser
 ) -> None:
+    server, box = live_app
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     dialogs: list[str] = []
@@ -111,7 +129,7 @@ def test_hostile_names_never_run_and_the_token_never_leaves(
     html: list[str] = []
     try:
         for path in PAGES:
-            target = f"{live_app.url}/{path}"
+            target = f"{server.url}/{path}"
             if path == "contact":
                 target += f"?contact={CONTACT}"
             open_page(page, target)
@@ -124,20 +142,22 @@ def test_hostile_names_never_run_and_the_token_never_leaves(
             assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0, path
             html.append(page.content())
             screenshot(page, f"hostile-{path or 'overview'}")
-        csv_bytes = download_events_csv(page, live_app.url)
+        csv_bytes = download_events_csv(page, server.url)
     finally:
         context.close()
 
+    assert any(entry["endpoint"] == "login" for entry in box.state.log), "logged in"
     assert dialogs == [], "a script ran"
     assert frames, "the websocket traffic was captured"
     # the hostile text did reach the browser (as data), so the checks above were meaningful
     assert any(XSS.encode() in frame for frame in frames)
-    for frame in frames:
-        assert TOKEN.encode() not in frame
-    for text in html:
-        assert TOKEN not in text
-    assert TOKEN not in live_app.output()
-    assert TOKEN.encode() not in csv_bytes
+    for secret in (TOKEN, CLIENT_SECRET):
+        for frame in frames:
+            assert secret.encode() not in frame
+        for text in html:
+            assert secret not in text
+        assert secret not in server.output()
+        assert secret.encode() not in csv_bytes
 
     rows = list(csv.reader(io.StringIO(csv_bytes[3:].decode("utf-8"))))
     cells = [cell for row in rows[1:] for cell in row]
