@@ -670,7 +670,8 @@ def contact_id_from_url() -> str | None:
 
 def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
     """Every loaded event of one contact. Live mode asks the contact endpoint (all dates);
-    demo mode takes them from the loaded demo frame. An unusable id gives an empty frame."""
+    demo mode takes them from the loaded demo frame. An unusable id gives an empty frame; an
+    API error is shown as a short message and ends the page there."""
     cleaned, problem = clean_contact_id(contact_id)
     empty = ctx.all_events.iloc[0:0]
     if cleaned is None:
@@ -686,7 +687,7 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
         if not is_api_error(exc):
             raise
         show_error(exc)
-        return empty
+        st.stop()
 
 
 def is_api_error(exc: BaseException) -> bool:

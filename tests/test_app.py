@@ -292,3 +292,22 @@ def test_a_signed_in_visitor_sees_the_dashboard() -> None:
     assert len(at.metric) >= 6
     assert any("ana@example.com" in c.value for c in at.sidebar.caption)
     assert any(b.label == "Sign out" for b in at.sidebar.button)
+
+
+def test_a_failed_fetch_is_a_short_message_and_nothing_half_fetched_is_kept(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory(None, n_events=int(DEMO_EVENTS))
+    live_env(monkeypatch, box.url, box.token, box.org_id)
+    # the second request for events is refused as revoked (410, not retried): the fetch stops
+    # with part of the events read
+    fault = box.add_fault(410, request=2, endpoint="events")
+    at = run_app()  # the Overview is the first page
+    assert not at.exception, [e.value for e in at.exception]
+    assert fault.fired == 1
+    assert [e.value for e in at.error] and "did not accept the credentials" in at.error[0].value
+    assert not at.metric
+    # the fault fired once; the next run fetches again instead of using a partial result
+    at.run()
+    assert not at.exception and not at.error
+    assert len(at.metric) >= 6
