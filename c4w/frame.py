@@ -170,10 +170,8 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     for name in columns:
         parts = [frame[name] for frame in frames]
         if all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
-            data[name] = pd.Series(
-                pd.api.types.union_categoricals([_str_categories(p) for p in parts]),
-                name=name,
-            )
+            union = pd.api.types.union_categoricals([_str_categories(p) for p in parts])
+            data[name] = pd.Series(_without_lookup_table(union), name=name)
         else:
             data[name] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(data, columns=columns)
@@ -690,9 +688,22 @@ def _category(encoded: pa.DictionaryArray) -> pd.Categorical:
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     categories = pd.Index(pd.array(encoded.dictionary, dtype="str"), dtype="str")
     width = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32_767 else np.int32
-    return pd.Categorical.from_codes(
+    categorical = pd.Categorical.from_codes(
         codes.astype(width, copy=False), dtype=pd.CategoricalDtype(categories), validate=False
     )
+    return _without_lookup_table(categorical)
+
+
+def _without_lookup_table(categorical: pd.Categorical) -> pd.Categorical:
+    """Free the hash table pandas builds on the categories while checking they are unique.
+
+    With 100,000 contacts it weighs about as much as the ids themselves; pandas builds it again
+    only when a lookup by value needs it.
+    """
+    cache = getattr(categorical.categories, "_cache", None)
+    if isinstance(cache, dict):
+        cache.pop("_engine", None)
+    return categorical
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
