@@ -183,12 +183,28 @@ def test_odd_contact_ids_give_a_message_not_a_traceback(contact_id: str) -> None
 
 
 def test_personal_data_is_masked_until_revealed() -> None:
-    at = run_app("funnels")
-    assert not at.exception
+    frame = demo_frame()
+    with_email = frame[frame[schema.EMAIL].notna()]
+    contact = str(with_email[schema.CONTACT_ID].iloc[0])
+    email = str(with_email[schema.EMAIL].iloc[0])
+
+    def emails_on_screen(at: AppTest) -> set[str]:
+        shown: set[str] = set()
+        for table in at.dataframe:
+            if schema.EMAIL in table.value.columns:
+                shown |= set(table.value[schema.EMAIL].dropna().astype(str))
+        return shown
+
+    at = run_app("contact", contact=contact)
     assert at.sidebar.toggle(key="flt_reveal").value is False
+    masked = emails_on_screen(at)
+    # "anna@x.com" is shown as "a***@x.com": first letter, three stars, the domain
+    local, _, domain = email.partition("@")
+    assert f"{local[0]}***@{domain}" in masked
+    assert email not in masked
     at.sidebar.toggle(key="flt_reveal").set_value(True).run()
     assert not at.exception
-    assert at.sidebar.toggle(key="flt_reveal").value is True
+    assert email in emails_on_screen(at)
 
 
 # --- live mode against the sandbox ---------------------------------------------------------------
