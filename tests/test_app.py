@@ -107,6 +107,26 @@ def test_filters_live_in_the_address_and_hold_across_pages() -> None:
     assert param(at, "range") == ["7d"]
 
 
+def test_custom_dates_start_from_the_range_shown_and_go_into_the_address() -> None:
+    at = run_app()
+    today = ui.utc_today()
+    at.sidebar.selectbox(key="flt_range").set_value("7d").run()
+    at.sidebar.selectbox(key="flt_range").set_value("custom").run()
+    assert not at.exception
+    # the picker starts from the range that was showing: the last 7 days
+    assert at.sidebar.date_input(key="flt_dates").value == (today - dt.timedelta(days=6), today)
+    start, end = today - dt.timedelta(days=20), today - dt.timedelta(days=10)
+    at.sidebar.date_input(key="flt_dates").set_value((start, end)).run()
+    assert not at.exception
+    assert param(at, "range") == ["custom"]
+    assert (param(at, "start"), param(at, "end")) == ([start.isoformat()], [end.isoformat()])
+    # half-way through picking (only the first day chosen) the last full range stays in use
+    at.sidebar.date_input(key="flt_dates").set_value((start,)).run()
+    assert not at.exception
+    assert any("Pick the last day" in c.value for c in at.sidebar.caption)
+    assert param(at, "end") == [end.isoformat()]
+
+
 def test_a_filter_change_changes_the_numbers() -> None:
     at = run_app("overview")
     month = metric_values(at)
