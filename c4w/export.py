@@ -21,6 +21,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from c4w import schema
 
@@ -103,6 +106,27 @@ def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
 
 
+def _safe_text_column(series: pd.Series) -> pd.Series:
+    """One text column made formula-safe; returned unchanged (same object) when nothing starts
+    with a formula character, which is the usual case and costs one vectorised scan."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = list(series.cat.categories)
+        safe = [safe_cell(c) for c in categories]
+        if safe == categories:
+            return series
+        if len(set(safe)) == len(safe):
+            return series.cat.rename_categories(safe)
+        return _map_text(series, safe_cell)  # "=x" and "'=x" both present: plain text column
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        hit = series.str.match(_FORMULA_START.pattern).fillna(False).astype(bool)
+        if not hit.any():
+            return series
+        return series.where(~hit, "'" + series)
+    return _map_text(series, safe_cell)
+
+
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``df`` whose text cells cannot run as formulas; numbers are untouched.
 
@@ -111,7 +135,9 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if _is_text(out[col]):
-            out[col] = _map_text(out[col], safe_cell)
+            safe = _safe_text_column(out[col])
+            if safe is not out[col]:
+                out[col] = safe
     out.columns = [safe_cell(str(c)) for c in out.columns]
     return out
 
@@ -126,7 +152,9 @@ def _format_times(df: pd.DataFrame) -> pd.DataFrame:
             series = df[col]
             if getattr(series.dt, "tz", None) is not None:
                 series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-            out[col] = series.dt.strftime(_TIME_FORMAT).astype(object)
+            # whole seconds, then Arrow's own text form of a timestamp: "2024-05-01 09:30:00"
+            seconds = pc.cast(pa.array(series), pa.timestamp("s"), safe=False)
+            out[col] = pd.Series(seconds.cast(pa.string()), dtype="str", index=series.index)
     return out
 
 
@@ -134,12 +162,21 @@ def csv_bytes(df: pd.DataFrame, *, reveal_personal: bool = False) -> bytes:
     """CSV bytes for ``df``: UTF-8 with BOM, formulas neutralised, personal data masked unless
     ``reveal_personal``. Times are written as ``YYYY-MM-DD HH:MM:SS`` (UTC columns in UTC,
     local columns as local wall-clock). ``df`` is not changed.
+
+    Arrow's CSV writer does the writing (several times faster than pandas on large frames);
+    a frame Arrow cannot take (mixed types in one column) is written by pandas instead.
     """
     frame = df if reveal_personal else mask_personal(df)
     frame = spreadsheet_safe(_format_times(frame))
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    return UTF8_BOM + buffer.getvalue().encode("utf-8")
+    buffer = io.BytesIO()
+    buffer.write(UTF8_BOM)
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        text = frame.to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        buffer = io.BytesIO(UTF8_BOM + text.encode("utf-8"))
+    return buffer.getvalue()
 
 
 def csv_file_name(what: str, start: dt.date | None = None, end: dt.date | None = None) -> str:

@@ -76,9 +76,15 @@ def test_non_ascii_names_survive_with_a_byte_order_mark() -> None:
 
 
 def test_category_and_missing_values() -> None:
-    df = pd.DataFrame({"type": pd.Series(["visit", None, "=cmd"], dtype="category")})
+    df = pd.DataFrame(
+        {
+            "type": pd.Series(["visit", None, "=cmd"], dtype="category"),
+            "n": pd.Series([1.5, None, 3.0]),
+        }
+    )
     rows = read_back(export.csv_bytes(df))
-    assert [r[0] for r in rows[1:]] == ["visit", "", "'=cmd"]
+    # missing text and missing numbers are empty cells; 3.0 is written as the number 3
+    assert rows[1:] == [["visit", "1.5"], ["", ""], ["'=cmd", "3"]]
 
 
 def test_times_are_written_as_plain_date_and_time() -> None:
