@@ -24,7 +24,7 @@ EVENTS = nested_events(27, seed=2, days=10)
 ALL_IDS = sorted(e["event"]["id"] for e in EVENTS)
 PAGE = 6
 POSITIONS = {"first": 1, "middle": 3, "last": 5}
-TIMEOUT_S = 0.5  # the client's read timeout; the "timeout" fault stalls twice as long
+TIMEOUT_S = 0.8  # the client's read timeout; the "timeout" fault stalls twice as long
 
 
 @pytest.fixture(scope="module")
