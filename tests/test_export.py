@@ -151,3 +151,10 @@ def test_file_names_say_what_and_which_dates() -> None:
     )
     assert export.csv_file_name("", start, end) == "data_2024-05-01_2024-05-31.csv"
     assert export.csv_file_name("Overview") == "overview.csv"
+
+
+def test_a_column_mixing_numbers_and_text_is_still_written_safely() -> None:
+    df = pd.DataFrame({"mixed": pd.Series([1, "=x", None], dtype=object), "n": [1, 2, 3]})
+    rows = read_back(export.csv_bytes(df))
+    # the number 1 stays 1, the text "=x" gets its quote, the missing value is empty
+    assert rows[1:] == [["1", "1"], ["'=x", "2"], ["", "3"]]
