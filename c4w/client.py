@@ -856,9 +856,7 @@ class Client:
             scroll_id = str(next_id)
         return pages
 
-    def _read_page(
-        self, body: bytes, events_frame: Callable[[bytes], pd.DataFrame] | None = None
-    ) -> tuple[pd.DataFrame, Any]:
+    def _read_page(self, body: bytes) -> tuple[pd.DataFrame, Any]:
         """The page's events frame and scroll id; TransportError when the body is unreadable."""
         return self._parse_body(body), scroll_id_of(body)
 
