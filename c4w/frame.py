@@ -170,11 +170,10 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     for name in columns:
         parts = [frame[name] for frame in frames]
         if all(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):
-            union = pd.api.types.union_categoricals([_str_categories(p) for p in parts])
-            data[name] = pd.Series(_without_lookup_table(union), name=name)
+            data[name] = _concat_categories(parts)
         else:
             data[name] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(data, columns=columns)
+    return pd.DataFrame(data, columns=columns, copy=False)
 
 
 def data_quality_report(df: pd.DataFrame) -> pd.DataFrame:
@@ -839,12 +838,19 @@ def _coordinate(value: Any, limit: float) -> float:
     return number if math.isfinite(number) and abs(number) <= limit else math.nan
 
 
-def _str_categories(part: pd.Series) -> pd.Series:
-    """A categorical column whose categories are pandas strings (so unions line up)."""
-    categories = part.cat.categories
-    if categories.dtype == "str":
-        return part
-    return part.cat.set_categories(pd.Index(categories.astype("str"), dtype="str"))
+def _concat_categories(parts: list[pd.Series]) -> pd.Categorical:
+    """One categorical from several, their categories unioned in order of first appearance."""
+    arrays = []
+    for part in parts:
+        categorical = part.array
+        codes = categorical.codes.astype(np.int32)
+        categories = categorical.categories
+        if categories.dtype != "str":
+            categories = categories.astype("str")
+        categories = pa.array(categories.array).cast(pa.large_string())
+        indices = pa.array(codes, mask=codes < 0)
+        arrays.append(pa.DictionaryArray.from_arrays(indices, categories))
+    return _category(pa.concat_arrays(arrays))
 
 
 def _concat_mismatched(frames: list[pd.DataFrame]) -> pd.DataFrame:
