@@ -58,6 +58,7 @@ MAX_RESUMES_WITHOUT_PROGRESS = 3
 # time is L happened (in UTC) within a day and two hours of L.
 LOCAL_TIME_MARGIN = dt.timedelta(hours=26)
 MIN_WINDOW = dt.timedelta(hours=1)
+WINDOW_REACH = 8  # a window's query reaches an eighth of its length into the next one
 SORT_FIELDS = ("businessTime", "utcTime")
 DateLike = dt.datetime | dt.date | str | None
 
@@ -165,9 +166,9 @@ def check_page_size(page_size: int) -> int:
 class _Window:
     """One scan: the query's own bounds and order, and which rows it keeps.
 
-    A window that is not the last one scans upward from its start to the end of the whole range
-    and stops at the first page that goes past its own end (the pages are sorted by UTC time);
-    the last window scans downward from the end and stops below its start. Neither needs the
+    A window that is not the last one scans upward from its start, a little past its own end, and
+    stops at the first page that goes past its own end (the pages are sorted by UTC time); the
+    last window scans downward from the end and stops below its start. Neither usually needs the
     closing empty page, and each event is kept by exactly one window (by its ``created_at``).
     """
 
@@ -198,14 +199,20 @@ def plan_windows(
     span = (end - start).total_seconds()
     edges = [start + dt.timedelta(seconds=math.floor(span * i / count)) for i in range(count)]
     edges.append(end)
+    # A window's query reaches a little past its own end, so the page that shows it is done
+    # holds few events of the next window (fewer to parse); if that stretch is empty, the empty
+    # page closes the window instead.
+    reach = max(MIN_WINDOW, dt.timedelta(seconds=math.ceil(span / count / WINDOW_REACH)))
     windows = []
     for i in range(count):
         low = pd.Timestamp(edges[i])
         if i < count - 1:
             high = pd.Timestamp(edges[i + 1])
-            windows.append(_Window(edges[i], end, "utcTime", False, low, high, True))
+            query_end = min(end, edges[i + 1] + reach)
+            windows.append(_Window(edges[i], query_end, "utcTime", False, low, high, True))
         else:
-            windows.append(_Window(start, end, "utcTime", True, low, None, True))
+            query_start = max(start, edges[i] - reach)
+            windows.append(_Window(query_start, end, "utcTime", True, low, None, True))
     return windows
 
 
