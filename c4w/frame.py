@@ -305,7 +305,7 @@ def _python_row(event: Any) -> tuple:
         if value is None or answers is not None:
             continue
         if isinstance(value, dict):
-            answers = answers_text(value)
+            answers = _answers_text(value)
         else:
             problems |= s.PROBLEM_MALFORMED
     texts.append(answers)
@@ -357,7 +357,7 @@ def _natural_key(key: str) -> list:
     return [(len(p.lstrip("0")), p.lstrip("0"), p) if i % 2 else p for i, p in enumerate(pieces)]
 
 
-def answers_text(answers: dict) -> str | None:
+def _answers_text(answers: dict) -> str | None:
     """Survey answers joined as "answer_1: x; answer_2: y" (keys in natural order, nulls skipped).
 
     Texts are kept as they are, whole numbers and booleans as JSON writes them; other values
@@ -455,7 +455,7 @@ def _read_body(body: bytes, flat: bool) -> pa.StructArray:
 
 def _arrow_raw(body: bytes) -> pa.Table:
     """Raw columns of one response body through pyarrow's JSON reader; _NeedsPython if refused."""
-    if not body.lstrip()[:1] == b"{" or len(body) > 2**31 - 64:
+    if body[:64].lstrip()[:1] != b"{" or len(body) > 2**31 - 64:
         raise _NeedsPython
     items = _read_body(body, flat=False)
     if any(items.type.get_field_index(key) >= 0 for key in FLAT_KEYS):

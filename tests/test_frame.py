@@ -604,6 +604,15 @@ def test_concat_frames_unions_categories(vendor):
     assert frame.concat_frames([]).shape == (0, len(s.EVENT_COLUMNS))
 
 
+def test_concat_frames_with_an_extra_column(vendor):
+    marked = vendor.assign(page=1)
+    both = frame.concat_frames([marked, vendor])
+    assert len(both) == 38  # 19 + 19
+    assert both["page"].iloc[:19].eq(1).all() and both["page"].iloc[19:].isna().all()
+    assert isinstance(both[s.TYPE].dtype, pd.CategoricalDtype)
+    assert both[s.TYPE].astype(str).tolist() == vendor[s.TYPE].astype(str).tolist() * 2
+
+
 def test_pages_frame_equals_concatenated_pages(vendor_body):
     events = json.loads(vendor_body)["events"]
     pages = [body(*events[:7]), body(*events[7:14]), body(*events[14:]), body(FLAT_EMAIL)]
