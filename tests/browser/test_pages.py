@@ -60,6 +60,23 @@ def assert_no_exception(page: Page) -> None:
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
+def test_a_shared_link_opened_first_after_start_gets_the_whole_frame(
+    demo_app: AppServer, page: Page
+) -> None:
+    """The first visit after the server starts (this module's first test) lands on a deep link:
+    it still gets the shared sidebar, the link's filters and the page's own content."""
+    open_page(page, f"{demo_app.url}/visits?range=7d")
+    assert_no_exception(page)
+    expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Visits")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    today = dt.datetime.now(dt.UTC).date()
+    week = f"{today - dt.timedelta(days=6):%a %d %b %Y} – {today:%a %d %b %Y}"
+    expect(sidebar.get_by_text(week)).to_be_visible()
+    expect(sidebar.get_by_text("Campaign funnels")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert "range=7d" in page.url
+
+
 @pytest.mark.parametrize("path", list(PAGES), ids=[v[0] for v in PAGES.values()])
 def test_each_page_runs_and_draws(demo_app: AppServer, page: Page, path: str) -> None:
     name, plotly, maps = PAGES[path]
