@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -39,6 +39,8 @@ DEMO_EVENTS = "20000"
 APP_READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 START_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 90_000
+# these machines are small and shared: give every expectation time before calling it a failure
+expect.set_options(timeout=30_000)
 
 
 def free_port() -> int:
@@ -156,7 +158,9 @@ def wait_for_app(page: Page) -> None:
 def _wait_drawn(page: Page) -> None:
     page.wait_for_selector("[data-testid='stMain'] h1", state="attached", timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector(APP_READY, timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_selector("[data-testid='stSidebar'] button:has-text('Refresh data')")
+    page.wait_for_selector(
+        "[data-testid='stSidebar'] button:has-text('Refresh data')", timeout=PAGE_TIMEOUT_MS
+    )
     page.wait_for_selector(APP_READY, timeout=PAGE_TIMEOUT_MS)
 
 
