@@ -39,7 +39,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ PRESET_LABELS = {
 }
 DEFAULT_PRESET = "30d"
 MAX_LOCATIONS = 3
-STEP_WEIGHTS = {"page": 5, "dates": 2, "locations": 2, "contact": 1}
+STEP_WEIGHTS = {"page": 4, "dates": 2, "locations": 2, "contact": 1}
 SAMPLE_EVERY_S = 0.5
 START_TIMEOUT_S = 180
 
@@ -272,8 +272,8 @@ def sandbox_reset(server: Server) -> None:
 
 
 # --- memory ----------------------------------------------------------------------------------
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (from /proc)."""
+def process_parents() -> dict[int, list[int]]:
+    """Children of every process, from /proc."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -284,6 +284,12 @@ def process_tree(pid: int) -> list[int]:
         except OSError:
             continue
         parents.setdefault(int(fields[1]), []).append(int(entry))
+    return parents
+
+
+def process_tree(pid: int, parents: dict[int, list[int]] | None = None) -> list[int]:
+    """``pid`` and all its descendants."""
+    parents = process_parents() if parents is None else parents
     tree, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -304,21 +310,85 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class RssSampler:
-    """Samples the RSS of a process tree every 0.5 s on a thread; keeps the peak."""
+_TICKS = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class Sampler:
+    """Every 0.5 s on a thread: the RSS of the server's process tree (keeping the peak) and,
+    between ``start_counting`` and ``stop_counting``, the CPU time used by the server, by the
+    browser (everything else this benchmark started) and by the sandbox API."""
+
+    def __init__(self, server_pid: int, sandbox_pid: int | None = None) -> None:
+        self.server_pid = server_pid
+        self.sandbox_pid = sandbox_pid
         self.samples: list[int] = []
+        self._base: dict[int, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._counting = False
+        self._wall = [0.0, 0.0]
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    def _groups(self) -> tuple[list[int], dict[int, str]]:
+        parents = process_parents()
+        server = process_tree(self.server_pid, parents)
+        sandbox = process_tree(self.sandbox_pid, parents) if self.sandbox_pid else []
+        groups = dict.fromkeys(process_tree(os.getpid(), parents), "browser")
+        groups.pop(os.getpid(), None)
+        groups.update(dict.fromkeys(sandbox, "sandbox"))
+        groups.update(dict.fromkeys(server, "server"))
+        return server, groups
+
+    def _sample(self) -> None:
+        server, groups = self._groups()
+        self.samples.append(sum(rss_bytes(p) for p in server))
+        with self._lock:
+            if not self._counting:
+                return
+            for pid, group in groups.items():
+                used = cpu_seconds(pid)
+                if used is not None:
+                    self._last[pid] = (group, used)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append(sum(rss_bytes(p) for p in process_tree(self.pid)))
+            self._sample()
             self._stop.wait(SAMPLE_EVERY_S)
 
-    def __enter__(self) -> RssSampler:
+    def start_counting(self) -> None:
+        _, groups = self._groups()
+        with self._lock:
+            self._base = {p: cpu_seconds(p) or 0.0 for p in groups}
+            self._last.clear()
+            self._counting = True
+            self._wall[0] = time.monotonic()
+
+    def stop_counting(self) -> None:
+        self._sample()
+        with self._lock:
+            self._counting = False
+            self._wall[1] = time.monotonic()
+
+    def cores_used(self) -> dict[str, float]:
+        """CPU seconds per second of wall time while counting, by group (1.0 = one core)."""
+        wall = max(self._wall[1] - self._wall[0], 1e-9)
+        used: dict[str, float] = {"server": 0.0, "browser": 0.0, "sandbox": 0.0}
+        for pid, (group, seconds) in self._last.items():
+            used[group] += max(0.0, seconds - self._base.get(pid, 0.0))
+        return {group: seconds / wall for group, seconds in used.items()}
+
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -481,6 +551,7 @@ class PhaseResult:
     peak_rss: int
     ready_rss: int  # after the first page was drawn (before the sessions started)
     warmup_s: float
+    cores: dict[str, float]  # CPU used while the sessions ran, in cores
     fetches: dict[str, int] | None = None
 
 
@@ -492,8 +563,10 @@ async def drive_sessions(
     names: dict[str, str],
     contacts: list[list[str]],
     step_timeout: float,
+    before_close: Callable[[], None] = lambda: None,
 ) -> list[SessionResult]:
-    """N contexts of one Chromium, each a session running until ``seconds`` have passed."""
+    """N contexts of one Chromium, each a session running until ``seconds`` have passed;
+    ``before_close`` is called when they are done, while the browser still runs."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -528,6 +601,7 @@ async def drive_sessions(
                     results.append(session.result)
             return results
         finally:
+            before_close()
             await browser.close()
 
 
@@ -570,20 +644,29 @@ def run_phase(
     print(f"  starting the dashboard for {n} session(s)…", flush=True)
     app = start_app(args.events, live_env, taken)
     try:
-        with RssSampler(app.process.pid) as sampler:
+        sandbox_pid = sandbox.process.pid if sandbox is not None else None
+        with Sampler(app.process.pid, sandbox_pid) as sampler:
             warmup_s = 0.0
             if sandbox is None:  # live: the sessions themselves start on a cold cache
                 warmup_s = asyncio.run(warm_up(app.url, args.step_timeout))
             ready = sum(rss_bytes(p) for p in process_tree(app.process.pid))
             print(f"  {n} session(s) for {args.seconds:.0f} s…", flush=True)
+            sampler.start_counting()
             results = asyncio.run(
                 drive_sessions(
-                    app.url, n, args.seconds, args.seed, names, contacts, args.step_timeout
+                    app.url,
+                    n,
+                    args.seconds,
+                    args.seed,
+                    names,
+                    contacts,
+                    args.step_timeout,
+                    sampler.stop_counting,
                 )
             )
             time.sleep(1.0)
         fetches = fetch_counts(sandbox) if sandbox is not None else None
-        return PhaseResult(results, sampler.peak, ready, warmup_s, fetches)
+        return PhaseResult(results, sampler.peak, ready, warmup_s, sampler.cores_used(), fetches)
     finally:
         app.stop()
         output = app.log.read_text(errors="replace")
@@ -658,6 +741,13 @@ def summarise(phase: PhaseResult) -> dict[str, str]:
             f"{min(pages)}/{statistics.median(pages):g}/{max(pages)}" if pages else "-"
         ),
         "median step (s)": f"{statistics.median(steps):.1f}" if steps else "-",
+        "CPU while running: server (cores)": f"{phase.cores['server']:.2f}",
+        "CPU while running: browser (cores)": f"{phase.cores['browser']:.2f}",
+        **(
+            {"CPU while running: sandbox (cores)": f"{phase.cores['sandbox']:.2f}"}
+            if phase.fetches is not None
+            else {}
+        ),
         "exceptions shown": str(sum(len(s.exceptions) for s in phase.sessions)),
         "own filters not shown": str(sum(len(s.mismatches) for s in phase.sessions)),
         "step timeouts": str(sum(s.timeouts for s in phase.sessions)),
