@@ -11,6 +11,17 @@ a million events. Each response body goes through two stages:
    `data_problems` bits and builds the pandas frame (repeated texts as categories).
 
 A row is never dropped: an unusable value becomes null and its problem bit is set.
+
+Rules, applied the same way everywhere:
+- `created_at` is `createdAt` (UTC). `created_at_local` is the wall clock written in
+  `createdAtLocal` (its misleading `Z` dropped); when that is missing or unreadable it is derived
+  from `createdAt` in the event's zone. Both known but different: the written wall clock is kept
+  and the row gets PROBLEM_LOCAL_TIME_MISMATCH (the vendor's own example has one such signup).
+- `timezone` is `when.timezone`, else the visit's. `visit_start` / `visit_start_local` follow the
+  same rule with `startAt` / `startAtLocal` and the visit's zone.
+- Texts that are not ISO-8601 times, or years outside 1900-2199, are unreadable times.
+- An empty event id or contact id counts as missing.
+- A value is taken from the nested shape (`event.visit`) first, then the flat one (`visit`).
 """
 
 from __future__ import annotations
