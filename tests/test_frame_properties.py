@@ -424,7 +424,7 @@ def test_damaged_events_keep_their_rows_and_are_reported(case):
             assert df[s.EVENT_ID].iloc[row] == damaged[row]["event"]["id"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(damaged_payloads(), st.lists(st.integers(0, 10), max_size=3))
 def test_pages_give_the_same_frame_as_one_body(case, cuts):
     _, damaged, _ = case
