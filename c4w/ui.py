@@ -185,10 +185,12 @@ def parse_url_filters(
         if missing:
             wanted = [w for w in wanted if w in known]
             rest = "the other chosen locations" if wanted else "all locations"
-            notes.append(
-                f"{len(missing)} location(s) in the link no longer exist in this account; "
-                f"showing {rest}."
+            gone = (
+                "1 location in the link no longer exists"
+                if len(missing) == 1
+                else f"{len(missing)} locations in the link no longer exist"
             )
+            notes.append(f"{gone} in this account; showing {rest}.")
     return Filters(preset, start, end, tuple(wanted)), notes
 
 

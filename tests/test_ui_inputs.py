@@ -110,9 +110,10 @@ def test_future_end_and_ancient_dates() -> None:
 def test_locations_that_no_longer_exist_are_dropped_with_a_warning() -> None:
     filters, notes = ui.parse_url_filters({"loc": ["a", "gone", "b,also-gone"]}, TODAY, ["a", "b"])
     assert filters.location_ids == ("a", "b")
-    assert len(notes) == 1 and "2 location(s)" in notes[0]
+    assert len(notes) == 1 and "2 locations in the link" in notes[0]
     filters, notes = ui.parse_url_filters({"loc": ["gone"]}, TODAY, ["a"])
     assert filters.location_ids == ()
+    assert notes[0].startswith("1 location in the link no longer exists")
     assert "all locations" in notes[0]
 
 
