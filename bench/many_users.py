@@ -464,6 +464,7 @@ class Session:
     async def step_dates(self) -> None:
         preset = self.rng.choice([p for p in PRESET_LABELS if p != self.want.preset])
         side = self.page.locator("[data-testid='stSidebar']")
+        await self.blur()
         await side.locator("input[aria-label='Dates']").click()
         option = self.page.locator("[role='option']").filter(has_text=PRESET_LABELS[preset])
         await option.first.click()
@@ -479,7 +480,10 @@ class Session:
             chosen.remove(loc_id)
         else:
             loc_id = self.rng.choice([i for i in self.names if i not in chosen])
-            await side.locator("input[aria-label='Locations']").click()
+            await self.blur()
+            box = side.locator("input[aria-label='Locations']")
+            await box.click()
+            await box.fill(self.names[loc_id])  # the list may only draw the options in view
             option = self.page.locator("[role='option']").filter(has_text=self.names[loc_id])
             await option.first.click()
             await self.page.keyboard.press("Escape")
@@ -495,6 +499,11 @@ class Session:
         await box.fill(contact)
         await box.press("Enter")
         self.want.contact = contact
+
+    async def blur(self) -> None:
+        """Click the page title, so the next click on a sidebar box opens its list afresh (a
+        click on a box that kept the focus after Escape can open a list that ignores picks)."""
+        await self.page.locator("[data-testid='stMain'] h1").first.click()
 
     # -- checks -------------------------------------------------------------------------------
     async def snapshot(self) -> dict:
