@@ -16,7 +16,7 @@ from c4w.charts import visits as cv
 from c4w.metrics import logins as lm
 from c4w.metrics import overview as om
 from c4w.metrics import visits as vm
-from tests.test_metrics_overview import event, make_events
+from tests.frames import event, make_events
 
 
 def _rows() -> list[dict]:

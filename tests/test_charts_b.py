@@ -14,7 +14,8 @@ from c4w.charts import contacts as contact_charts
 from c4w.charts import funnels as funnel_charts
 from c4w.charts import geofences as geofence_charts
 from c4w.metrics import contacts, funnels, geofences
-from tests.test_metrics_funnels import ev, make_events, scenario
+from tests.frames import event, make_events
+from tests.test_metrics_funnels import scenario
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -169,14 +170,14 @@ def test_geofence_activity_and_bar_charts() -> None:
 def test_contact_timeline_chart_draws_visits_as_bars() -> None:
     frame = make_events(
         [
-            ev(schema.SIGNUP, "x", "2024-03-01T08:00:00Z"),
-            ev(
+            event(schema.SIGNUP, "x", "2024-03-01T08:00:00Z"),
+            event(
                 schema.VISIT,
                 "x",
                 "2024-03-01T10:00:00Z",
                 **{schema.VISIT_DURATION_MIN: 60.0, schema.LOCATION_NAME: EVIL},
             ),
-            ev(schema.SEND_EMAIL, "x", "2024-03-02T08:00:00Z", **{schema.CAMPAIGN_NAME: "<i>"}),
+            event(schema.SEND_EMAIL, "x", "2024-03-02T08:00:00Z", **{schema.CAMPAIGN_NAME: "<i>"}),
         ]
     )
     fig = contact_charts.contact_timeline_chart(contacts.contact_timeline(frame))

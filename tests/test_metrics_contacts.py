@@ -8,7 +8,7 @@ import pandas as pd
 
 from c4w import schema
 from c4w.metrics import contacts
-from tests.test_metrics_funnels import ev, make_events
+from tests.frames import event, make_events
 
 MILAN = {schema.LOCATION_ID: "L1", schema.LOCATION_NAME: "Milan Store"}
 ROME = {schema.LOCATION_ID: "L2", schema.LOCATION_NAME: "Rome Store"}
@@ -16,36 +16,40 @@ C1 = {schema.CAMPAIGN_ID: "c1", schema.CAMPAIGN_NAME: "Spring"}
 C2 = {schema.CAMPAIGN_ID: "c2", schema.CAMPAIGN_NAME: "Summer"}
 C3 = {schema.CAMPAIGN_ID: "c3", schema.CAMPAIGN_NAME: "Flash sale"}
 DUR = schema.VISIT_DURATION_MIN
+NO_START = {schema.VISIT_START: None}  # the API gave no start: the view derives it
 
 
 def story() -> pd.DataFrame:
     """Contact x over six days (12 events), given newest-first to check the ordering."""
     rows = [
-        ev(schema.SIGNUP, "x", "2024-03-01T09:00:00Z", **MILAN, **{schema.SIGNUP_SOURCE: "wifi"}),
-        ev(schema.LOGIN, "x", "2024-03-01T09:01:00Z", **MILAN),
+        event(
+            schema.SIGNUP, "x", "2024-03-01T09:00:00Z", **MILAN, **{schema.SIGNUP_SOURCE: "wifi"}
+        ),
+        event(schema.LOGIN, "x", "2024-03-01T09:01:00Z", **MILAN),
         # visit with its start: 09:00 -> 10:00 (60 min)
-        ev(
+        event(
             schema.VISIT,
             "x",
             "2024-03-01T10:00:00Z",
             **MILAN,
             **{DUR: 60.0, schema.VISIT_START: "2024-03-01T09:00:00Z"},
         ),
-        ev(schema.SEND_EMAIL, "x", "2024-03-02T08:00:00Z", **C1),
-        ev(schema.OPEN_EMAIL, "x", "2024-03-02T09:00:00Z", **C1),
-        ev(schema.OPEN_EMAIL, "x", "2024-03-02T10:00:00Z", **C1),  # opened twice: 1 campaign
-        ev(schema.CLICK_EMAIL, "x", "2024-03-02T10:05:00Z", **C1),
-        ev(schema.SEND_EMAIL, "x", "2024-03-03T08:00:00Z", **C2),
-        ev(schema.SEND_SMS, "x", "2024-03-03T08:30:00Z", **C3),
+        event(schema.SEND_EMAIL, "x", "2024-03-02T08:00:00Z", **C1),
+        event(schema.OPEN_EMAIL, "x", "2024-03-02T09:00:00Z", **C1),
+        event(schema.OPEN_EMAIL, "x", "2024-03-02T10:00:00Z", **C1),  # opened twice: 1 campaign
+        event(schema.CLICK_EMAIL, "x", "2024-03-02T10:05:00Z", **C1),
+        event(schema.SEND_EMAIL, "x", "2024-03-03T08:00:00Z", **C2),
+        event(schema.SEND_SMS, "x", "2024-03-03T08:30:00Z", **C3),
         # visit without a start: emitted at the end, so it spans 18:00 -> 18:30
-        ev(schema.VISIT, "x", "2024-03-04T18:30:00Z", **ROME, **{DUR: 30.0}),
-        ev(
+        event(schema.VISIT, "x", "2024-03-04T18:30:00Z", **ROME, **{DUR: 30.0}, **NO_START),
+        event(
             schema.GEO_VISIT,
             "x",
             "2024-03-05T12:00:00Z",
             **{DUR: 5.0, schema.GEOFENCE_ID: "g1", schema.GEOFENCE_NAME: "Mall Entrance"},
+            **NO_START,
         ),
-        ev(schema.VISIT, "x", "2024-03-06T12:00:00Z", **MILAN, **{DUR: 20.0}),
+        event(schema.VISIT, "x", "2024-03-06T12:00:00Z", **MILAN, **{DUR: 20.0}, **NO_START),
     ]
     return make_events(rows[::-1])
 
@@ -104,7 +108,7 @@ def test_events_of_contact_and_raw_table() -> None:
     frame = pd.concat(
         [
             story().astype(object),
-            make_events([ev(schema.LOGIN, "y", "2024-03-01T00:00:00Z")]).astype(object),
+            make_events([event(schema.LOGIN, "y", "2024-03-01T00:00:00Z")]).astype(object),
         ],
         ignore_index=True,
     )
@@ -121,12 +125,12 @@ def test_events_of_contact_and_raw_table() -> None:
 def test_most_active_contacts() -> None:
     frame = make_events(
         [
-            ev(schema.VISIT, "a", "2024-03-01T09:00:00Z"),
-            ev(schema.LOGIN, "a", "2024-03-01T10:00:00Z"),
-            ev(schema.LOGIN, "b", "2024-03-01T11:00:00Z"),
-            ev(schema.VISIT, "c", "2024-03-02T11:00:00Z"),
-            ev(schema.VISIT, "c", "2024-03-03T11:00:00Z"),
-            ev(schema.LOGIN, "d", "2024-03-01T11:00:00Z"),
+            event(schema.VISIT, "a", "2024-03-01T09:00:00Z"),
+            event(schema.LOGIN, "a", "2024-03-01T10:00:00Z"),
+            event(schema.LOGIN, "b", "2024-03-01T11:00:00Z"),
+            event(schema.VISIT, "c", "2024-03-02T11:00:00Z"),
+            event(schema.VISIT, "c", "2024-03-03T11:00:00Z"),
+            event(schema.LOGIN, "d", "2024-03-01T11:00:00Z"),
         ]
     )
     top = contacts.most_active_contacts(frame, limit=3)

@@ -1,7 +1,4 @@
-"""Funnels: ordering, conversion window, entry, drop-off lists, time between steps, breakdowns.
-
-Also home of `make_events`, the small-frame builder the other view tests import.
-"""
+"""Funnels: ordering, conversion window, entry, drop-off lists, time between steps, breakdowns."""
 
 from __future__ import annotations
 
@@ -13,62 +10,7 @@ import pytest
 
 from c4w import schema
 from c4w.metrics import funnels
-
-# Repeated strings are categories in the canonical frame; unique ones are pandas strings.
-_CATEGORY_COLUMNS = {
-    schema.TYPE,
-    schema.CONTACT_ID,
-    schema.ORGANIZATION_ID,
-    schema.TIMEZONE,
-    schema.LOCATION_ID,
-    schema.LOCATION_NAME,
-    schema.HOTSPOT_ID,
-    schema.GEOFENCE_ID,
-    schema.GEOFENCE_NAME,
-    schema.GEOFENCE_EXT_ID,
-    schema.GEOFENCE_SHAPE,
-    schema.APP_OS,
-    schema.SIGNUP_SOURCE,
-    schema.CAMPAIGN_ID,
-    schema.CAMPAIGN_NAME,
-    schema.COMMUNICATION_ID,
-    schema.CHANNEL,
-    schema.PHONE_PREFIX,
-    schema.PROMO_TYPE,
-}
-
-
-def make_events(rows: list[dict]) -> pd.DataFrame:
-    """A canonical events frame (every column, right dtypes) from a few dict rows.
-
-    Times may be given as ISO text; anything left out is missing. Event ids default to e0, e1...
-    """
-    data: dict[str, pd.Series] = {}
-    n = len(rows)
-    for col in schema.EVENT_COLUMNS:
-        values = [r.get(col) for r in rows]
-        if col == schema.EVENT_ID:
-            values = [v if v is not None else f"e{i}" for i, v in enumerate(values)]
-        if col in schema.UTC_TIME_COLUMNS:
-            series = pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.as_unit("ns")
-        elif col in schema.LOCAL_TIME_COLUMNS:
-            series = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]")
-        elif col in schema.FLOAT_COLUMNS:
-            series = pd.Series(values, dtype="float64")
-        elif col == schema.DATA_PROBLEMS:
-            series = pd.Series([v or 0 for v in values], dtype="uint16")
-        elif col in _CATEGORY_COLUMNS:
-            series = pd.Series(values, dtype="object").astype("category")
-        else:
-            series = pd.Series(values, dtype="str")
-        data[col] = series.reset_index(drop=True) if n else series
-    return pd.DataFrame(data)
-
-
-def ev(kind: str, contact: str, at: str, **extra: object) -> dict:
-    """One event row: type, contact and UTC time, plus any other columns."""
-    return {schema.TYPE: kind, schema.CONTACT_ID: contact, schema.CREATED_AT: at, **extra}
-
+from tests.frames import event, make_events
 
 MILAN = {schema.LOCATION_ID: "L1", schema.LOCATION_NAME: "Milan Store"}
 ROME = {schema.LOCATION_ID: "L2", schema.LOCATION_NAME: "Rome Store"}
@@ -89,21 +31,21 @@ def scenario() -> pd.DataFrame:
     """
     s, se, op, cl = schema.SIGNUP, schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL
     rows = [
-        ev(s, "a", "2024-03-01T10:00:00Z", **MILAN),
-        ev(se, "a", "2024-03-01T11:00:00Z", **SPRING),
-        ev(op, "a", "2024-03-01T12:00:00Z", **SPRING),
-        ev(cl, "a", "2024-03-01T13:00:00Z", **SPRING),
-        ev(s, "b", "2024-03-01T10:00:00Z", **MILAN),
-        ev(se, "b", "2024-03-02T10:00:00Z", **SPRING),
-        ev(cl, "b", "2024-03-02T11:00:00Z", **SPRING),
-        ev(op, "b", "2024-03-02T12:00:00Z", **SPRING),
-        ev(s, "c", "2024-03-01T09:00:00Z", **ROME),
-        ev(se, "c", "2024-03-01T10:00:00Z", **SUMMER),
-        ev(op, "c", "2024-03-15T09:00:00Z", **SUMMER),
-        ev(cl, "c", "2024-03-15T09:00:01Z", **SUMMER),
-        ev(s, "d", "2024-03-01T08:00:00Z", **ROME),
-        ev(se, "e", "2024-03-01T08:00:00Z", **SPRING),
-        ev(schema.LOGIN, "a", "2024-03-01T10:01:00Z", **MILAN),
+        event(s, "a", "2024-03-01T10:00:00Z", **MILAN),
+        event(se, "a", "2024-03-01T11:00:00Z", **SPRING),
+        event(op, "a", "2024-03-01T12:00:00Z", **SPRING),
+        event(cl, "a", "2024-03-01T13:00:00Z", **SPRING),
+        event(s, "b", "2024-03-01T10:00:00Z", **MILAN),
+        event(se, "b", "2024-03-02T10:00:00Z", **SPRING),
+        event(cl, "b", "2024-03-02T11:00:00Z", **SPRING),
+        event(op, "b", "2024-03-02T12:00:00Z", **SPRING),
+        event(s, "c", "2024-03-01T09:00:00Z", **ROME),
+        event(se, "c", "2024-03-01T10:00:00Z", **SUMMER),
+        event(op, "c", "2024-03-15T09:00:00Z", **SUMMER),
+        event(cl, "c", "2024-03-15T09:00:01Z", **SUMMER),
+        event(s, "d", "2024-03-01T08:00:00Z", **ROME),
+        event(se, "e", "2024-03-01T08:00:00Z", **SPRING),
+        event(schema.LOGIN, "a", "2024-03-01T10:01:00Z", **MILAN),
     ]
     # shuffle: the funnel must not depend on the frame's row order
     frame = make_events(rows)
@@ -111,7 +53,7 @@ def scenario() -> pd.DataFrame:
 
 
 def test_make_events_has_canonical_columns_and_dtypes() -> None:
-    frame = make_events([ev(schema.SIGNUP, "a", "2024-03-01T10:00:00Z")])
+    frame = make_events([event(schema.SIGNUP, "a", "2024-03-01T10:00:00Z")])
     assert tuple(frame.columns) == schema.EVENT_COLUMNS
     assert str(frame[schema.CREATED_AT].dtype) == "datetime64[ns, UTC]"
     assert isinstance(frame[schema.TYPE].dtype, pd.CategoricalDtype)
@@ -183,12 +125,12 @@ def test_entry_is_first_step_one_event_in_range() -> None:
     s, se = schema.SIGNUP, schema.SEND_EMAIL
     frame = make_events(
         [
-            ev(s, "x", "2024-02-25T10:00:00Z", **ROME),  # before the range: not an entry
-            ev(se, "x", "2024-02-26T10:00:00Z", **SUMMER),  # before entry: does not count
-            ev(s, "x", "2024-03-01T12:00:00Z", **MILAN),  # first signup in range: entry
-            ev(s, "x", "2024-03-02T12:00:00Z", **ROME),  # later signup: ignored
-            ev(se, "x", "2024-03-01T13:00:00Z", **SPRING),  # after entry: step 2
-            ev(s, "y", "2024-02-20T10:00:00Z", **ROME),  # only before the range: not entered
+            event(s, "x", "2024-02-25T10:00:00Z", **ROME),  # before the range: not an entry
+            event(se, "x", "2024-02-26T10:00:00Z", **SUMMER),  # before entry: does not count
+            event(s, "x", "2024-03-01T12:00:00Z", **MILAN),  # first signup in range: entry
+            event(s, "x", "2024-03-02T12:00:00Z", **ROME),  # later signup: ignored
+            event(se, "x", "2024-03-01T13:00:00Z", **SPRING),  # after entry: step 2
+            event(s, "y", "2024-02-20T10:00:00Z", **ROME),  # only before the range: not entered
         ]
     )
     result = funnels.funnel(frame, entry_from=date(2024, 3, 1), entry_to=date(2024, 3, 31))
@@ -201,7 +143,7 @@ def test_entry_is_first_step_one_event_in_range() -> None:
 
 
 def test_entry_to_is_inclusive_of_the_whole_last_day() -> None:
-    frame = make_events([ev(schema.SIGNUP, "x", "2024-03-31T23:59:59Z")])
+    frame = make_events([event(schema.SIGNUP, "x", "2024-03-31T23:59:59Z")])
     # 23:59:59 on the last selected day is still inside the range
     result = funnels.funnel(frame, entry_from=date(2024, 3, 1), entry_to=date(2024, 3, 31))
     assert result.entered == 1
@@ -265,12 +207,12 @@ def test_breakdown_by_campaign_of_step_two() -> None:
 def test_sms_path() -> None:
     frame = make_events(
         [
-            ev(schema.SIGNUP, "a", "2024-03-01T10:00:00Z"),
-            ev(schema.SEND_SMS, "a", "2024-03-01T11:00:00Z"),
-            ev(schema.CLICK_SMS, "a", "2024-03-01T11:30:00Z"),
-            ev(schema.SIGNUP, "b", "2024-03-01T10:00:00Z"),
-            ev(schema.SEND_SMS, "b", "2024-03-01T11:00:00Z"),
-            ev(schema.SEND_EMAIL, "b", "2024-03-01T11:00:00Z"),  # not part of the SMS path
+            event(schema.SIGNUP, "a", "2024-03-01T10:00:00Z"),
+            event(schema.SEND_SMS, "a", "2024-03-01T11:00:00Z"),
+            event(schema.CLICK_SMS, "a", "2024-03-01T11:30:00Z"),
+            event(schema.SIGNUP, "b", "2024-03-01T10:00:00Z"),
+            event(schema.SEND_SMS, "b", "2024-03-01T11:00:00Z"),
+            event(schema.SEND_EMAIL, "b", "2024-03-01T11:00:00Z"),  # not part of the SMS path
         ]
     )
     result = funnels.funnel(frame, funnels.SMS_STEPS)
@@ -284,10 +226,10 @@ def test_repeated_step_type_needs_a_later_event() -> None:
     v = schema.VISIT
     frame = make_events(
         [
-            ev(v, "a", "2024-03-01T10:00:00Z"),
-            ev(v, "a", "2024-03-03T10:00:00Z"),  # a second visit 2 days later: step 2
-            ev(v, "b", "2024-03-01T10:00:00Z"),
-            ev(v, "b", "2024-03-01T10:00:00Z"),  # same instant: not "after", no step 2
+            event(v, "a", "2024-03-01T10:00:00Z"),
+            event(v, "a", "2024-03-03T10:00:00Z"),  # a second visit 2 days later: step 2
+            event(v, "b", "2024-03-01T10:00:00Z"),
+            event(v, "b", "2024-03-01T10:00:00Z"),  # same instant: not "after", no step 2
         ]
     )
     result = funnels.funnel(frame, [v, v], window=timedelta(days=7))
@@ -311,7 +253,7 @@ def test_empty_frames_give_empty_results() -> None:
     assert funnels.dropped_contacts(result).empty
     assert funnels.funnel_breakdown(result, by=funnels.BY_CAMPAIGN).empty
     # events exist but nobody has a step-1 event
-    only_sends = make_events([ev(schema.SEND_EMAIL, "a", "2024-03-01T10:00:00Z")])
+    only_sends = make_events([event(schema.SEND_EMAIL, "a", "2024-03-01T10:00:00Z")])
     assert funnels.funnel(only_sends).entered == 0
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from c4w import schema
 from c4w.metrics import geofences
-from tests.test_metrics_funnels import ev, make_events
+from tests.frames import event, make_events
 
 
 def fence(gid: str, name: str, lon: float, lat: float, radius: float) -> dict:
@@ -39,21 +39,21 @@ def in_range() -> pd.DataFrame:
     """
     return make_events(
         [
-            ev(ARR, "a", "2024-03-01T09:00:00Z", **MALL),
-            ev(ARR, "b", "2024-03-01T09:30:00Z", **MALL),
-            ev(VIS, "a", "2024-03-01T09:10:00Z", **MALL, **{DUR: 10.0}),
-            ev(VIS, "a", "2024-03-02T12:00:00Z", **MALL, **{DUR: 30.0}),
-            ev(VIS, "b", "2024-03-02T13:00:00Z", **MALL, **{DUR: 50.0}),
-            ev(ARR, "c", "2024-03-01T08:00:00Z", **PARK_OLD),
-            ev(ARR, "c", "2024-03-02T08:00:00Z", **PARK_NEW),
-            ev(schema.LOGIN, "a", "2024-03-01T09:05:00Z", **{schema.LOCATION_ID: "L1"}),
+            event(ARR, "a", "2024-03-01T09:00:00Z", **MALL),
+            event(ARR, "b", "2024-03-01T09:30:00Z", **MALL),
+            event(VIS, "a", "2024-03-01T09:10:00Z", **MALL, **{DUR: 10.0}),
+            event(VIS, "a", "2024-03-02T12:00:00Z", **MALL, **{DUR: 30.0}),
+            event(VIS, "b", "2024-03-02T13:00:00Z", **MALL, **{DUR: 50.0}),
+            event(ARR, "c", "2024-03-01T08:00:00Z", **PARK_OLD),
+            event(ARR, "c", "2024-03-02T08:00:00Z", **PARK_NEW),
+            event(schema.LOGIN, "a", "2024-03-01T09:05:00Z", **{schema.LOCATION_ID: "L1"}),
         ]
     )
 
 
 def history() -> pd.DataFrame:
     """Everything loaded: the range plus g3, last seen in February."""
-    earlier = make_events([ev(ARR, "d", "2024-02-10T08:00:00Z", **KIOSK)])
+    earlier = make_events([event(ARR, "d", "2024-02-10T08:00:00Z", **KIOSK)])
     return pd.concat([earlier.astype(object), in_range().astype(object)], ignore_index=True)
 
 
@@ -106,8 +106,8 @@ def test_geofence_events_daily_and_contacts() -> None:
 def test_mappable_drops_geofences_without_a_centre() -> None:
     frame = make_events(
         [
-            ev(ARR, "a", "2024-03-01T09:00:00Z", **MALL),
-            ev(ARR, "a", "2024-03-01T09:00:00Z", **{schema.GEOFENCE_ID: "g9"}),
+            event(ARR, "a", "2024-03-01T09:00:00Z", **MALL),
+            event(ARR, "a", "2024-03-01T09:00:00Z", **{schema.GEOFENCE_ID: "g9"}),
         ]
     )
     table = geofences.geofence_summary(frame)
@@ -144,7 +144,7 @@ def test_empty_frames_give_empty_results() -> None:
     assert geofences.geofence_events(empty, "g1").empty
     assert geofences.wifi_location_points(pd.DataFrame()).empty
     # a frame with events but none at a geofence
-    logins = make_events([ev(schema.LOGIN, "a", "2024-03-01T09:05:00Z")])
+    logins = make_events([event(schema.LOGIN, "a", "2024-03-01T09:05:00Z")])
     assert geofences.geofence_summary(logins).empty
 
 

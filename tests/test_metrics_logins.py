@@ -10,7 +10,7 @@ import pytest
 
 from c4w import schema
 from c4w.metrics import logins as lm
-from tests.test_metrics_overview import event, make_events
+from tests.frames import event, make_events
 
 ROME = {"timezone": "Europe/Rome", "location_id": "R", "location_name": "Rome store"}
 NY = {"timezone": "America/New_York", "location_id": "N", "location_name": "NY store"}

@@ -1,98 +1,15 @@
-"""Overview metrics on small frames whose every expected number is worked out by hand.
-
-`make_events` (also used by the visits and logins tests) builds a canonical events frame from a
-few dict rows: UTC times as text, local times derived from the row's time zone.
-"""
+"""Overview metrics on small frames whose every expected number is worked out by hand."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from c4w import schema
 from c4w.metrics import overview
-
-CATEGORY_COLUMNS = (
-    schema.TYPE,
-    schema.CONTACT_ID,
-    schema.ORGANIZATION_ID,
-    schema.TIMEZONE,
-    schema.LOCATION_ID,
-    schema.LOCATION_NAME,
-    schema.HOTSPOT_ID,
-    schema.GEOFENCE_ID,
-    schema.GEOFENCE_NAME,
-    schema.GEOFENCE_EXT_ID,
-    schema.GEOFENCE_SHAPE,
-    schema.APP_OS,
-    schema.SIGNUP_SOURCE,
-    schema.CAMPAIGN_ID,
-    schema.CAMPAIGN_NAME,
-    schema.COMMUNICATION_ID,
-    schema.CHANNEL,
-    schema.PHONE_PREFIX,
-    schema.PROMO_TYPE,
-)
-
-
-def _utc(values: list) -> pd.Series:
-    return pd.Series(pd.to_datetime(values, utc=True)).dt.as_unit("ns")
-
-
-def _local(utc: pd.Series, zones: list[str]) -> pd.Series:
-    """Wall-clock time of each UTC time in its zone, as naive datetimes."""
-    return pd.Series(
-        [
-            pd.NaT if pd.isna(t) else t.tz_convert(z).tz_localize(None)
-            for t, z in zip(utc, zones, strict=True)
-        ],
-        dtype="datetime64[ns]",
-    )
-
-
-def make_events(rows: list[dict]) -> pd.DataFrame:
-    """A canonical events frame from dict rows keyed by schema column names.
-
-    `created_at` is UTC text ("2024-03-05 10:00"); `timezone` defaults to UTC; local times are
-    derived from them unless given. A visit's start defaults to its end (`created_at`) minus its
-    duration, as the API emits a visit when it ends.
-    """
-    data: dict[str, list] = {c: [r.get(c) for r in rows] for c in schema.EVENT_COLUMNS}
-    data[schema.EVENT_ID] = [r.get(schema.EVENT_ID, f"e{i}") for i, r in enumerate(rows)]
-    zones = [r.get(schema.TIMEZONE) or "UTC" for r in rows]
-    data[schema.TIMEZONE] = zones
-    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()})
-    created = _utc(data[schema.CREATED_AT])
-    duration = pd.Series(
-        [np.nan if v is None else float(v) for v in data[schema.VISIT_DURATION_MIN]],
-        dtype="float64",
-    )
-    start = _utc(data[schema.VISIT_START])
-    derived = created - pd.to_timedelta(duration, unit="min")
-    start = start.where(start.notna(), derived)
-    frame[schema.CREATED_AT] = created
-    frame[schema.VISIT_START] = start
-    frame[schema.VISIT_DURATION_MIN] = duration
-    for utc_col, local_col in (
-        (schema.CREATED_AT, schema.CREATED_AT_LOCAL),
-        (schema.VISIT_START, schema.VISIT_START_LOCAL),
-    ):
-        given = pd.Series(pd.to_datetime(data[local_col]), dtype="datetime64[ns]")
-        derived_local = _local(frame[utc_col], zones)
-        frame[local_col] = given.where(given.notna(), derived_local)
-    for column in (schema.GEOFENCE_LON, schema.GEOFENCE_LAT, schema.GEOFENCE_RADIUS_M):
-        frame[column] = frame[column].astype("float64")
-    frame[schema.DATA_PROBLEMS] = pd.Series(
-        [r.get(schema.DATA_PROBLEMS, 0) for r in rows], dtype="uint16"
-    )
-    for column in CATEGORY_COLUMNS:
-        frame[column] = frame[column].astype("category")
-    for column in (schema.EVENT_ID, schema.EMAIL, schema.PHONE, schema.SURVEY_ANSWERS):
-        frame[column] = frame[column].astype("str").where(frame[column].notna())
-    return frame[list(schema.EVENT_COLUMNS)]
+from tests.frames import event, make_events
 
 
 def visit(contact: str | None, end: str, minutes: float | None, **extra) -> dict:
@@ -104,11 +21,6 @@ def visit(contact: str | None, end: str, minutes: float | None, **extra) -> dict
         schema.VISIT_DURATION_MIN: minutes,
         **extra,
     }
-
-
-def event(kind: str, contact: str | None, at: str, **extra) -> dict:
-    """Any event row at UTC time `at`."""
-    return {schema.TYPE: kind, schema.CONTACT_ID: contact, schema.CREATED_AT: at, **extra}
 
 
 def test_make_events_has_canonical_columns_and_dtypes():

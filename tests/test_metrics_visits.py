@@ -10,7 +10,7 @@ import pytest
 
 from c4w import schema
 from c4w.metrics import visits as vm
-from tests.test_metrics_overview import event, make_events
+from tests.frames import event, make_events
 
 
 def wifi(minutes: float | None, location: str, name: str, contact: str = "g") -> dict:
