@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from c4w import schema
 from c4w.charts.funnels import plain_text
-from c4w.metrics.contacts import type_label
+from c4w.metrics.contacts import format_time, type_label
 
 # Rows from top to bottom: presence first, then messages, then the rest.
 ROW_ORDER: tuple[str, ...] = (
@@ -34,7 +34,7 @@ def _hover(frame: pd.DataFrame) -> list[str]:
     """One escaped hover text per row: what, when, where, which campaign, how long."""
     texts = []
     for row in frame.itertuples(index=False):
-        parts = [plain_text(row.label), row.start.strftime("%a %d %b %Y %H:%M UTC")]
+        parts = [plain_text(row.label), format_time(row.start)]
         if row.place:
             parts.append(plain_text(row.place))
         if row.campaign:
