@@ -26,6 +26,7 @@ KIND_TYPES: dict[str, tuple[str, ...]] = {
     BOTH: (schema.VISIT, schema.GEO_VISIT),
 }
 KIND_LABELS = {schema.VISIT: "WiFi visits", schema.GEO_VISIT: "Geofence visits"}
+_KIND_NAMES = [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]  # by kind code 0, 1
 UNKNOWN_PLACE = "Unknown place"
 DEFAULT_BUCKET_EDGES: tuple[float, ...] = (5, 15, 30, 60, 120)
 DEFAULT_BOUNCE_MIN = 5.0
@@ -118,27 +119,41 @@ def _groups(visits: _Visits, split: str | None) -> tuple[np.ndarray, list[str]]:
     if split is None:
         return np.zeros(len(visits.duration), dtype=np.int64), ["All visits"]
     if split == "kind":
-        return visits.kind, [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]
+        return visits.kind, list(_KIND_NAMES)
     if split == "place":
         return visits.place, list(visits.places)
     raise ValueError(f"split must be None, 'kind' or 'place', not {split!r}")
+
+
+def _grouped_lengths(
+    events: pd.DataFrame, kind: str, places: Sequence[str] | None, split: str | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The usable lengths of the chosen visits, the group code of each, and the group names."""
+    visits = _visits(events, kind, places)
+    group, names = _groups(visits, split)
+    valid = visits.valid
+    return visits.duration[valid], group[valid], names
+
+
+def _place_columns(visits: _Visits) -> dict[str, pd.Series]:
+    """The place and kind ("WiFi visits" or "Geofence visits") columns, one row per place."""
+    return {
+        "place": pd.Series(visits.places, dtype="str"),
+        "kind": pd.Series([_KIND_NAMES[k] for k in visits.place_kind], dtype="str"),
+    }
+
+
+def _most_visits_first(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values(["visits", "place"], ascending=[False, True], ignore_index=True)
 
 
 def visit_places(events: pd.DataFrame, kind: str = BOTH) -> pd.DataFrame:
     """The places with visits of `kind`: columns place, kind, visits (most visits first)."""
     visits = _visits(events, kind)
     counts = np.bincount(visits.place, minlength=len(visits.places))
-    table = pd.DataFrame(
-        {
-            "place": pd.Series(visits.places, dtype="str"),
-            "kind": pd.Series(
-                [KIND_LABELS[schema.GEO_VISIT if k else schema.VISIT] for k in visits.place_kind],
-                dtype="str",
-            ),
-            "visits": counts.astype(np.int64),
-        }
+    return _most_visits_first(
+        pd.DataFrame({**_place_columns(visits), "visits": counts.astype(np.int64)})
     )
-    return table.sort_values(["visits", "place"], ascending=[False, True], ignore_index=True)
 
 
 def visit_rows(
@@ -152,9 +167,8 @@ def visit_rows(
         wanted = np.array([p in set(places) for p in visits.places] + [False], dtype=bool)
         keep = wanted[visits.place] if len(rows) else keep
     out = events.take(rows[keep])
-    kinds = [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]
     return out.assign(
-        visit_kind=pd.Categorical.from_codes(visits.kind[keep], categories=kinds),
+        visit_kind=pd.Categorical.from_codes(visits.kind[keep], categories=_KIND_NAMES),
         place=pd.Categorical.from_codes(
             visits.place[keep], categories=pd.Index(visits.places, dtype="str")
         ),
@@ -304,10 +318,7 @@ def dwell_histogram(
         "visits": "int64",
         "share": "float64",
     }
-    visits = _visits(events, kind, places)
-    group, names = _groups(visits, split)
-    valid = visits.valid
-    lengths, group = visits.duration[valid], group[valid]
+    lengths, group, names = _grouped_lengths(events, kind, places, split)
     if len(lengths) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     if max_minutes is None:  # closed bands up to the longest visit
@@ -379,10 +390,7 @@ def dwell_buckets(
         "share": "float64",
     }
     edges = clean_edges(edges)
-    visits = _visits(events, kind, places)
-    group, names = _groups(visits, split)
-    valid = visits.valid
-    lengths, group = visits.duration[valid], group[valid]
+    lengths, group, names = _grouped_lengths(events, kind, places, split)
     if len(lengths) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     n = len(edges) + 1
@@ -451,11 +459,7 @@ def dwell_by_place(
     median, p90 = _group_quantiles(lengths, place, n, (0.5, 0.9))
     table = pd.DataFrame(
         {
-            "place": pd.Series(visits.places, dtype="str"),
-            "kind": pd.Series(
-                [KIND_LABELS[schema.GEO_VISIT if k else schema.VISIT] for k in visits.place_kind],
-                dtype="str",
-            ),
+            **_place_columns(visits),
             "visits": counts.astype(np.int64),
             "without_length": (counts - with_length).astype(np.int64),
             "median_min": median,
@@ -463,5 +467,4 @@ def dwell_by_place(
             "bounce_rate": np.where(with_length > 0, bounces / np.maximum(with_length, 1), np.nan),
         }
     )
-    table = table.loc[table["visits"] > 0]
-    return table.sort_values(["visits", "place"], ascending=[False, True], ignore_index=True)
+    return _most_visits_first(table.loc[table["visits"] > 0])
