@@ -19,6 +19,7 @@ from c4w.metrics.overview import (
     NS_PER_HOUR,
     Kpi,
     codes_and_labels,
+    empty_table,
     place_codes,
     time_ns,
     type_mask,
@@ -80,7 +81,7 @@ def login_timeline(
     rows = type_mask(events, (schema.LOGIN,)) & (local != NAT_NS)
     if not rows.any():
         _period_start(np.zeros(0, dtype=np.int64), granularity)  # still checks the argument
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     period, step = _period_start(local[rows], granularity)
     location, names = _login_locations(events, rows)
     totals = np.bincount(location, minlength=len(names))
@@ -204,7 +205,7 @@ def login_frequency(events: pd.DataFrame, cap: int = 10) -> pd.DataFrame:
     per_guest = np.bincount(contact[contact >= 0], minlength=len(labels))
     per_guest = per_guest[per_guest > 0]
     if len(per_guest) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     cap = max(int(cap), 2)
     counts = np.bincount(np.minimum(per_guest, cap), minlength=cap + 1)[1:]
     names = [str(i) for i in range(1, cap)] + [f"{cap}+"]

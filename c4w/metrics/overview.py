@@ -58,6 +58,11 @@ def type_mask(events: pd.DataFrame, types: Iterable[str]) -> np.ndarray:
     return column.isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
 
 
+def empty_table(columns: dict[str, str]) -> pd.DataFrame:
+    """A table with no rows and the given column dtypes, so an empty result keeps its shape."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+
+
 def codes_and_labels(
     column: pd.Series, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, pd.Index]:
@@ -471,7 +476,7 @@ def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
     type_codes, type_labels = codes_and_labels(events[schema.TYPE])
     rows &= type_codes >= 0
     if not rows.any():
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     day = local[rows] // NS_PER_DAY
     code = type_codes[rows]
     first, n_days, n_types = day.min(), int(day.max() - day.min()) + 1, len(type_labels)
@@ -511,7 +516,7 @@ def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
     known = local != NAT_NS
     rows = known if types is None else known & type_mask(events, types)
     if not rows.any():
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     # the day span comes from all events, so a rare type is averaged over the same days
     all_days = local[known] // NS_PER_DAY
     first, last = int(all_days.min()), int(all_days.max())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
-from c4w.metrics.overview import Kpi, place_codes, type_mask
+from c4w.metrics.overview import Kpi, empty_table, place_codes, type_mask
 
 WIFI = "wifi"
 GEOFENCE = "geofence"
@@ -320,7 +320,7 @@ def dwell_histogram(
     }
     lengths, group, names = _grouped_lengths(events, kind, places, split)
     if len(lengths) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     if max_minutes is None:  # closed bands up to the longest visit
         n_closed, has_open = int(np.floor(lengths.max() / bin_width)) + 1, False
     else:  # closed bands up to max_minutes, then one open band
@@ -392,7 +392,7 @@ def dwell_buckets(
     edges = clean_edges(edges)
     lengths, group, names = _grouped_lengths(events, kind, places, split)
     if len(lengths) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return empty_table(columns)
     n = len(edges) + 1
     index = np.searchsorted(np.array(edges), lengths, side="right")
     counts = np.bincount(group * n + index, minlength=len(names) * n).reshape(len(names), n)
