@@ -303,6 +303,69 @@ class _Scan:
         return self.edge is None and self.local_edge is None  # nothing seen yet: start over
 
 
+class _Cursor:
+    """Where the scroll of one scan stands: the scroll id to send next, and how many times it
+    resumed from the last event seen without getting further. Both ways of scanning a window
+    (on its own, or beside others with pages parsed elsewhere) follow these rules."""
+
+    def __init__(
+        self,
+        scan: _Scan,
+        base: dict[str, str],
+        size: int,
+        settle: Callable[[], None] | None = None,
+    ) -> None:
+        self.scan = scan
+        self.base = base
+        self.size = size
+        self.settle = settle  # brings the scan up to date with the pages seen, before a resume
+        self.scroll_id: str | None = None
+        self.resumes = 0
+        self.resumed = False
+
+    def params(self) -> dict[str, str]:
+        """The next request's query: the scan's range and order, and the scroll id if any."""
+        params = self.scan.params(self.base, self.size)
+        if self.scroll_id is not None:
+            params["scrollId"] = self.scroll_id
+        return params
+
+    def resume_refused(self, exc: APIError) -> bool:
+        """After ``exc``: resume from the last event seen when it refused the scroll id (True),
+        or False when it is another error, for the caller to raise."""
+        if self.scroll_id is None or exc.status not in SCROLL_REFUSED:
+            return False
+        self._resume(lambda: _scroll_refused(exc))
+        log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
+        return True
+
+    def moved_on(self) -> None:
+        """The scan got past the last event seen: resumes count from zero again."""
+        self.resumes = 0
+
+    def advance(self, next_id: Any, count: Callable[[], int]) -> bool:
+        """Move past a page that named ``next_id`` and held ``count()`` events (asked only when
+        needed); False when that page was the last one."""
+        if self.resumed and self.scroll_id is None and count() < self.size:
+            return False  # a resumed query's first page holds all it has left
+        self.resumed = False
+        if next_id is None or next_id == "":
+            if count() < self.size:
+                return False  # the server does not scroll this query: that was all of it
+            self._resume(_no_cursor)  # a full page and no cursor: carry on from its last event
+            return True
+        self.scroll_id = str(next_id)
+        return True
+
+    def _resume(self, error: Callable[[], C4WError]) -> None:
+        self.resumes += 1
+        if self.settle is not None:
+            self.settle()
+        if self.resumes > MAX_RESUMES_WITHOUT_PROGRESS or not self.scan.resume():
+            raise error() from None
+        self.scroll_id, self.resumed = None, True
+
+
 def _further(edge: pd.Timestamp | None, candidate: pd.Timestamp, reverse: bool) -> pd.Timestamp:
     if edge is None:
         return candidate
@@ -745,9 +808,6 @@ class Client:
         """
         scan = _Scan(window)
         pages: list[Future[_Parsed]] = []
-        scroll_id: str | None = None
-        resumes = 0
-        resumed = False
         looking = True  # the quick looks are in scan order so far
         furthest: pd.Timestamp | None = None
 
@@ -756,21 +816,13 @@ class Client:
                 item = future.result()
                 scan.observe(item.times, item.local)
 
+        cursor = _Cursor(scan, base, size, settle)
         while not stop.is_set():
-            params = scan.params(base, size)
-            if scroll_id is not None:
-                params["scrollId"] = scroll_id
             try:
-                body = self._get(path, params)
+                body = self._get(path, cursor.params())
             except APIError as exc:
-                if scroll_id is None or exc.status not in SCROLL_REFUSED:
+                if not cursor.resume_refused(exc):
                     raise
-                resumes += 1
-                settle()
-                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise _scroll_refused(exc) from None
-                log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
-                scroll_id, resumed = None, True
                 continue
             empty = events_empty(body)
             if empty:
@@ -785,23 +837,12 @@ class Client:
             ):
                 looking = False
             elif furthest is None or last != furthest:
-                furthest, resumes = last, 0
+                furthest = last
+                cursor.moved_on()
             if looking and last is not None and _past_end(window, last):
                 return _WindowRun(scan, pages, early=True)
-            next_id = scroll_id_of(body)
-            if resumed and scroll_id is None and future.result().count < size:
-                break  # a resumed query's first page holds all it has left
-            resumed = False
-            if next_id is None or next_id == "":
-                if future.result().count < size:
-                    break  # the server does not scroll this query: that was all of it
-                resumes += 1
-                settle()
-                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise _no_cursor()
-                scroll_id, resumed = None, True
-                continue
-            scroll_id = str(next_id)
+            if not cursor.advance(scroll_id_of(body), lambda page=future: page.result().count):
+                break
         return _WindowRun(scan, pages, early=False)
 
     def _scan(
@@ -817,24 +858,14 @@ class Client:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
         refused. Returns the pages' kept rows (repeats are dropped later, over all windows)."""
         scan = _Scan(window)
+        cursor = _Cursor(scan, base, size)
         pages: list[pd.DataFrame] = []
-        scroll_id: str | None = None
-        resumes = 0
-        resumed = False
         while stop is None or not stop.is_set():
-            params = scan.params(base, size)
-            if scroll_id is not None:
-                params["scrollId"] = scroll_id
             try:
-                body = self._get(path, params)
+                body = self._get(path, cursor.params())
             except APIError as exc:
-                if scroll_id is None or exc.status not in SCROLL_REFUSED:
+                if not cursor.resume_refused(exc):
                     raise
-                resumes += 1
-                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise _scroll_refused(exc) from None
-                log.info("scroll id refused (HTTP %s); resuming from the last event", exc.status)
-                scroll_id, resumed = None, True
                 continue
             page, next_id = self._read_page(body)
             if len(page) == 0:
@@ -842,25 +873,14 @@ class Client:
             edge_before = scan.edge, scan.local_edge
             kept = scan.take(page)
             if (scan.edge, scan.local_edge) != edge_before:
-                resumes = 0
+                cursor.moved_on()
             kept = _only_types(kept, local_types)
             pages.append(kept)
             tell(len(kept), 1)
             if scan.finished:
                 break
-            if resumed and scroll_id is None and len(page) < size:
-                # a resumed query's first page holds all it has left: no scroll id is needed
+            if not cursor.advance(next_id, lambda rows=page: len(rows)):
                 break
-            resumed = False
-            if next_id is None or next_id == "":
-                if len(page) < size:
-                    break  # the server does not scroll this query: that was all of it
-                resumes += 1  # a full page and no cursor: carry on from its last event
-                if resumes > MAX_RESUMES_WITHOUT_PROGRESS or not scan.resume():
-                    raise _no_cursor()
-                scroll_id, resumed = None, True
-                continue
-            scroll_id = str(next_id)
         return pages
 
     def _read_page(self, body: bytes) -> tuple[pd.DataFrame, Any]:
