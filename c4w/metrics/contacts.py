@@ -230,22 +230,23 @@ def most_active_contacts(events: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
     return out
 
 
-def format_time(value: pd.Timestamp | None) -> str:
-    """A moment as "Tue 05 Mar 2024 18:30 UTC"; "–" when unknown."""
+def _utc_text(value: pd.Timestamp | None, pattern: str) -> str:
+    """A moment (naive ones are UTC) written in UTC with ``pattern``; "–" when unknown."""
     if value is None or pd.isna(value):
         return "–"
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%a %d %b %Y %H:%M UTC")
+    return ts.strftime(pattern)
+
+
+def format_time(value: pd.Timestamp | None) -> str:
+    """A moment as "Tue 05 Mar 2024 18:30 UTC"; "–" when unknown."""
+    return _utc_text(value, "%a %d %b %Y %H:%M UTC")
 
 
 def format_day(value: pd.Timestamp | None) -> str:
     """The UTC day of a moment as "05 Mar 2024" (short enough for a headline figure)."""
-    if value is None or pd.isna(value):
-        return "–"
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%d %b %Y")
+    return _utc_text(value, "%d %b %Y")
 
 
 def format_minutes(value: float) -> str:
