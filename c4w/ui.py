@@ -610,6 +610,7 @@ def download_csv(
 
 
 _LINK_COLUMN = "_contact_page"
+MISSING_TEXT = "—"  # what an empty cell shows on screen (the CSV keeps it empty)
 
 
 def show_table(
@@ -621,7 +622,7 @@ def show_table(
 ) -> None:
     """``df`` as a table of at most ``max_rows`` rows, personal columns masked unless revealed,
     with a note when rows were left out (the download has them all). Contact ids link to the
-    Contact page."""
+    Contact page; missing values show as a dash."""
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
@@ -641,7 +642,13 @@ def show_table(
             help="Everything this contact did, on the Contact page (opens a new tab)",
             width="small",
         )
-    st.dataframe(shown, hide_index=True, key=key, column_config=config or None)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key=key,
+        column_config=config or None,
+        placeholder=MISSING_TEXT,
+    )
     if total > max_rows:
         st.caption(
             f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."

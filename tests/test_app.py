@@ -227,6 +227,20 @@ def test_personal_data_is_masked_until_revealed() -> None:
     assert email in emails_on_screen(at)
 
 
+def test_missing_values_show_as_a_dash_and_stay_missing_in_the_data() -> None:
+    frame = demo_frame()
+    geo = frame[(frame[schema.TYPE] == schema.GEO_VISIT) & frame[schema.CONTACT_ID].notna()]
+    at = run_app("contact", contact=str(geo[schema.CONTACT_ID].iloc[0]))
+    assert not at.exception
+    with_gaps = [t for t in at.dataframe if t.value.isna().any().any()]
+    # a geofence visit has no WiFi location, so this guest's event table has empty cells
+    assert with_gaps
+    for table in with_gaps:
+        assert table.proto.placeholder == ui.MISSING_TEXT == "—"
+        cells = table.value.astype(object)
+        assert not cells.isin(["None", "—"]).any().any()  # the data keeps them missing
+
+
 # --- live mode against the sandbox ---------------------------------------------------------------
 def live_env(monkeypatch: pytest.MonkeyPatch, url: str, token: str, org_id: str) -> None:
     monkeypatch.setenv("C4W_BASE_URL", url)
