@@ -20,12 +20,14 @@ import datetime as dt
 import threading
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from c4w import data, export, schema
+from c4w.metrics.overview import Kpi, metric_kwargs
 
 # --- filters -------------------------------------------------------------------------------------
 PRESETS: dict[str, str] = {
@@ -571,7 +573,7 @@ def require_sign_in() -> None:
     st.stop()
 
 
-# --- tables, downloads, errors -------------------------------------------------------------------
+# --- headline figures, tables, downloads, errors -------------------------------------------------
 def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
     return df if reveal else export.mask_personal(df)
 
@@ -607,6 +609,33 @@ def download_csv(
         on_click="ignore",
         help="Opens in Excel or Google Sheets. Cells that look like formulas are kept as text.",
     )
+
+
+class Download(NamedTuple):
+    """One button of ``download_row``: the rows, what they are (for the file name), the
+    button's key and its label."""
+
+    df: pd.DataFrame
+    what: str
+    key: str
+    label: str
+
+
+def download_row(ctx: PageContext, *downloads: Download) -> None:
+    """CSV download buttons side by side, one column each (each as ``download_csv``)."""
+    for column, item in zip(st.columns(len(downloads)), downloads, strict=True):
+        with column:
+            download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
+
+
+def show_kpis(kpis: Sequence[Kpi], per_row: int | None = None) -> None:
+    """Headline figures as bordered tiles, ``per_row`` to a row (all in one row by default),
+    each with its change against the previous period and its definition on hover."""
+    per_row = per_row or len(kpis)
+    for first in range(0, len(kpis), per_row):
+        row = kpis[first : first + per_row]
+        for column, kpi in zip(st.columns(per_row)[: len(row)], row, strict=True):
+            column.metric(**metric_kwargs(kpi), border=True)
 
 
 _LINK_COLUMN = "_contact_page"

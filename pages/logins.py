@@ -7,7 +7,6 @@ import streamlit as st
 from c4w import ui
 from c4w.charts import logins as charts
 from c4w.metrics import logins as lm
-from c4w.metrics import overview as om
 
 GRANULARITY = {"hour": "Hour", "day": "Day", "week": "Week"}
 LAYOUTS = {"stacked": "Stacked", "small_multiples": "One chart per location"}
@@ -19,9 +18,7 @@ st.caption(
     "Every time a guest connects to your guest WiFi. Times are each location's own local time."
 )
 
-kpis = lm.login_kpis(ctx.events, ctx.previous)
-for column, kpi in zip(st.columns(len(kpis)), kpis, strict=True):
-    column.metric(**om.metric_kwargs(kpi), border=True)
+ui.show_kpis(lm.login_kpis(ctx.events, ctx.previous))
 
 st.subheader("Logins over time")
 c1, c2, c3, c4 = st.columns([1.2, 1.6, 1.4, 1.4])
@@ -105,29 +102,17 @@ ui.show_table(
 
 with st.expander("Download the figures and the logins behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    d1, d2, d3 = st.columns(3)
-    with d1:
-        ui.download_csv(
-            table,
-            what="logins-by-location",
-            ctx=ctx,
-            key="logins_locations_csv",
-            label="Logins by location (CSV)",
-        )
-    with d2:
-        ui.download_csv(
+    rows = lm.login_rows(ctx.events)
+    ui.download_row(
+        ctx,
+        ui.Download(
+            table, "logins-by-location", "logins_locations_csv", "Logins by location (CSV)"
+        ),
+        ui.Download(
             timeline,
-            what=f"logins-per-{granularity}",
-            ctx=ctx,
-            key="logins_timeline_csv",
-            label=f"Logins per {granularity} (CSV)",
-        )
-    with d3:
-        rows = lm.login_rows(ctx.events)
-        ui.download_csv(
-            rows,
-            what="logins",
-            ctx=ctx,
-            key="logins_rows_csv",
-            label=f"All {len(rows):,} logins (CSV)",
-        )
+            f"logins-per-{granularity}",
+            "logins_timeline_csv",
+            f"Logins per {granularity} (CSV)",
+        ),
+        ui.Download(rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)"),
+    )

@@ -17,9 +17,7 @@ st.caption(
 )
 
 kpis = om.overview_kpis(ctx.events, ctx.previous, ctx.all_events, location_ids=ctx.location_ids)
-for row in (kpis[:3], kpis[3:]):
-    for column, kpi in zip(st.columns(3), row, strict=True):
-        column.metric(**om.metric_kwargs(kpi), border=True)
+ui.show_kpis(kpis, per_row=3)
 if ctx.previous.empty and not ctx.events.empty:
     st.caption("No change figures: the period before these dates is not in the loaded data.")
 for note in dict.fromkeys(k.note for k in kpis if k.note):
@@ -58,28 +56,11 @@ st.caption(
 
 with st.expander("Download the figures and the events behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    left, middle, right = st.columns(3)
-    with left:
-        ui.download_csv(
-            om.kpi_table(kpis),
-            what="overview-headline",
-            ctx=ctx,
-            key="overview_kpis_csv",
-            label="Headline numbers (CSV)",
-        )
-    with middle:
-        ui.download_csv(
-            per_day,
-            what="events-per-day",
-            ctx=ctx,
-            key="overview_per_day_csv",
-            label="Events per day (CSV)",
-        )
-    with right:
-        ui.download_csv(
-            ctx.events,
-            what="events",
-            ctx=ctx,
-            key="overview_events_csv",
-            label=f"All {len(ctx.events):,} events (CSV)",
-        )
+    headline = om.kpi_table(kpis)
+    events = ctx.events
+    ui.download_row(
+        ctx,
+        ui.Download(headline, "overview-headline", "overview_kpis_csv", "Headline numbers (CSV)"),
+        ui.Download(per_day, "events-per-day", "overview_per_day_csv", "Events per day (CSV)"),
+        ui.Download(events, "events", "overview_events_csv", f"All {len(events):,} events (CSV)"),
+    )

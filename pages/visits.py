@@ -6,7 +6,6 @@ import streamlit as st
 
 from c4w import ui
 from c4w.charts import visits as charts
-from c4w.metrics import overview as om
 from c4w.metrics import visits as vm
 
 KINDS = {vm.WIFI: "WiFi visits", vm.GEOFENCE: "Geofence visits", vm.BOTH: "Both"}
@@ -48,9 +47,7 @@ if ctx.location_ids and kind != vm.WIFI:
         "chosen in the sidebar."
     )
 
-kpis = vm.visit_kpis(ctx.events, ctx.previous, kind, chosen, threshold)
-for column, kpi in zip(st.columns(len(kpis)), kpis, strict=True):
-    column.metric(**om.metric_kwargs(kpi), border=True)
+ui.show_kpis(vm.visit_kpis(ctx.events, ctx.previous, kind, chosen, threshold))
 st.caption(
     f"Bounce rate: share of visits shorter than {threshold} minutes. Small figures compare with "
     "the period of the same length just before."
@@ -133,29 +130,10 @@ ui.show_table(
 
 with st.expander("Download the figures and the visits behind them"):
     st.caption("Every download follows the sidebar filters and the choices on this page.")
-    d1, d2, d3 = st.columns(3)
-    with d1:
-        ui.download_csv(
-            table,
-            what="visit-length-by-place",
-            ctx=ctx,
-            key="visits_by_place_csv",
-            label="Length by place (CSV)",
-        )
-    with d2:
-        ui.download_csv(
-            buckets,
-            what="visit-length-buckets",
-            ctx=ctx,
-            key="visits_buckets_csv",
-            label="Length buckets (CSV)",
-        )
-    with d3:
-        rows = vm.visit_rows(ctx.events, kind, chosen)
-        ui.download_csv(
-            rows,
-            what="visits",
-            ctx=ctx,
-            key="visits_rows_csv",
-            label=f"All {len(rows):,} visits (CSV)",
-        )
+    rows = vm.visit_rows(ctx.events, kind, chosen)
+    ui.download_row(
+        ctx,
+        ui.Download(table, "visit-length-by-place", "visits_by_place_csv", "Length by place (CSV)"),
+        ui.Download(buckets, "visit-length-buckets", "visits_buckets_csv", "Length buckets (CSV)"),
+        ui.Download(rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)"),
+    )
