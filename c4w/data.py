@@ -2,7 +2,9 @@
 
 The one module (with ``c4w.ui``) that knows about Streamlit caching:
 - demo mode builds the demo frame once per process (``st.cache_resource``) and slices it by date;
-- live mode fetches through ``c4w.Client`` inside ``st.cache_data`` (ttl, bounded entries) keyed
+- live mode fetches through ``c4w.Client`` inside ``st.cache_resource`` (ttl, bounded entries):
+  one read-only frame per range shared by every session, like the demo frame (``st.cache_data``
+  would unpickle a copy for every script run, one per concurrent session). Keyed
   on small arguments: an opaque source key, the org id, the dates and the event types. The token
   and client secret never reach a cache key, a message or the screen: cached functions look the
   credentials up in a process-local registry by the opaque key.
@@ -176,7 +178,7 @@ def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
 ProgressCallback = Callable[[Any], None]
 
 
-@st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_FETCHES, show_spinner=False)
+@st.cache_resource(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_FETCHES, show_spinner=False)
 def _fetch_events(
     source_key: str,
     org_id: str,
