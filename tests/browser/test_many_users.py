@@ -23,6 +23,8 @@ from c4w.sandbox import Sandbox, serve_in_thread
 
 from .conftest import PAGE_TIMEOUT_MS, AppServer
 
+pytestmark = pytest.mark.browser
+
 TOKEN = "tok-many-" + secrets.token_hex(20)  # distinctive, so any leak is found by a plain search
 DEMO_EVENTS = 20_000
 NAV_LINK = "[data-testid='stSidebarNavLink']"
