@@ -18,13 +18,17 @@ with numpy: a million events take a few seconds.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import os
+import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -37,6 +41,8 @@ EVENTS_ENV = "C4W_DEMO_EVENTS"
 DEFAULT_EVENTS = 150_000
 WINDOW_DAYS = 90
 FRAME_PAGE_EVENTS = 100_000  # events per body when the demo is parsed into a frame
+CACHE_ENV = "C4W_CACHE_DIR"  # where parsed demo frames are kept between server starts
+CACHE_KEEP = 4  # newest cached demo frames kept on disk
 BRAND = "Copperline Coffee"
 DAY = 86_400
 HOUR = 3_600
@@ -391,7 +397,7 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
     if n < 0:
         raise ValueError(f"n_events must not be negative, got {n}")
     if end is None:
-        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        end = _this_hour()
     elif end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     end = end.astimezone(UTC).replace(microsecond=0)
@@ -401,19 +407,82 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
     return _assemble(blocks, n, seed, chain, ctx, end)
 
 
-def demo_events_frame(n_events: int | None = None) -> pd.DataFrame:
+def _this_hour() -> datetime:
+    """Now (UTC) rounded down to the hour: the default end of the demo's 90 days."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def demo_events_frame(n_events: int | None = None, *, use_disk_cache: bool = True) -> pd.DataFrame:
     """Return the canonical events frame of the demo organization (parsed like live data).
 
     The body goes through the parser in pages, as a live scroll would; the result equals
     `events_frame(build_demo(n_events).body())`, only quicker and without one huge body.
+    The parsed frame is also kept on disk (Parquet, see `demo_cache_path`), so a restarted
+    server shows its first page without generating and parsing the demo again.
     """
+    import pandas as pd
+    import pyarrow as pa
+
+    n = demo_size_from_env() if n_events is None else int(n_events)
+    end = _this_hour()
+    path = demo_cache_path(n, end) if use_disk_cache else None
+    if path is not None and path.exists():
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException):  # damaged file: rebuild it below
+            path.unlink(missing_ok=True)
+    frame = _parse_demo(build_demo(n, end=end))
+    if path is not None:
+        threading.Thread(target=_save_frame, args=(frame, path), daemon=True).start()
+    return frame
+
+
+def _parse_demo(org: DemoOrg) -> pd.DataFrame:
     from c4w.frame import pages_frame
 
-    org = build_demo(n_events)
     step = FRAME_PAGE_EVENTS
     pages = [org.body(slice(i, i + step)) for i in range(0, max(len(org), 1), step)]
     del org  # the pages hold the same bytes; free the lines before parsing
     return pages_frame(pages)
+
+
+def demo_cache_path(n_events: int, end: datetime) -> Path | None:
+    """Where the demo frame of this size and hour is kept, or None when no folder is writable.
+
+    The name carries a fingerprint of the code that builds and parses the demo, so a changed
+    generator or parser never serves an old frame.
+    """
+    folder = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "c4w-dashboard")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    hour = end.astimezone(UTC).strftime("%Y%m%dT%H")
+    return folder / f"demo-{n_events}-{hour}-{_code_fingerprint()}.parquet"
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in ("demo.py", "frame.py", "schema.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _save_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically (a half-written file is never read), then keep only the newest few."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            frame.to_parquet(tmp.name, index=False)
+        os.replace(tmp.name, path)
+        cached = sorted(path.parent.glob("demo-*.parquet"), key=lambda p: p.stat().st_mtime)
+        for old in cached[:-CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        Path(tmp.name).unlink(missing_ok=True)
 
 
 def demo_locations_frame() -> pd.DataFrame:

@@ -10,13 +10,19 @@ events in the API's nested shape, deterministic for a seed.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from c4w import schema
+from c4w import demo, schema
 from c4w.sandbox import Sandbox, StaticSource, serve_in_thread, source_from_events
+
+# Parsed demo frames go to a folder of this test run (app servers started by tests inherit it),
+# never to the user's own cache.
+os.environ[demo.CACHE_ENV] = tempfile.mkdtemp(prefix="c4w-test-cache-")
 
 ORG_ID = "org-test-0001"
 SMALL_START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)

@@ -463,8 +463,8 @@ def test_demo_events_frame_parses_cleanly(monkeypatch: pytest.MonkeyPatch) -> No
     assert (visits[schema.VISIT_DURATION_MIN] > 0).all()
     # Paged parsing equals parsing the one body of the same organization.
     org = demo.build_demo(2_500, end=END)
-    monkeypatch.setattr(demo, "build_demo", lambda n_events=None: org)
-    paged = demo.demo_events_frame()
+    monkeypatch.setattr(demo, "build_demo", lambda n_events=None, end=None: org)
+    paged = demo.demo_events_frame(use_disk_cache=False)
     whole = events_frame(org.body())
     assert paged[schema.EVENT_ID].tolist() == whole[schema.EVENT_ID].tolist()
     assert paged[schema.CREATED_AT_LOCAL].equals(whole[schema.CREATED_AT_LOCAL])
@@ -472,9 +472,9 @@ def test_demo_events_frame_parses_cleanly(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_demo_events_frame_spans_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     org = demo.build_demo(2_501, end=END)
-    monkeypatch.setattr(demo, "build_demo", lambda n_events=None: org)
+    monkeypatch.setattr(demo, "build_demo", lambda n_events=None, end=None: org)
     monkeypatch.setattr(demo, "FRAME_PAGE_EVENTS", 1_000)  # pages of 1,000, 1,000 and 501
-    df = demo.demo_events_frame()
+    df = demo.demo_events_frame(use_disk_cache=False)
     assert len(df) == 2_501
     ids = [json.loads(line)["event"]["id"] for line in org.event_lines]
     assert df[schema.EVENT_ID].tolist() == ids
@@ -489,3 +489,46 @@ def test_demo_locations_frame() -> None:
     assert flatiron["tags"] == "flagship, roastery, northeast"
     assert flatiron["timezone"] == "America/New_York"
     assert flatiron["lat"] == pytest.approx(40.74103)
+
+
+# --- the parsed demo kept on disk between server starts ------------------------------------------
+def _wait_for(path, seconds: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"the demo frame was not saved to {path}"
+
+
+def test_demo_frame_from_disk_equals_a_fresh_parse(tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setenv(demo.CACHE_ENV, str(tmp_path))
+    fresh = demo.demo_events_frame(3_000)
+    path = demo.demo_cache_path(3_000, demo._this_hour())
+    _wait_for(path)
+    from_disk = demo.demo_events_frame(3_000)
+    pd.testing.assert_frame_equal(from_disk, fresh)  # values and dtypes (categories included)
+    uncached = demo.demo_events_frame(3_000, use_disk_cache=False)
+    pd.testing.assert_frame_equal(uncached, fresh)
+
+
+def test_a_damaged_demo_file_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv(demo.CACHE_ENV, str(tmp_path))
+    path = demo.demo_cache_path(2_000, demo._this_hour())
+    path.write_bytes(b"not a parquet file")
+    frame = demo.demo_events_frame(2_000)
+    assert len(frame) == 2_000
+    # the damaged file was removed, and a good one written in its place
+    _wait_for(path)
+    assert path.read_bytes()[:4] == b"PAR1"
+
+
+def test_the_cache_name_changes_with_size_and_hour(tmp_path, monkeypatch):
+    monkeypatch.setenv(demo.CACHE_ENV, str(tmp_path))
+    hour = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    a = demo.demo_cache_path(1_000, hour)
+    assert a.parent == tmp_path
+    assert a != demo.demo_cache_path(1_001, hour)
+    assert a != demo.demo_cache_path(1_000, hour + timedelta(hours=1))
