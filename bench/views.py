@@ -79,11 +79,12 @@ def measure_page(path: str, runs: int, query: dict[str, str]) -> tuple[float, fl
     return cold, statistics.median(warm), _message_bytes[-1]
 
 
-def measure_startup(port: int = 8599) -> float:
+def measure_startup(cache_dir: str, port: int = 8599) -> float:
     """Seconds from starting the server (default demo) to the first page fully drawn."""
     from playwright.sync_api import sync_playwright
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("C4W_")}
+    env["C4W_CACHE_DIR"] = cache_dir
     started = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -120,6 +121,28 @@ def measure_startup(port: int = 8599) -> float:
         server.wait(timeout=30)
 
 
+def report_startup(runs: int) -> bool:
+    """Median first-view time over ``runs`` server starts, with and without the demo on disk."""
+    import tempfile
+
+    met = True
+    for label, keep_disk_cache in (("demo not on disk yet", False), ("demo on disk", True)):
+        folder = tempfile.mkdtemp(prefix="c4w-bench-cache-")
+        if keep_disk_cache:
+            measure_startup(folder)  # fills the folder
+        times = []
+        for _ in range(runs):
+            if not keep_disk_cache:
+                folder = tempfile.mkdtemp(prefix="c4w-bench-cache-")
+            times.append(measure_startup(folder))
+        median = statistics.median(times)
+        ok = median <= STARTUP_TARGET_S
+        met &= ok
+        print(f"first view after start-up, default demo, {label}: {median:.1f} s median of "
+              f"{runs} ({'met' if ok else 'MISSED'}, target {STARTUP_TARGET_S:.0f} s)")
+    return met
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -150,12 +173,7 @@ def main() -> int:
         missed |= not ok
         print(f"{title:<18}{cold:>9.2f}{warm:>17.3f}{size:>13,}  {'met' if ok else 'MISSED'}")
     if args.startup:
-        os.environ.pop("C4W_DEMO_EVENTS", None)
-        startup = measure_startup()
-        ok = startup <= STARTUP_TARGET_S
-        missed |= not ok
-        print(f"first view after start-up (default demo): {startup:.1f} s  "
-              f"{'met' if ok else 'MISSED'} (target {STARTUP_TARGET_S:.0f} s)")
+        missed |= not report_startup(args.runs)
     return 1 if (missed and args.check) else 0
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 EVENTS_ENV = "C4W_DEMO_EVENTS"
 DEFAULT_EVENTS = 150_000
 WINDOW_DAYS = 90
-FRAME_PAGE_EVENTS = 100_000  # events per body when the demo is parsed into a frame
+FRAME_PAGE_EVENTS = 25_000  # events per body when the demo is parsed (pages keep both cores busy)
 CACHE_ENV = "C4W_CACHE_DIR"  # where parsed demo frames are kept between server starts
 CACHE_KEEP = 4  # newest cached demo frames kept on disk
 BRAND = "Copperline Coffee"
