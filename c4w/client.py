@@ -58,7 +58,8 @@ MAX_RESUMES_WITHOUT_PROGRESS = 3
 # time is L happened (in UTC) within a day and two hours of L.
 LOCAL_TIME_MARGIN = dt.timedelta(hours=26)
 MIN_WINDOW = dt.timedelta(hours=1)
-WINDOW_REACH = 8  # a window's query reaches an eighth of its length into the next one
+WINDOW_REACH = 8  # a window's query reaches an eighth of its length into the next one,
+MAX_REACH = dt.timedelta(hours=3)  # but no more than this: a few hours show that it is done
 SORT_FIELDS = ("businessTime", "utcTime")
 DateLike = dt.datetime | dt.date | str | None
 
@@ -203,6 +204,7 @@ def plan_windows(
     # holds few events of the next window (fewer to parse); if that stretch is empty, the empty
     # page closes the window instead.
     reach = max(MIN_WINDOW, dt.timedelta(seconds=math.ceil(span / count / WINDOW_REACH)))
+    reach = min(reach, MAX_REACH)
     windows = []
     for i in range(count):
         low = pd.Timestamp(edges[i])
@@ -491,7 +493,6 @@ class _WindowRun:
     scan: _Scan
     pages: list[Future[_Parsed]]
     early: bool  # stopped on a quick look at the last page, to be confirmed once it is parsed
-    merged: Future[pd.DataFrame] | None = None  # the kept rows of every page, in time order
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -716,7 +717,9 @@ class Client:
         """Scroll the windows on ``workers`` threads while another pool parses their pages, so
         parsing overlaps the waiting. A window that stopped on a quick look at its last page is
         confirmed once its pages are parsed, and fetched again in one plain scan if the look
-        misled (pages out of order). Progress is reported on the calling thread."""
+        misled (pages out of order). Pages come back in time order, for the caller to stack
+        once: stacking them window by window first would build every category list twice.
+        Progress is reported on the calling thread."""
         updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         stop = threading.Event()
         failures: list[BaseException] = []
@@ -730,8 +733,6 @@ class Client:
             page = self._parse_body(body)
             kept = _only_types(keep_rows(window, page), local_types)
             return _Parsed(page[schema.CREATED_AT], page[schema.CREATED_AT_LOCAL], len(page), kept)
-
-        from c4w.frame import concat_frames, empty_events_frame
 
         cores = max(1, min(len(windows), os.cpu_count() or 1))
         with (
@@ -752,20 +753,9 @@ class Client:
                 future.add_done_callback(done)
                 return future
 
-            # A merge waits only for its own window's pages, queued before it on this FIFO pool,
-            # so they are already running or done when a thread picks the merge up.
-            def merge(window: _Window, pages: list[Future[_Parsed]]) -> pd.DataFrame:
-                kept = [future.result().kept for future in pages]
-                if window.reverse:  # scanned downward: put it back in time order
-                    kept = [page.iloc[::-1] for page in reversed(kept)]
-                return concat_frames(kept) if kept else empty_events_frame()
-
             def run(i: int) -> None:
                 try:
-                    done = self._scan_window(path, base, size, windows[i], submit, stop)
-                    # stack the window's pages while the other windows are still waiting
-                    done.merged = parser.submit(merge, windows[i], done.pages)
-                    runs[i] = done
+                    runs[i] = self._scan_window(path, base, size, windows[i], submit, stop)
                 except BaseException as exc:  # handed to the calling thread below
                     fail(exc)
 
@@ -780,7 +770,7 @@ class Client:
             raise failures[0]
         pages: list[pd.DataFrame] = []
         for window, run in zip(windows, runs, strict=True):
-            assert run is not None and run.merged is not None
+            assert run is not None
             for future in run.pages[run.scan.observed :]:
                 item = future.result()
                 run.scan.observe(item.times, item.local)
@@ -788,7 +778,7 @@ class Client:
                 log.info("a window's pages were out of order; fetching it again in one scan")
                 pages += self._scan(path, base, size, _plain(window), local_types, tell, None)
             else:
-                pages.append(run.merged.result())
+                pages += _in_time_order(window, [future.result().kept for future in run.pages])
         return pages
 
     def _scan_window(
@@ -1083,6 +1073,11 @@ def _plain(window: _Window) -> _Window:
     start = window.keep_from.to_pydatetime() if window.keep_from is not None else None
     end = window.keep_until.to_pydatetime() if window.keep_until is not None else window.query_end
     return _Window(start, end, "utcTime", False, window.keep_from, window.keep_until, False)
+
+
+def _in_time_order(window: _Window, pages: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """A window's pages in UTC order: one scanned downward is turned back, page by page."""
+    return [page.iloc[::-1] for page in reversed(pages)] if window.reverse else pages
 
 
 def _only_types(events: pd.DataFrame, types: tuple[str, ...] | None) -> pd.DataFrame:

@@ -216,6 +216,66 @@ def test_concurrent_windows_keep_ties_at_window_edges_once(sandbox_factory):
     }
 
 
+def _boundary_events() -> list[dict]:
+    """Events on and around every edge of eight one-day windows (1st to 9th of March 2024)."""
+    at = [("before-start", dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC))]
+    at.append(("start", dt.datetime(2024, 3, 1, tzinfo=UTC)))
+    for day in range(1, 9):  # two filler events sharing noon of each day
+        noon = dt.datetime(2024, 3, day, 12, tzinfo=UTC)
+        at += [(f"noon-{day}-a", noon), (f"noon-{day}-b", noon)]
+    for day in range(2, 9):  # the seven edges between windows, at midnight of the 2nd..8th
+        edge = dt.datetime(2024, 3, day, tzinfo=UTC)
+        at += [
+            (f"edge-{day}-minus-1s", edge - dt.timedelta(seconds=1)),
+            (f"edge-{day}-a", edge),
+            (f"edge-{day}-b", edge),
+            (f"edge-{day}-plus-1s", edge + dt.timedelta(seconds=1)),
+            (f"edge-{day}-reach-up", edge + dt.timedelta(hours=3)),  # an upward query's end
+            (f"edge-{day}-reach-down", edge - dt.timedelta(hours=3)),  # the downward one's start
+        ]
+    at.append(("end", dt.datetime(2024, 3, 9, tzinfo=UTC)))
+    at.append(("after-end", dt.datetime(2024, 3, 9, 0, 0, 1, tzinfo=UTC)))
+    at.sort(key=lambda pair: pair[1])
+    return [nested_event(name, "login", "c-alice", moment, LOCATIONS[0]) for name, moment in at]
+
+
+@pytest.mark.parametrize("page_size", [3, 10_000])
+@pytest.mark.parametrize("sort_reverse", [False, True])
+def test_many_windows_return_exactly_the_events_of_one_scroll(
+    sandbox_factory, page_size, sort_reverse
+):
+    box = sandbox_factory(source_from_events(_boundary_events(), ORG_ID, LOCATIONS))
+    client = make_client(box)
+    options = dict(
+        start="2024-03-01T00:00:00Z", end="2024-03-09T00:00:00Z", page_size=page_size,
+        sort_reverse=sort_reverse,
+    )  # fmt: skip
+    one_scroll = client.org_events(ORG_ID, workers=1, **options)
+    requests_before = len(box.requests_to("events"))
+    windows = client.org_events(ORG_ID, workers=8, **options)
+    fresh = [e for e in box.requests_to("events")[requests_before:] if "scrollId" not in e["query"]]
+    # 8 days in 8 windows: one upward scan from each of the 1st..7th, one downward from the end
+    assert len({e["query"]["dateStart"] for e in fresh}) == 8
+    # 62 events: 2 at noon of each of the 8 days (16), 6 around each of the 7 inner edges (42),
+    # the start, the end, and one a second outside each end of the range; both ends are inclusive
+    # so 60 are inside
+    expected = sorted(
+        [f"noon-{day}-{tie}" for day in range(1, 9) for tie in "ab"]
+        + [
+            f"edge-{day}-{where}"
+            for day in range(2, 9)
+            for where in ("minus-1s", "a", "b", "plus-1s", "reach-up", "reach-down")
+        ]
+        + ["start", "end"]
+    )
+    assert len(expected) == 60
+    assert ids(one_scroll) == expected
+    assert ids(windows) == expected
+    assert windows[schema.EVENT_ID].is_unique
+    order = windows[schema.CREATED_AT_LOCAL]
+    assert order.is_monotonic_decreasing if sort_reverse else order.is_monotonic_increasing
+
+
 def test_progress_is_reported_on_the_calling_thread(sandbox):
     seen: list[tuple[FetchProgress, int]] = []
     make_client(sandbox).org_events(
