@@ -4,11 +4,13 @@
 every page until an empty one (never trusting the body's ``count``). A date range is cut into
 windows that a few threads scroll at once, each in UTC order from its own start, stopping at the
 first page that goes past its own end (the last window scans down from the range's end), while
-another pool parses the pages. A query whose scroll id is refused resumes from the last event it
-saw; repeated event ids are dropped. Transport faults (connection errors, timeouts, 429 with
-``Retry-After``, 500/502/503/504) are retried, with backoff and a bound, by ``urllib3.Retry``
-mounted on the session: there is no hand-written retry loop. What cannot be retried becomes one
-of the typed errors of ``c4w.errors``, whose messages never carry the token or the secret.
+another pool parses the pages. Pages are kept in ``c4w.frame``'s column form (arrow) and become one
+pandas frame at the end, as ``frame.pages_frame`` does, so each category list is built once. A
+query whose scroll id is refused resumes from the last event it saw; repeated event ids are
+dropped. Transport faults (connection errors, timeouts, 429 with ``Retry-After``, 500/502/503/504)
+are retried, with backoff and a bound, by ``urllib3.Retry`` mounted on the session: there is no
+hand-written retry loop. What cannot be retried becomes one of the typed errors of ``c4w.errors``,
+whose messages never carry the token or the secret.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -247,9 +252,9 @@ class _Scan:
         )
         return params
 
-    def take(self, page: pd.DataFrame) -> pd.DataFrame:
+    def take(self, page: _Page) -> pa.Table:
         """Note how far ``page`` reaches; return the rows this window keeps."""
-        self.observe(page[schema.CREATED_AT], page[schema.CREATED_AT_LOCAL])
+        self.observe(page.times, page.local)
         return keep_rows(self.window, page)
 
     def observe(self, times: pd.Series, local: pd.Series) -> None:
@@ -374,15 +379,62 @@ def _further(edge: pd.Timestamp | None, candidate: pd.Timestamp, reverse: bool) 
     return min(edge, candidate) if reverse else max(edge, candidate)
 
 
-def keep_rows(window: _Window, page: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Page:
+    """One page of events in ``c4w.frame``'s column form (arrow), with its times in page order
+    for the window's bookkeeping. A fetch turns all its pages into one pandas frame at the end,
+    as ``frame.pages_frame`` does, so each category list is built once, not once per page."""
+
+    columns: pa.Table
+    times: pd.Series  # createdAt (UTC); NaT where missing
+    local: pd.Series  # business (local) time
+
+    @classmethod
+    def read(cls, body: bytes) -> _Page:
+        """The page in ``body``; TransportError when it is not JSON events."""
+        from c4w import frame
+
+        try:
+            columns = frame._page_table(body)  # raises ValueError when not JSON events
+        except ValueError:
+            columns = None
+        if columns is None:
+            raise TransportError(
+                "The answer from Cloud4Wi was not readable JSON (it may have been cut off).",
+                hint="Reload to fetch again; if it keeps happening, check the network or proxy.",
+            )
+        times = _nanoseconds(columns, schema.CREATED_AT)
+        local = _nanoseconds(columns, schema.CREATED_AT_LOCAL)
+        return cls(columns, pd.Series(times).dt.tz_localize("UTC"), pd.Series(local))
+
+    def __len__(self) -> int:
+        return self.columns.num_rows
+
+
+def _nanoseconds(columns: pa.Table, name: str) -> np.ndarray:
+    """A time column of the column form as naive ``datetime64[ns]`` (NaT where missing)."""
+    return columns.column(name).to_numpy().view("M8[ns]")
+
+
+def _events_frame(pages: Sequence[pa.Table]) -> pd.DataFrame:
+    """The canonical events frame of pages in column form, in order (``frame.pages_frame``'s
+    last step: each category list built once)."""
+    from c4w import frame
+
+    if not pages:
+        return frame.empty_events_frame()
+    return frame._to_pandas(pa.concat_tables(pages))
+
+
+def keep_rows(window: _Window, page: _Page) -> pa.Table:
     """The rows of ``page`` inside ``window``'s own range (rows without a time are kept)."""
-    times = page[schema.CREATED_AT]
-    keep = pd.Series(True, index=page.index)
+    times = page.times
+    keep = np.ones(len(page), dtype=bool)
     if window.keep_from is not None:
-        keep &= ~(times < window.keep_from).fillna(False)
+        keep &= ~(times < window.keep_from).to_numpy()
     if window.keep_until is not None:
-        keep &= ~(times >= window.keep_until).fillna(False)
-    return page if bool(keep.all()) else page[keep.to_numpy()]
+        keep &= ~(times >= window.keep_until).to_numpy()
+    return page.columns if keep.all() else page.columns.filter(pa.array(keep))
 
 
 _TAIL_BYTES = 1 << 16  # a scroll id is looked for in this much of the body's start and end
@@ -485,7 +537,7 @@ class _Parsed:
     times: pd.Series
     local: pd.Series
     count: int
-    kept: pd.DataFrame
+    kept: pa.Table
 
 
 @dataclass
@@ -653,8 +705,6 @@ class Client:
         progress: ProgressCallback | None,
         workers: int | None,
     ) -> pd.DataFrame:
-        from c4w import frame
-
         size = check_page_size(page_size)
         if sort_by not in SORT_FIELDS:
             raise ValueError(f"sort_by must be one of {SORT_FIELDS}, not {sort_by!r}")
@@ -678,7 +728,7 @@ class Client:
             until = now  # an open end is "up to now", so the range can be cut in windows
         windows = plan_windows(since, until, workers, sort_by, bool(sort_reverse))
         pages = self._run_windows(path, base, size, windows, local_types, progress, workers)
-        events = frame.concat_frames(pages) if pages else frame.empty_events_frame()
+        events = _events_frame(pages)
         return _in_order(_without_repeats(events), sort_by, bool(sort_reverse))
 
     def _run_windows(
@@ -690,8 +740,9 @@ class Client:
         local_types: tuple[str, ...] | None,
         progress: ProgressCallback | None,
         workers: int,
-    ) -> list[pd.DataFrame]:
-        """Fetch every window (concurrently when there are several); pages in window order."""
+    ) -> list[pa.Table]:
+        """Fetch every window (concurrently when there are several); the rows each keeps, page by
+        page in column form, in window order."""
         totals = [0, 0]
 
         def tell(rows: int, pages: int) -> None:
@@ -713,13 +764,12 @@ class Client:
         local_types: tuple[str, ...] | None,
         tell: Callable[[int, int], None],
         workers: int,
-    ) -> list[pd.DataFrame]:
+    ) -> list[pa.Table]:
         """Scroll the windows on ``workers`` threads while another pool parses their pages, so
         parsing overlaps the waiting. A window that stopped on a quick look at its last page is
         confirmed once its pages are parsed, and fetched again in one plain scan if the look
         misled (pages out of order). Pages come back in time order, for the caller to stack
-        once: stacking them window by window first would build every category list twice.
-        Progress is reported on the calling thread."""
+        once. Progress is reported on the calling thread."""
         updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         stop = threading.Event()
         failures: list[BaseException] = []
@@ -730,9 +780,9 @@ class Client:
             stop.set()
 
         def parse(window: _Window, body: bytes) -> _Parsed:
-            page = self._parse_body(body)
+            page = _Page.read(body)
             kept = _only_types(keep_rows(window, page), local_types)
-            return _Parsed(page[schema.CREATED_AT], page[schema.CREATED_AT_LOCAL], len(page), kept)
+            return _Parsed(page.times, page.local, len(page), kept)
 
         cores = max(1, min(len(windows), os.cpu_count() or 1))
         with (
@@ -748,7 +798,7 @@ class Client:
                     if error is not None:
                         fail(error)
                     else:
-                        updates.put((len(finished.result().kept), 1))
+                        updates.put((finished.result().kept.num_rows, 1))
 
                 future.add_done_callback(done)
                 return future
@@ -768,7 +818,7 @@ class Client:
                 stop.set()
         if failures:
             raise failures[0]
-        pages: list[pd.DataFrame] = []
+        pages: list[pa.Table] = []
         for window, run in zip(windows, runs, strict=True):
             assert run is not None
             for future in run.pages[run.scan.observed :]:
@@ -844,12 +894,12 @@ class Client:
         local_types: tuple[str, ...] | None,
         tell: Callable[[int, int], None],
         stop: threading.Event | None,
-    ) -> list[pd.DataFrame]:
+    ) -> list[pa.Table]:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
         refused. Returns the pages' kept rows (repeats are dropped later, over all windows)."""
         scan = _Scan(window)
         cursor = _Cursor(scan, base, size)
-        pages: list[pd.DataFrame] = []
+        pages: list[pa.Table] = []
         while stop is None or not stop.is_set():
             try:
                 body = self._get(path, cursor.params())
@@ -857,7 +907,7 @@ class Client:
                 if not cursor.resume_refused(exc):
                     raise
                 continue
-            page, next_id = self._read_page(body)
+            page, next_id = _Page.read(body), scroll_id_of(body)
             if len(page) == 0:
                 break
             edge_before = scan.edge, scan.local_edge
@@ -866,30 +916,12 @@ class Client:
                 cursor.moved_on()
             kept = _only_types(kept, local_types)
             pages.append(kept)
-            tell(len(kept), 1)
+            tell(kept.num_rows, 1)
             if scan.finished:
                 break
             if not cursor.advance(next_id, lambda rows=page: len(rows)):
                 break
         return pages
-
-    def _read_page(self, body: bytes) -> tuple[pd.DataFrame, Any]:
-        """The page's events frame and scroll id; TransportError when the body is unreadable."""
-        return self._parse_body(body), scroll_id_of(body)
-
-    @staticmethod
-    def _parse_body(body: bytes) -> pd.DataFrame:
-        """The page's events frame (``c4w.frame``); TransportError when it is not JSON events."""
-        from c4w.frame import events_frame
-
-        try:
-            return events_frame(body)  # raises ValueError when the body is not JSON events
-        except ValueError:
-            pass
-        raise TransportError(
-            "The answer from Cloud4Wi was not readable JSON (it may have been cut off).",
-            hint="Reload to fetch again; if it keeps happening, check the network or proxy.",
-        )
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, str]) -> bytes:
@@ -1075,13 +1107,18 @@ def _plain(window: _Window) -> _Window:
     return _Window(start, end, "utcTime", False, window.keep_from, window.keep_until, False)
 
 
-def _in_time_order(window: _Window, pages: list[pd.DataFrame]) -> list[pd.DataFrame]:
+def _in_time_order(window: _Window, pages: list[pa.Table]) -> list[pa.Table]:
     """A window's pages in UTC order: one scanned downward is turned back, page by page."""
-    return [page.iloc[::-1] for page in reversed(pages)] if window.reverse else pages
+    if not window.reverse:
+        return pages
+    return [page.take(np.arange(page.num_rows - 1, -1, -1)) for page in reversed(pages)]
 
 
-def _only_types(events: pd.DataFrame, types: tuple[str, ...] | None) -> pd.DataFrame:
-    return events if types is None else events[events[schema.TYPE].isin(types).to_numpy()]
+def _only_types(page: pa.Table, types: tuple[str, ...] | None) -> pa.Table:
+    """The rows of ``page`` of one of ``types`` (every row when None)."""
+    if types is None:
+        return page
+    return page.filter(pc.is_in(page.column(schema.TYPE), value_set=pa.array(types, pa.string())))
 
 
 def _scroll_refused(exc: APIError) -> ScrollExpiredError:

@@ -276,6 +276,24 @@ def test_many_windows_return_exactly_the_events_of_one_scroll(
     assert order.is_monotonic_decreasing if sort_reverse else order.is_monotonic_increasing
 
 
+@pytest.mark.parametrize("workers", [1, 4])
+def test_pages_read_two_ways_make_one_frame(sandbox_factory, workers):
+    # one event's location name is a number: its page is read value by value in Python, the
+    # others by the quick column reader; both kinds of page stack into one canonical frame
+    events = nested_events(60)
+    events[17]["where"]["locationName"] = 7
+    box = sandbox_factory(source_from_events(events, ORG_ID, LOCATIONS))
+    frame = make_client(box).org_events(
+        ORG_ID, start="2024-03-01", end="2024-03-31", page_size=7, workers=workers
+    )
+    assert ids(frame) == SMALL_IDS
+    assert isinstance(frame[schema.LOCATION_NAME].dtype, pd.CategoricalDtype)
+    assert isinstance(frame[schema.TYPE].dtype, pd.CategoricalDtype)
+    assert str(frame[schema.CREATED_AT].dtype) == "datetime64[ns, UTC]"
+    bad = frame[frame[schema.EVENT_ID] == events[17]["event"]["id"]]
+    assert len(bad) == 1 and bad[schema.DATA_PROBLEMS].iloc[0] & schema.PROBLEM_MALFORMED
+
+
 def test_progress_is_reported_on_the_calling_thread(sandbox):
     seen: list[tuple[FetchProgress, int]] = []
     make_client(sandbox).org_events(
