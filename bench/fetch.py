@@ -1,12 +1,17 @@
 """Fetch benchmark: a 30-day range from the sandbox API with 100 ms added to every answer.
 
-Run ``python -m bench.fetch`` (200,000 demo events, median of 3 runs per mode) or, for a quick
+Run ``python -m bench.fetch`` (200,000 demo events, median of 5 runs per mode) or, for a quick
 look, ``python -m bench.fetch --events 50000 --runs 1``; ``--check`` exits non-zero when the
 target of issue 4 is missed. The sandbox runs as a subprocess (its own interpreter, like a real
-server), and the same client fetches the same range two ways:
+server), and the same client fetches the same range two ways, with the same page size (10,000)
+and the same page reader:
 
-- sequential: ``workers=1``, one plain scroll of the whole range (the baseline);
+- sequential: ``workers=1``, one plain scroll of the whole range to its closing empty page (the
+  baseline);
 - concurrent: the client's default, date windows fetched by 4 workers at once.
+
+The runs of the two modes alternate, each after a garbage collection, so load on the machine
+(shared, 2 cores) falls on both alike; the load average is printed before and after.
 
 Target: concurrent at least 3x faster, with exactly the same set of event ids.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -72,6 +78,7 @@ def _admin(url: str, path: str, method: str = "GET") -> object:
 def fetch(client: Client, url: str, org_id: str, days: int, workers: int) -> Run:
     """One timed fetch of the last ``days`` days, with the requests it took."""
     _admin(url, "reset", "POST")
+    gc.collect()  # every run starts without the previous one's garbage
     started = time.perf_counter()
     frame = client.org_events(org_id, start=END - dt.timedelta(days=days), end=END, workers=workers)
     seconds = time.perf_counter() - started
@@ -81,13 +88,18 @@ def fetch(client: Client, url: str, org_id: str, days: int, workers: int) -> Run
     return Run(seconds, len(frame), len(log), ids)  # type: ignore[arg-type]
 
 
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (how busy the machine was)."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fetch", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="demo size")
     parser.add_argument("--days", type=int, default=30, help="range fetched (last N days)")
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--workers", type=int, default=4, help="concurrent mode's workers")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args(argv)
 
@@ -95,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.system()}\n"
         f"sandbox: {args.events:,} demo events, +{args.latency_ms:.0f} ms per answer; "
-        f"fetching the last {args.days} days to {END:%Y-%m-%d}, median of {args.runs} runs",
+        f"fetching the last {args.days} days to {END:%Y-%m-%d}, median of {args.runs} runs\n"
+        f"load average before: {_load()}",
         flush=True,
     )
     modes = {"sequential (workers=1)": 1, f"concurrent (workers={args.workers})": args.workers}
@@ -125,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "met" if speed_up >= TARGET_SPEED_UP else "MISSED"
     print(
         f"\nspeed-up: {speed_up:.2f}x (target >= {TARGET_SPEED_UP:.0f}x: {verdict}); "
-        f"identical event ids: {'yes' if same else 'NO'}"
+        f"identical event ids: {'yes' if same else 'NO'}\nload average after: {_load()}"
     )
     if not same:
         return 1
