@@ -770,7 +770,7 @@ class Client:
         confirmed once its pages are parsed, and fetched again in one plain scan if the look
         misled (pages out of order). Pages come back in time order, for the caller to stack
         once. Progress is reported on the calling thread."""
-        updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        updates: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
         stop = threading.Event()
         failures: list[BaseException] = []
         runs: list[_WindowRun | None] = [None] * len(windows)
@@ -808,12 +808,15 @@ class Client:
                     runs[i] = self._scan_window(path, base, size, windows[i], submit, stop)
                 except BaseException as exc:  # handed to the calling thread below
                     fail(exc)
+                finally:
+                    updates.put(None)  # this scan has ended
 
-            scans = [pool.submit(run, i) for i in range(len(windows))]
+            for i in range(len(windows)):
+                pool.submit(run, i)
             try:
-                received = _relay(updates, tell, stop, lambda: all(f.done() for f in scans), 0)
+                received = _relay(updates, tell, stop, scans=len(windows))
                 expected = sum(len(run.pages) for run in runs if run is not None)
-                _relay(updates, tell, stop, lambda: False, received, expected)
+                _relay(updates, tell, stop, received=received, expected=expected)
             finally:
                 stop.set()
         if failures:
@@ -1068,28 +1071,28 @@ class Client:
 
 # --- helpers -------------------------------------------------------------------------------------
 def _relay(
-    updates: queue.SimpleQueue[tuple[int, int]],
+    updates: queue.SimpleQueue[tuple[int, int] | None],
     tell: Callable[[int, int], None],
     stop: threading.Event,
-    finished: Callable[[], bool],
-    received: int,
-    expected: int | None = None,
+    *,
+    scans: int = 0,
+    received: int = 0,
+    expected: int = 0,
 ) -> int:
-    """Pass progress updates from the worker threads to ``tell`` on this thread, until
-    ``finished()`` (and the queue is drained) or ``expected`` updates in all have arrived, or a
-    failure stops the fetch. Returns how many updates arrived in all."""
-    while expected is None or received < expected:
-        if stop.is_set():
-            break
-        done = expected is None and finished()
+    """Pass progress updates from the worker threads to ``tell`` on this thread until ``scans``
+    scans have said they ended (a None each, so the last one is seen at once) and ``expected``
+    updates in all have arrived, or a failure stops the fetch. Returns how many arrived."""
+    ended = 0
+    while not stop.is_set() and (ended < scans or received < expected):
         try:
-            rows, pages = updates.get_nowait() if done else updates.get(timeout=0.05)
+            update = updates.get(timeout=0.05)
         except queue.Empty:
-            if done:
-                break
             continue
-        received += 1
-        tell(rows, pages)
+        if update is None:
+            ended += 1
+        else:
+            received += 1
+            tell(*update)
     return received
 
 
