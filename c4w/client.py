@@ -64,7 +64,9 @@ MAX_RESUMES_WITHOUT_PROGRESS = 3
 LOCAL_TIME_MARGIN = dt.timedelta(hours=26)
 MIN_WINDOW = dt.timedelta(hours=1)
 WINDOW_REACH = 8  # a window's query reaches an eighth of its length into the next one,
-MAX_REACH = dt.timedelta(hours=3)  # but no more than this: a few hours show that it is done
+# but no more than a day: a day past its end holds opening hours in every time zone (a stretch
+# with no event, such as a night when the stores are closed, costs one more request)
+MAX_REACH = dt.timedelta(days=1)
 SORT_FIELDS = ("businessTime", "utcTime")
 DateLike = dt.datetime | dt.date | str | None
 

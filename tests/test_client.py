@@ -216,6 +216,26 @@ def test_concurrent_windows_keep_ties_at_window_edges_once(sandbox_factory):
     }
 
 
+def test_long_windows_query_at_most_a_day_past_their_edges(sandbox):
+    make_client(sandbox).org_events(
+        ORG_ID, start="2024-01-01", end="2024-03-05T00:00:00Z", workers=4
+    )
+    firsts = {
+        (entry["query"]["dateStart"], entry["query"]["dateEnd"], entry["query"]["sortReverse"])
+        for entry in sandbox.requests_to("events")
+        if "scrollId" not in entry["query"]
+    }
+    # 64 days (31 of January, 29 of February 2024, 4 of March) in 4 windows of 16 days: edges
+    # on January 17, February 2 and February 18. An eighth of 16 days is 2 days, more than the
+    # 1-day bound, so each query reaches 1 day past its edge
+    assert firsts == {
+        ("2024-01-01T00:00:00Z", "2024-01-18T00:00:00Z", "false"),
+        ("2024-01-17T00:00:00Z", "2024-02-03T00:00:00Z", "false"),
+        ("2024-02-02T00:00:00Z", "2024-02-19T00:00:00Z", "false"),
+        ("2024-02-17T00:00:00Z", "2024-03-05T00:00:00Z", "true"),
+    }
+
+
 def _boundary_events() -> list[dict]:
     """Events on and around every edge of eight one-day windows (1st to 9th of March 2024)."""
     at = [("before-start", dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC))]
