@@ -533,8 +533,8 @@ def _leading_members(text: str) -> tuple[dict[str, Any], int | None]:
 
 @dataclass
 class _Parsed:
-    """What the fetch keeps of one parsed page: its times (for the window's bookkeeping), how
-    many events it held, and the rows inside the window."""
+    """What the fetch keeps of one parsed page: its times in page order (for the window's
+    bookkeeping), how many events it held, and the rows inside the window in UTC order."""
 
     times: pd.Series
     local: pd.Series
@@ -784,6 +784,8 @@ class Client:
         def parse(window: _Window, body: bytes) -> _Parsed:
             page = _Page.read(body)
             kept = _only_types(keep_rows(window, page), local_types)
+            if window.reverse:  # scanned downward: its rows in UTC order, while others wait
+                kept = kept.take(np.arange(kept.num_rows - 1, -1, -1))
             return _Parsed(page.times, page.local, len(page), kept)
 
         cores = max(1, min(len(windows), os.cpu_count() or 1))
@@ -833,7 +835,8 @@ class Client:
                 log.info("a window's pages were out of order; fetching it again in one scan")
                 pages += self._scan(path, base, size, _plain(window), local_types, tell, None)
             else:
-                pages += _in_time_order(window, [future.result().kept for future in run.pages])
+                kept = [future.result().kept for future in run.pages]
+                pages += kept[::-1] if window.reverse else kept  # in UTC order
         return pages
 
     def _scan_window(
@@ -1110,13 +1113,6 @@ def _plain(window: _Window) -> _Window:
     start = window.keep_from.to_pydatetime() if window.keep_from is not None else None
     end = window.keep_until.to_pydatetime() if window.keep_until is not None else window.query_end
     return _Window(start, end, "utcTime", False, window.keep_from, window.keep_until, False)
-
-
-def _in_time_order(window: _Window, pages: list[pa.Table]) -> list[pa.Table]:
-    """A window's pages in UTC order: one scanned downward is turned back, page by page."""
-    if not window.reverse:
-        return pages
-    return [page.take(np.arange(page.num_rows - 1, -1, -1)) for page in reversed(pages)]
 
 
 def _only_types(page: pa.Table, types: tuple[str, ...] | None) -> pa.Table:
