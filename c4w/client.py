@@ -397,7 +397,7 @@ class _Page:
         from c4w import frame
 
         try:
-            columns = frame._page_table(body)  # raises ValueError when not JSON events
+            columns = frame.page_columns(body)  # raises ValueError when not JSON events
         except ValueError:
             columns = None
         if columns is None:
@@ -425,7 +425,7 @@ def _events_frame(pages: Sequence[pa.Table]) -> pd.DataFrame:
 
     if not pages:
         return frame.empty_events_frame()
-    return frame._to_pandas(pa.concat_tables(pages))
+    return frame.columns_to_frame(pa.concat_tables(pages))
 
 
 def keep_rows(window: _Window, page: _Page) -> pa.Table:

@@ -138,7 +138,7 @@ def events_frame(payload: Payload) -> pd.DataFrame:
     values become null and the row's `data_problems` bits say why. Raises `ValueError` only when
     the payload itself is unreadable (not JSON, or no `events` list).
     """
-    return _to_pandas(_page_table(payload))
+    return columns_to_frame(page_columns(payload))
 
 
 def pages_frame(pages: Iterable[Payload], workers: int | None = None) -> pd.DataFrame:
@@ -152,17 +152,17 @@ def pages_frame(pages: Iterable[Payload], workers: int | None = None) -> pd.Data
     workers = workers or min(4, os.cpu_count() or 1)
     if workers > 1 and len(pages) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            tables = list(pool.map(_page_table, pages))
+            tables = list(pool.map(page_columns, pages))
     else:
-        tables = [_page_table(page) for page in pages]
+        tables = [page_columns(page) for page in pages]
     if not tables:
         return empty_events_frame()
-    return _to_pandas(pa.concat_tables(tables))
+    return columns_to_frame(pa.concat_tables(tables))
 
 
 def empty_events_frame() -> pd.DataFrame:
     """A frame with no rows and every canonical column in its contract dtype."""
-    return _to_pandas(_canonical(RAW_SCHEMA.empty_table()))
+    return columns_to_frame(_canonical(RAW_SCHEMA.empty_table()))
 
 
 def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -216,8 +216,10 @@ def locations_frame(payload: Payload) -> pd.DataFrame:
 
 
 # --- stage 1: raw columns -----------------------------------------------------------------------
-def _page_table(payload: Payload) -> pa.Table:
-    """The canonical columns (as arrow) of one payload."""
+def page_columns(payload: Payload) -> pa.Table:
+    """The canonical columns (as arrow) of one payload: stack several with
+    ``pa.concat_tables`` and turn them into one frame with ``columns_to_frame``, so category
+    lists are built once for a whole fetch."""
     return _canonical(_raw_table(payload))
 
 
@@ -587,7 +589,7 @@ def _canonical(raw: pa.Table) -> pa.Table:
     """The canonical columns from raw ones: times, local clocks, problem bits (still arrow).
 
     Times are int64 nanoseconds with numpy's NaT value for missing; repeated texts are
-    dictionary-encoded (page by page; `_to_pandas` unifies the dictionaries).
+    dictionary-encoded (page by page; `columns_to_frame` unifies the dictionaries).
     """
     problems = _column(raw, s.DATA_PROBLEMS).to_numpy(zero_copy_only=False).astype(np.uint16)
     text = {name: _column(raw, name) for name in RAW_TEXT_COLUMNS}
@@ -651,7 +653,7 @@ def _canonical(raw: pa.Table) -> pa.Table:
     return pa.table([columns[name] for name in s.EVENT_COLUMNS], names=list(s.EVENT_COLUMNS))
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def columns_to_frame(table: pa.Table) -> pd.DataFrame:
     """The pandas frame of canonical arrow columns, in the contract dtypes."""
     data: dict[str, Any] = {}
     for name in s.EVENT_COLUMNS:
