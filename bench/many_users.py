@@ -42,30 +42,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, CREDENTIAL_VARS, PAGE_TITLES
+
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(8540, 8550)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
 NAV_LINK = "[data-testid='stSidebarNavLink']"
 
-# page address (after the host) -> title drawn as the page's h1 and in the sidebar link
-PAGES = {
-    "": "Overview",
-    "visits": "Visits",
-    "logins": "WiFi logins",
-    "geofences": "Geofences",
-    "funnels": "Campaign funnels",
-    "contact": "Contact",
-}
+PAGES = PAGE_TITLES
 CONTACT_PAGE = "contact"
 PRESET_LABELS = {
     "today": "Today",

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "Overview": "pages/overview.py",
@@ -93,12 +95,7 @@ def measure_startup(cache_dir: str, port: int = 8599) -> float:
     )
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run",
-                      "--disable-quic"],
-            )
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             deadline = time.monotonic() + 60
             while True:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
+from bench.browser import PAGE_TITLES
 from c4w.sandbox import Sandbox, serve_in_thread
 
 from .conftest import PAGE_TIMEOUT_MS, AppServer
@@ -29,14 +30,7 @@ TOKEN = "tok-many-" + secrets.token_hex(20)  # distinctive, so any leak is found
 DEMO_EVENTS = 20_000
 NAV_LINK = "[data-testid='stSidebarNavLink']"
 # page address -> its title (the h1 and the sidebar link), in the order the sessions open them
-PAGES = {
-    "": "Overview",
-    "visits": "Visits",
-    "logins": "WiFi logins",
-    "geofences": "Geofences",
-    "funnels": "Campaign funnels",
-    "contact": "Contact",
-}
+PAGES = PAGE_TITLES
 SNAPSHOT_JS = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   const h1 = document.querySelector("[data-testid='stMain'] h1");
