@@ -23,3 +23,26 @@ PAGE_TITLES = {
     "funnels": "Campaign funnels",
     "contact": "Contact",
 }
+
+# One round trip that reads what a session shows: script state, title, address, sidebar values,
+# and the text of any exception on the page.
+SNAPSHOT_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const h1 = document.querySelector("[data-testid='stMain'] h1");
+  const side = document.querySelector("[data-testid='stSidebar']");
+  const dates = side ? side.querySelector("input[aria-label='Dates']") : null;
+  const tags = side ? Array.from(side.querySelectorAll(
+      "[data-testid='stMultiSelect'] [data-tag] span[title]")).map(e => e.getAttribute("title"))
+    : [];
+  const contact = document.querySelector("[data-testid='stMain'] input[aria-label='Contact id']");
+  const errors = Array.from(document.querySelectorAll("[data-testid='stException']"));
+  return {
+    state: app ? app.getAttribute("data-test-script-state") : null,
+    title: h1 ? h1.textContent.trim() : null,
+    url: location.href,
+    dates: dates ? dates.value : null,
+    tags: tags,
+    contact: contact ? contact.value : null,
+    exceptions: errors.map(e => e.innerText.slice(0, 300)),
+  };
+}"""

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, CREDENTIAL_VARS, PAGE_TITLES
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, CREDENTIAL_VARS, PAGE_TITLES, SNAPSHOT_JS
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(8540, 8550)
@@ -61,28 +61,6 @@ MAX_LOCATIONS = 3
 STEP_WEIGHTS = {"page": 4, "dates": 2, "locations": 2, "contact": 1}
 SAMPLE_EVERY_S = 0.5
 START_TIMEOUT_S = 180
-
-# One round trip that reads what a session shows: script state, title, address, sidebar values.
-SNAPSHOT_JS = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  const h1 = document.querySelector("[data-testid='stMain'] h1");
-  const side = document.querySelector("[data-testid='stSidebar']");
-  const dates = side ? side.querySelector("input[aria-label='Dates']") : null;
-  const tags = side ? Array.from(side.querySelectorAll(
-      "[data-testid='stMultiSelect'] [data-tag] span[title]")).map(e => e.getAttribute("title"))
-    : [];
-  const contact = document.querySelector("[data-testid='stMain'] input[aria-label='Contact id']");
-  const errors = Array.from(document.querySelectorAll("[data-testid='stException']"));
-  return {
-    state: app ? app.getAttribute("data-test-script-state") : null,
-    title: h1 ? h1.textContent.trim() : null,
-    url: location.href,
-    dates: dates ? dates.value : null,
-    tags: tags,
-    contact: contact ? contact.value : null,
-    exceptions: errors.map(e => e.innerText.slice(0, 300)),
-  };
-}"""
 
 
 # --- what a session expects to see -----------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench.browser import PAGE_TITLES
+from bench.browser import PAGE_TITLES, SNAPSHOT_JS
 from c4w.sandbox import Sandbox, serve_in_thread
 
 from .conftest import PAGE_TIMEOUT_MS, AppServer
@@ -31,25 +31,6 @@ DEMO_EVENTS = 20_000
 NAV_LINK = "[data-testid='stSidebarNavLink']"
 # page address -> its title (the h1 and the sidebar link), in the order the sessions open them
 PAGES = PAGE_TITLES
-SNAPSHOT_JS = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  const h1 = document.querySelector("[data-testid='stMain'] h1");
-  const side = document.querySelector("[data-testid='stSidebar']");
-  const dates = side ? side.querySelector("input[aria-label='Dates']") : null;
-  const tags = side ? Array.from(side.querySelectorAll(
-      "[data-testid='stMultiSelect'] [data-tag] span[title]")).map(e => e.getAttribute("title"))
-    : [];
-  const contact = document.querySelector("[data-testid='stMain'] input[aria-label='Contact id']");
-  return {
-    state: app ? app.getAttribute("data-test-script-state") : null,
-    title: h1 ? h1.textContent.trim() : null,
-    url: location.href,
-    dates: dates ? dates.value : null,
-    tags: tags,
-    contact: contact ? contact.value : null,
-    exceptions: document.querySelectorAll("[data-testid='stException']").length,
-  };
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +56,12 @@ def settle(page: Page, title: str, check: Callable[[dict], bool] = lambda s: Tru
     seen: dict = {}
     while time.monotonic() < deadline:
         seen = page.evaluate(SNAPSHOT_JS)
-        assert seen["exceptions"] == 0, f"an exception is shown on {seen['url']}"
+        assert seen["exceptions"] == [], f"an exception is shown on {seen['url']}"
         if seen["state"] == "notRunning" and seen["title"] == title and check(seen):
             page.wait_for_timeout(250)
             again = page.evaluate(SNAPSHOT_JS)
             if again["state"] == "notRunning" and again["title"] == title and check(again):
-                assert again["exceptions"] == 0, f"an exception is shown on {again['url']}"
+                assert again["exceptions"] == [], f"an exception is shown on {again['url']}"
                 return again
         page.wait_for_timeout(150)
     raise AssertionError(f"{title!r} was not drawn as expected; last seen: {seen}")
