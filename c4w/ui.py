@@ -251,6 +251,14 @@ def slice_events(
 
 
 # --- the page context ----------------------------------------------------------------------------
+def history_span(events: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """First and last UTC day with an event in ``events`` (None when it has no timed event)."""
+    times = events[schema.CREATED_AT].dropna()
+    if times.empty:
+        return None
+    return times.min().date(), times.max().date()
+
+
 @dataclasses.dataclass
 class PageContext:
     """Everything a page needs, already filtered by the sidebar."""
@@ -272,6 +280,25 @@ class PageContext:
         state = st.session_state.get(_K_STATE)
         preset = state.preset if isinstance(state, Filters) else "custom"
         return Filters(preset, self.start, self.end, tuple(self.location_ids))
+
+    @property
+    def history_span(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last UTC day the history holds (None when it holds nothing). Figures
+        that look before or after the chosen dates may rely on these days only."""
+        return history_span(self.all_events)
+
+    def history(
+        self,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        location_ids: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
+        whole history, not only the chosen dates, optionally at some locations only."""
+        span = self.history_span
+        if span is None:
+            return self.all_events.iloc[0:0]
+        return slice_events(self.all_events, start or span[0], end or span[1], location_ids)
 
 
 _RUN = threading.local()  # the context of the script run in progress on this thread

@@ -236,3 +236,16 @@ def test_incomplete_credentials_say_what_is_missing() -> None:
     assert source.mode == "demo" and "secret" in source.problem
     source = data.source_from_settings({}, {"C4W_TOKEN": "t"})
     assert source.mode == "demo" and "organization id" in source.problem
+
+
+def test_history_span_is_the_first_and_last_utc_day_with_an_event() -> None:
+    from tests.frames import event, make_events
+
+    events = make_events(
+        [
+            event("login", "c1", "2026-03-01T23:30:00Z"),
+            event("login", "c2", "2026-03-04T00:10:00Z"),
+        ]
+    )
+    assert ui.history_span(events) == (dt.date(2026, 3, 1), dt.date(2026, 3, 4))
+    assert ui.history_span(events.iloc[0:0]) is None
