@@ -23,6 +23,8 @@ from c4w.sandbox import Sandbox, StaticSource, serve_in_thread, source_from_even
 # Parsed demo frames go to a folder of this test run (app servers started by tests inherit it),
 # never to the user's own cache.
 os.environ[demo.CACHE_ENV] = tempfile.mkdtemp(prefix="c4w-test-cache-")
+# Likewise the history stores (the demo's and live ones): never the user's own.
+os.environ["C4W_STORE_DIR"] = tempfile.mkdtemp(prefix="c4w-test-store-")
 
 ORG_ID = "org-test-0001"
 SMALL_START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
