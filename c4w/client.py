@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -82,10 +82,16 @@ class _Answer:
 
 @dataclass(frozen=True)
 class FetchProgress:
-    """How far a fetch has got: events received so far and pages answered."""
+    """How far a fetch has got: events received so far and pages answered.
+
+    ``api_count`` is the ``count`` the API's first answer gave for a plain (one window) fetch,
+    kept beside the rows received for data quality (never trusted; None when absent or when the
+    fetch ran in several windows, whose counts overlap).
+    """
 
     events: int
     pages: int
+    api_count: int | None = field(default=None, compare=False)
 
 
 ProgressCallback = Callable[[FetchProgress], None]
@@ -466,6 +472,14 @@ def scroll_id_of(body: bytes) -> Any:
     return None
 
 
+def api_count_of(body: bytes) -> int | None:
+    """The top-level ``count`` of a response body when it comes before the events and is a
+    whole number (None otherwise)."""
+    found, _ = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
+    count = found.get("count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
 def events_empty(body: bytes) -> bool | None:
     """Whether the body's top-level ``events`` array is empty (or null), read from the start of
     the body only; None when that cannot be told without parsing it all."""
@@ -746,12 +760,15 @@ class Client:
         """Fetch every window (concurrently when there are several); the rows each keeps, page by
         page in column form, in window order."""
         totals = [0, 0]
+        api_count: list[int | None] = [None]
 
-        def tell(rows: int, pages: int) -> None:
+        def tell(rows: int, pages: int, count: int | None = None) -> None:
             totals[0] += rows
             totals[1] += pages
+            if count is not None and api_count[0] is None and len(windows) == 1:
+                api_count[0] = count
             if progress is not None:
-                progress(FetchProgress(events=totals[0], pages=totals[1]))
+                progress(FetchProgress(events=totals[0], pages=totals[1], api_count=api_count[0]))
 
         if len(windows) == 1:
             return self._scan(path, base, size, windows[0], local_types, tell, None)
@@ -900,7 +917,7 @@ class Client:
         size: int,
         window: _Window,
         local_types: tuple[str, ...] | None,
-        tell: Callable[[int, int], None],
+        tell: Callable[..., None],
         stop: threading.Event | None,
     ) -> list[pa.Table]:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
@@ -908,6 +925,8 @@ class Client:
         scan = _Scan(window)
         cursor = _Cursor(scan, base, size)
         pages: list[pa.Table] = []
+        count: int | None = None
+        first = True
         while stop is None or not stop.is_set():
             try:
                 body = self._get(path, cursor.params())
@@ -916,6 +935,10 @@ class Client:
                     raise
                 continue
             page, next_id = _Page.read(body), scroll_id_of(body)
+            if first:
+                count, first = api_count_of(body), False
+                if len(page) == 0:
+                    tell(0, 0, count)
             if len(page) == 0:
                 break
             edge_before = scan.edge, scan.local_edge
@@ -924,7 +947,7 @@ class Client:
                 cursor.moved_on()
             kept = _only_types(kept, local_types)
             pages.append(kept)
-            tell(kept.num_rows, 1)
+            tell(kept.num_rows, 1, count)
             if scan.finished:
                 break
             if not cursor.advance(next_id, lambda rows=page: len(rows)):
