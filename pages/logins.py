@@ -6,6 +6,7 @@ import streamlit as st
 
 from c4w import ui
 from c4w.charts import logins as charts
+from c4w.charts.colours import location_colours
 from c4w.metrics import logins as lm
 
 GRANULARITY = {"hour": "Hour", "day": "Day", "week": "Week"}
@@ -60,7 +61,8 @@ if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
     granularity = "day"
 timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n, others=others)
 st.plotly_chart(
-    charts.login_timeline_chart(timeline, granularity, layout), key="logins_timeline_chart"
+    charts.login_timeline_chart(timeline, granularity, layout, location_colours(ctx.locations)),
+    key="logins_timeline_chart",
 )
 how = (
     "Each coloured band is one location, stacked so the top of the pile is their total."

@@ -6,6 +6,7 @@ import streamlit as st
 
 from c4w import ui
 from c4w.charts import visits as charts
+from c4w.charts.colours import location_colours
 from c4w.metrics import visits as vm
 
 KINDS = {vm.WIFI: "WiFi visits", vm.GEOFENCE: "Geofence visits", vm.BOTH: "Both"}
@@ -13,6 +14,7 @@ SPLITS = {"none": "No split", "kind": "WiFi vs geofence", "place": "By place"}
 BIN_WIDTHS = [1, 2, 5, 10, 15, 30, 60]
 
 ctx = ui.page_context()
+place_colours = location_colours(ctx.locations)
 st.title("Visits")
 st.caption(
     "How long guests stay. A WiFi visit is a guest connected at a location; a geofence visit is "
@@ -76,7 +78,9 @@ split = c3.segmented_control(
 split_by = None if split == "none" else split
 hist = vm.dwell_histogram(ctx.events, bin_width, max_minutes, kind, chosen, split=split_by)
 y = "share" if split_by else "visits"
-st.plotly_chart(charts.dwell_histogram_chart(hist, y=y), key="visits_histogram_chart")
+st.plotly_chart(
+    charts.dwell_histogram_chart(hist, y=y, colours=place_colours), key="visits_histogram_chart"
+)
 st.caption(
     f"Each bar counts the visits whose length falls in a {bin_width}-minute band; the tallest "
     "bars show the usual visit length."
@@ -96,7 +100,7 @@ edges, problem = vm.parse_edges(edges_text)
 if problem:
     st.warning(problem)
 buckets = vm.dwell_buckets(ctx.events, edges, kind, chosen, split=split_by)
-st.plotly_chart(charts.dwell_buckets_chart(buckets), key="visits_buckets_chart")
+st.plotly_chart(charts.dwell_buckets_chart(buckets, place_colours), key="visits_buckets_chart")
 st.caption(vm.DWELL_BUCKETS_HELP + " Bar labels are the share of all visits with a length.")
 
 st.subheader("Visit length by place")

@@ -50,7 +50,7 @@ def test_funnel_chart_shows_step_counts() -> None:
     trace = fig.data[0]
     # 4 entered, 3 sent, 3 opened, 1 clicked (see test_metrics_funnels.scenario)
     assert list(trace.x) == [4, 3, 3, 1]
-    assert list(trace.y)[0] == "1. Signed up"
+    assert list(trace.y)[0] == "1. Sign-up"
 
 
 def test_funnel_chart_escapes_unknown_step_types() -> None:
@@ -64,7 +64,7 @@ def test_breakdown_chart_conversion_and_escaping() -> None:
         {
             "group": ["Milan", EVIL, "Rome"],
             "entered": [4, 2, 1],
-            "1. Signed up": [4, 2, 1],
+            "1. Sign-up": [4, 2, 1],
             "2. Email sent": [2, 1, 0],
             "overall_conversion": [0.5, 0.5, 0.0],
         }

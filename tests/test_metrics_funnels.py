@@ -73,7 +73,7 @@ def test_step_counts_and_conversion() -> None:
     assert result.entered == 4 and result.completed == 1
     assert result.overall_conversion == pytest.approx(0.25)
     assert result.steps["name"].tolist() == [
-        "1. Signed up",
+        "1. Sign-up",
         "2. Email sent",
         "3. Email opened",
         "4. Email clicked",
@@ -168,7 +168,7 @@ def test_dropped_contacts_per_step() -> None:
         "4. Email clicked",
     ]
     assert everyone["last_step_reached"].tolist() == [
-        "1. Signed up",
+        "1. Sign-up",
         "3. Email opened",
         "3. Email opened",
     ]

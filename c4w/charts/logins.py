@@ -3,6 +3,8 @@ guest."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -35,12 +37,17 @@ def _hover(when: str) -> str:
 
 
 def login_timeline_chart(
-    timeline: pd.DataFrame, granularity: str = "day", layout: str = "stacked"
+    timeline: pd.DataFrame,
+    granularity: str = "day",
+    layout: str = "stacked",
+    colours: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Logins per period by location: stacked bars, or one small panel per location.
 
     `timeline` is `c4w.metrics.logins.login_timeline` (period, location, logins), locations in
     the order they come (most logins first). `layout` is "stacked" or "small_multiples".
+    `colours` maps location names to their colour (`c4w.charts.colours.location_colours`), so a
+    location has the same colour on every page.
     """
     word = PERIOD_WORDS.get(granularity, granularity)
     title = f"WiFi logins per {word} (local time), by location"
@@ -50,7 +57,7 @@ def login_timeline_chart(
     when = PERIOD_FORMAT.get(granularity, "%d %b %Y")
     x_title = "Week starting (Monday)" if granularity == "week" else "Local time"
     if layout == "small_multiples":
-        return _small_multiples(timeline, locations[:MAX_PANELS], title, when, x_title)
+        return _small_multiples(timeline, locations[:MAX_PANELS], title, when, x_title, colours)
     n_periods = timeline["period"].nunique()
     fig = go.Figure()
     for i, location in enumerate(locations):
@@ -62,9 +69,9 @@ def login_timeline_chart(
             "hovertemplate": _hover(when),
         }
         if n_periods <= MAX_BARS:
-            fig.add_trace(go.Bar(**common, marker_color=series_colour(i, location)))
+            fig.add_trace(go.Bar(**common, marker_color=series_colour(i, location, colours)))
         else:
-            colour = series_colour(i, location)
+            colour = series_colour(i, location, colours)
             fig.add_trace(
                 go.Scatter(
                     **common,
@@ -82,7 +89,12 @@ def login_timeline_chart(
 
 
 def _small_multiples(
-    timeline: pd.DataFrame, locations: list[str], title: str, when: str, x_title: str
+    timeline: pd.DataFrame,
+    locations: list[str],
+    title: str,
+    when: str,
+    x_title: str,
+    colours: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """One small bar chart per location, sharing the time axis, each with its own scale."""
     names = [plain_text(loc) for loc in locations]
@@ -100,7 +112,7 @@ def _small_multiples(
                 x=_epoch_ms(part["period"]),
                 y=part["logins"].to_numpy(),
                 name=name,
-                marker_color=series_colour(i, location),
+                marker_color=series_colour(i, location, colours),
                 hovertemplate=_hover(when),
             ),
             row=i + 1,

@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from c4w import formatting
+from c4w.charts.colours import OTHER_COLOUR, PLACE_COLOURS, colour_of
+
 # One colour per event type, the same in every chart (colour-blind-safe where it matters).
 TYPE_COLOURS: dict[str, str] = {
     # WiFi: blues and green; geofence: oranges; email: purples; SMS: reds
@@ -30,52 +33,9 @@ TYPE_COLOURS: dict[str, str] = {
     "survey": "#B8A200",
     "promo": "#8C564B",
 }
-OTHER_COLOUR = "#9E9E9E"
-TYPE_LABELS: dict[str, str] = {
-    "visit": "WiFi visit",
-    "geo_visit": "Geofence visit",
-    "login": "WiFi login",
-    "arriving": "WiFi arrival",
-    "geo_arriving": "Geofence arrival",
-    "signup": "Sign-up",
-    "send_email": "Email sent",
-    "open_email": "Email opened",
-    "click_email": "Email clicked",
-    "send_sms": "SMS sent",
-    "click_sms": "SMS clicked",
-    "survey": "Survey answer",
-    "promo": "Promo click",
-}
-TYPE_PLURALS: dict[str, str] = {
-    "visit": "WiFi visits",
-    "geo_visit": "Geofence visits",
-    "login": "WiFi logins",
-    "arriving": "WiFi arrivals",
-    "geo_arriving": "Geofence arrivals",
-    "signup": "Sign-ups",
-    "send_email": "Emails sent",
-    "open_email": "Emails opened",
-    "click_email": "Email clicks",
-    "send_sms": "SMS sent",
-    "click_sms": "SMS clicks",
-    "survey": "Survey answers",
-    "promo": "Promo clicks",
-}
-# For series that are places (locations, geofences): distinct, calm colours; "Other" is grey.
-SERIES_COLOURS = (
-    "#4C78A8",
-    "#F58518",
-    "#54A24B",
-    "#E45756",
-    "#72B7B2",
-    "#B279A2",
-    "#EECA3B",
-    "#9D755D",
-    "#FF9DA6",
-    "#BAB0AC",
-    "#2F4B7C",
-    "#A05195",
-)
+TYPE_LABELS = formatting.EVENT_LABELS  # one label per type, shared by every page
+TYPE_PLURALS = formatting.EVENT_PLURALS
+SERIES_COLOURS = PLACE_COLOURS
 FONT = "Source Sans Pro, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -87,12 +47,12 @@ def plain_text(text: object) -> str:
 
 def type_label(event_type: str) -> str:
     """The event type in the user's words ("WiFi login"); unknown types as they came."""
-    return TYPE_LABELS.get(event_type, str(event_type))
+    return formatting.event_label(event_type)
 
 
 def type_label_plural(event_type: str) -> str:
     """Many events of a type, in the user's words ("WiFi logins"); unknown types as they came."""
-    return TYPE_PLURALS.get(event_type, f"{event_type} events")
+    return formatting.event_label_plural(event_type)
 
 
 def type_colour(event_type: str) -> str:
@@ -100,11 +60,10 @@ def type_colour(event_type: str) -> str:
     return TYPE_COLOURS.get(event_type, OTHER_COLOUR)
 
 
-def series_colour(i: int, name: str = "") -> str:
-    """Colour of the i-th place series; "Other ..." series are grey."""
-    if name.startswith("Other"):
-        return OTHER_COLOUR
-    return SERIES_COLOURS[i % len(SERIES_COLOURS)]
+def series_colour(i: int, name: str = "", colours: dict[str, str] | None = None) -> str:
+    """Colour of a place series: the place's own colour (``c4w.charts.colours``), the same on
+    every page and range, never its rank ``i``; "Other ..." series are grey."""
+    return colour_of(name, colours)
 
 
 def style(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,8 +26,8 @@ GROUP_COLOURS = {
 }
 
 
-def _group_colour(i: int, group: str) -> str:
-    return GROUP_COLOURS.get(group) or series_colour(i, group)
+def _group_colour(i: int, group: str, colours: Mapping[str, str] | None = None) -> str:
+    return GROUP_COLOURS.get(group) or series_colour(i, group, colours)
 
 
 def _fewer_groups(table: pd.DataFrame, key: str, value: str = "visits") -> pd.DataFrame:
@@ -43,12 +45,15 @@ def _fewer_groups(table: pd.DataFrame, key: str, value: str = "visits") -> pd.Da
     return pd.concat([table.loc[inside], other], ignore_index=True)
 
 
-def dwell_histogram_chart(hist: pd.DataFrame, y: str = "visits") -> go.Figure:
+def dwell_histogram_chart(
+    hist: pd.DataFrame, y: str = "visits", colours: Mapping[str, str] | None = None
+) -> go.Figure:
     """Bars of visits per length band (already binned); two groups side by side, more groups
     as step lines so they stay readable.
 
     `hist` is `c4w.metrics.visits.dwell_histogram`; `y` is "visits" or "share" (to compare
-    groups of different size).
+    groups of different size); `colours` maps place names to their colour
+    (`c4w.charts.colours.location_colours`).
     """
     title = "How long visits last"
     if hist.empty or hist["visits"].sum() == 0:
@@ -63,7 +68,7 @@ def dwell_histogram_chart(hist: pd.DataFrame, y: str = "visits") -> go.Figure:
     )
     for i, group in enumerate(groups):
         part = hist.loc[hist["group"] == group]
-        colour = OTHER_COLOUR if group == "Other places" else _group_colour(i, group)
+        colour = OTHER_COLOUR if group == "Other places" else _group_colour(i, group, colours)
         values = part[y].to_numpy() * (100 if y == "share" else 1)
         common = {
             "x": part["bin_start"].to_numpy() + width / 2,
@@ -91,10 +96,13 @@ def dwell_histogram_chart(hist: pd.DataFrame, y: str = "visits") -> go.Figure:
     return style(fig, title, x_title, y_title, legend=len(groups) > 1)
 
 
-def dwell_buckets_chart(buckets: pd.DataFrame) -> go.Figure:
+def dwell_buckets_chart(
+    buckets: pd.DataFrame, colours: Mapping[str, str] | None = None
+) -> go.Figure:
     """Bars of the share of visits in each length bucket, labelled with share and count.
 
-    `buckets` is `c4w.metrics.visits.dwell_buckets`; groups side by side.
+    `buckets` is `c4w.metrics.visits.dwell_buckets`; groups side by side, places in their own
+    colour (`colours`, as `dwell_histogram_chart`).
     """
     title = "Visits by length"
     if buckets.empty or buckets["visits"].sum() == 0:
@@ -111,7 +119,9 @@ def dwell_buckets_chart(buckets: pd.DataFrame) -> go.Figure:
                 x=part["bucket"].tolist(),
                 y=share,
                 name=name,
-                marker_color=OTHER_COLOUR if group == "Other places" else _group_colour(i, group),
+                marker_color=(
+                    OTHER_COLOUR if group == "Other places" else _group_colour(i, group, colours)
+                ),
                 text=[share_text(s / 100) for s in share],
                 textposition="outside",
                 customdata=part["visits"].to_numpy(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from c4w import schema
+from c4w import formatting, schema
 
 FIRST_SEEN_HELP = "Day (UTC) of the contact's earliest event in the loaded data."
 LAST_SEEN_HELP = "Day (UTC) of the contact's latest event in the loaded data."
@@ -24,21 +24,7 @@ RECEIVED_HELP = "Different email or SMS campaigns sent to the contact."
 OPENED_HELP = "Different email campaigns the contact opened."
 CLICKED_HELP = "Different email or SMS campaigns the contact clicked."
 
-TYPE_LABELS: dict[str, str] = {
-    schema.SIGNUP: "Signup",
-    schema.LOGIN: "WiFi login",
-    schema.ARRIVING: "Arrived (WiFi)",
-    schema.VISIT: "WiFi visit",
-    schema.GEO_ARRIVING: "Entered geofence",
-    schema.GEO_VISIT: "Geofence visit",
-    schema.SEND_EMAIL: "Email sent",
-    schema.OPEN_EMAIL: "Email opened",
-    schema.CLICK_EMAIL: "Email clicked",
-    schema.SEND_SMS: "SMS sent",
-    schema.CLICK_SMS: "SMS clicked",
-    schema.SURVEY: "Survey answer",
-    schema.PROMO: "Promo click",
-}
+TYPE_LABELS = formatting.EVENT_LABELS  # one label per event type on every page
 TIMELINE_COLUMNS: tuple[str, ...] = (
     "type",
     "label",
@@ -52,9 +38,7 @@ TIMELINE_COLUMNS: tuple[str, ...] = (
 
 def type_label(event_type: object) -> str:
     """The user's words for an event type (unknown types are shown as they are)."""
-    if event_type is None or pd.isna(event_type):
-        return "Unknown event"
-    return TYPE_LABELS.get(str(event_type), str(event_type))
+    return formatting.event_label(event_type)
 
 
 def events_of_contact(events: pd.DataFrame, contact_id: str) -> pd.DataFrame:

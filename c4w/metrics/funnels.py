@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from c4w import schema
+from c4w import formatting, schema
 
 EMAIL_STEPS: tuple[str, ...] = (
     schema.SIGNUP,
@@ -30,21 +30,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_WINDOW = timedelta(days=14)
 
-STEP_LABELS: dict[str, str] = {
-    schema.SIGNUP: "Signed up",
-    schema.SEND_EMAIL: "Email sent",
-    schema.OPEN_EMAIL: "Email opened",
-    schema.CLICK_EMAIL: "Email clicked",
-    schema.SEND_SMS: "SMS sent",
-    schema.CLICK_SMS: "SMS clicked",
-    schema.VISIT: "Visited (WiFi)",
-    schema.LOGIN: "Logged in to WiFi",
-    schema.ARRIVING: "Arrived (WiFi)",
-    schema.GEO_ARRIVING: "Entered a geofence",
-    schema.GEO_VISIT: "Visited a geofence",
-    schema.SURVEY: "Answered a survey",
-    schema.PROMO: "Clicked a promo",
-}
+STEP_LABELS = formatting.EVENT_LABELS  # the same label for an event type on every page
 
 BY_LOCATION = "location"
 BY_CAMPAIGN = "campaign"
@@ -74,11 +60,13 @@ _NEVER = np.iinfo(np.int64).min  # deadline for contacts out of the funnel
 
 def step_label(event_type: str) -> str:
     """The user's words for an event type used as a funnel step."""
-    return STEP_LABELS.get(event_type, str(event_type).replace("_", " ").capitalize())
+    if event_type in STEP_LABELS:
+        return STEP_LABELS[event_type]
+    return str(event_type).replace("_", " ").capitalize()
 
 
 def step_names(steps: Sequence[str]) -> list[str]:
-    """Numbered step names ("1. Signed up", ...), unique even when a type repeats."""
+    """Numbered step names ("1. Sign-up", ...), unique even when a type repeats."""
     return [f"{i}. {step_label(t)}" for i, t in enumerate(steps, start=1)]
 
 
