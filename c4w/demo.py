@@ -884,7 +884,39 @@ def _day_weights(chain: _Chain, ctx: _Clock) -> np.ndarray:
             row[: c.opens] = 0.0
             row[list(_GRAND_OPENING_DAYS)] *= 2.2
         w[i] = row
-    return w
+    return _store_trends(w)
+
+
+# Loyalty and store stories: new guests drift away week by week (cohorts decay), one café grows
+# and one shrinks in the last 30 days, and foot traffic past the cafés differs (walk-in share).
+_STAY_ONCE = 0.35  # new guests who never come back
+_WEEKLY_CHURN = 0.12  # of the others, the share who stop coming each week
+_TREND_FROM_DAY = WINDOW_DAYS - 30
+_STORE_TRENDS = {"DEN-001": 1.9, "SEA-001": 0.4}  # traffic factor over the last 30 days
+_WALK_BY = {"NYC-002": 6.0, "LAX-001": 4.0, "NYC-001": 0.05, "CHI-001": 0.1}  # default 1
+
+
+def _new_guest_until(count: int, first_day: np.ndarray, nd: int) -> np.ndarray:
+    """The window day each new guest stops coming (exclusive): a share never returns, the rest
+    leave after a geometric number of weeks. Its own random stream, so the rest is unchanged."""
+    rng = np.random.default_rng([0x10, count])
+    once = rng.random(count) < _STAY_ONCE
+    weeks = rng.geometric(_WEEKLY_CHURN, count)
+    until = np.where(once, first_day + 1, first_day + 1 + 7 * weeks)
+    return np.minimum(until, nd)
+
+
+def _store_trends(weights: np.ndarray) -> np.ndarray:
+    """Day weights with the last 30 days of the trending cafés scaled up or down."""
+    out = weights.copy()
+    for i, c in enumerate(CAFES):
+        out[i, _TREND_FROM_DAY:] *= _STORE_TRENDS.get(c.key, 1.0)
+    return out
+
+
+def _walk_by_factor() -> np.ndarray:
+    """How many app users walk past each café without coming in, relative to the usual."""
+    return np.array([_WALK_BY.get(c.key, 1.0) for c in CAFES])
 
 
 def _sample_days(
@@ -958,7 +990,8 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
     new &= first_day >= 0
     # Half of the guests who signed up earlier drift away at some point of the window.
     until = np.where(g.existing & (rng.random(count) < 0.5), rng.integers(0, nd, count), nd)
-    weeks_left = np.where(new, (nd - 1 - first_day) / 7, until / 7)
+    until = np.where(new, _new_guest_until(count, first_day, nd), until)
+    weeks_left = np.where(new, (until - 1 - first_day) / 7, until / 7)
     extra = rng.poisson(g.rate * np.maximum(weeks_left, 0))
     n_visits = extra + new
     who = np.repeat(np.arange(count), n_visits)
@@ -1150,7 +1183,7 @@ def _geofence_blocks(
     g_fence = [place[seen]]
     # Walk-bys of the home café without stopping: short geofence visits, no WiFi.
     app_guests = np.flatnonzero(g.app & (g.rate > 0.2))  # regulars live or work nearby
-    walks = rng.poisson(0.3 * ctx.n_days / 7, len(app_guests))
+    walks = rng.poisson(0.3 * ctx.n_days / 7 * _walk_by_factor()[g.home[app_guests]])
     w_who = np.repeat(app_guests, walks)
     w_place = g.home[w_who]
     opens = np.array([c.opens for c in CAFES])

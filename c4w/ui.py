@@ -950,9 +950,11 @@ def is_api_error(exc: BaseException) -> bool:
     return isinstance(exc, C4WError)
 
 
-_ERROR_TITLES: Iterable[tuple[str, str]] = (
+_ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an instance of
     ("AuthError", "Cloud4Wi did not accept the credentials."),
     ("RateLimitError", "Cloud4Wi is receiving too many requests right now."),
+    ("NotAnsweringError", "Cloud4Wi is not answering."),
+    ("NotJSONError", "Cloud4Wi answered something that is not JSON."),
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )

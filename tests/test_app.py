@@ -23,6 +23,7 @@ PAGES = {
     "logins": "pages/logins.py",
     "funnels": "pages/funnels.py",
     "geofences": "pages/geofences.py",
+    "loyalty": "pages/loyalty.py",
     "contact": "pages/contact.py",
 }
 # what each page must show at least: (metrics, plotly charts, maps, download buttons)
@@ -32,6 +33,7 @@ EXPECTED = {
     "logins": (0, 1, 0, 1),
     "funnels": (1, 1, 0, 1),
     "geofences": (0, 0, 1, 1),
+    "loyalty": (1, 4, 0, 3),
     "contact": (0, 0, 0, 0),
 }
 

@@ -1,0 +1,317 @@
+"""Data quality: what the stored events and their sync state say about the data itself.
+
+Per UTC day and event type: events stored, and the rows behind each finding (local times that
+disagree with UTC and time zone, email clicks before their open, visits of zero or extreme
+length, unknown event types). Per day, from the store's sync state: duplicates dropped, the API's
+``count`` against the rows received, and days missing or not yet settled. Every function is pure
+and leaves its input unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+from c4w.frame import data_quality_report
+from c4w.metrics.overview import type_mask
+
+DAY = "day"
+TYPE = "type"
+EVENTS = "events"
+NO_TIME = "(no UTC time)"
+NO_TYPE = "(no type)"
+EXTREME_VISIT_MIN = 24 * 60  # a visit longer than a day is not a stay in a shop
+
+EVENTS_HELP = "Events kept in the store for these dates (each event id once), by UTC day."
+DUPLICATES_HELP = (
+    "Rows the API sent more than once (the same event id) and the store kept once, from the "
+    "sync state of each day."
+)
+COUNT_GAP_HELP = (
+    "The API's own `count` minus the rows it actually sent, added up over the days where the "
+    "API gave a count. Not zero means the API's count and its pages disagree (the vendor's "
+    "count is known to be off by one at times)."
+)
+DAYS_NOT_READY_HELP = (
+    "Days of these dates the store does not hold yet, or holds but has not settled (recent days "
+    "change until about 2 hours after they end in the latest time zone, and are fetched again)."
+)
+PROBLEMS_HELP = "Rows the reader flagged with a problem when it read them from the API."
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One kind of suspicious row: its key, a short label and its definition (help text)."""
+
+    key: str
+    label: str
+    help: str
+
+
+LOCAL_TIME = Finding(
+    "local_time",
+    "Local time disagrees with UTC",
+    "Events whose local time (createdAtLocal) is not their UTC time (createdAt) in their time "
+    "zone. The dashboard uses the UTC time; hour-of-day views use the local time as given.",
+)
+CLICK_BEFORE_OPEN = Finding(
+    "click_before_open",
+    "Email clicked before it was opened",
+    "Email clicks earlier than the same contact's first open of the same email (same "
+    "communication, or campaign when no communication id is given), among the events shown. "
+    "Clicks with no open at all are not counted: mail apps often block the open pixel.",
+)
+ZERO_DURATION = Finding(
+    "zero_duration",
+    "Visit of zero minutes",
+    "WiFi and geofence visits whose length is exactly 0 minutes.",
+)
+EXTREME_DURATION = Finding(
+    "extreme_duration",
+    "Visit longer than a day",
+    f"WiFi and geofence visits longer than {EXTREME_VISIT_MIN:,} minutes (24 hours).",
+)
+UNKNOWN_TYPE = Finding(
+    "unknown_type",
+    "Unknown event type",
+    "Events whose type is missing or is none of the types the API documents: they are kept "
+    "but no view counts them.",
+)
+FINDINGS: tuple[Finding, ...] = (
+    LOCAL_TIME,
+    CLICK_BEFORE_OPEN,
+    ZERO_DURATION,
+    EXTREME_DURATION,
+    UNKNOWN_TYPE,
+)
+FINDING_BY_KEY = {f.key: f for f in FINDINGS}
+
+
+# --- findings ------------------------------------------------------------------------------------
+def _problem_flag(events: pd.DataFrame, bit: int) -> np.ndarray:
+    problems = events[schema.DATA_PROBLEMS].to_numpy(dtype=np.uint16, na_value=0)
+    return (problems & bit) != 0
+
+
+def _clicks_before_opens(events: pd.DataFrame) -> np.ndarray:
+    """Mask of email clicks earlier than the first open of the same contact and email."""
+    out = np.zeros(len(events), dtype=bool)
+    clicks = type_mask(events, (schema.CLICK_EMAIL,))
+    opens = type_mask(events, (schema.OPEN_EMAIL,))
+    if not clicks.any() or not opens.any():
+        return out
+    email = (
+        events[schema.COMMUNICATION_ID]
+        .astype(object)
+        .where(events[schema.COMMUNICATION_ID].notna(), events[schema.CAMPAIGN_ID].astype(object))
+    )
+    keys = pd.DataFrame(
+        {
+            "contact": events[schema.CONTACT_ID].astype(object).to_numpy(),
+            "email": email.to_numpy(),
+            "at": events[schema.CREATED_AT].to_numpy(),
+        }
+    )
+    usable = keys["contact"].notna() & keys["email"].notna() & keys["at"].notna()
+    first_open = (
+        keys[opens & usable.to_numpy()].groupby(["contact", "email"], sort=False)["at"].min()
+    )
+    click_rows = np.flatnonzero(clicks & usable.to_numpy())
+    if not len(click_rows) or first_open.empty:
+        return out
+    asked = pd.MultiIndex.from_frame(keys.iloc[click_rows][["contact", "email"]])
+    opened_at = first_open.reindex(asked).to_numpy()
+    clicked_at = keys["at"].to_numpy()[click_rows]
+    out[click_rows] = pd.notna(opened_at) & (clicked_at < opened_at)
+    return out
+
+
+def finding_masks(events: pd.DataFrame) -> dict[str, np.ndarray]:
+    """One boolean array per finding (keys of ``FINDINGS``), aligned with the rows of ``events``."""
+    visits = type_mask(events, schema.VISIT_TYPES)
+    minutes = events[schema.VISIT_DURATION_MIN].to_numpy(dtype=float, na_value=np.nan)
+    return {
+        LOCAL_TIME.key: _problem_flag(events, schema.PROBLEM_LOCAL_TIME_MISMATCH),
+        CLICK_BEFORE_OPEN.key: _clicks_before_opens(events),
+        ZERO_DURATION.key: visits & (minutes == 0),
+        EXTREME_DURATION.key: visits & (minutes > EXTREME_VISIT_MIN),
+        UNKNOWN_TYPE.key: _problem_flag(events, schema.PROBLEM_UNKNOWN_TYPE),
+    }
+
+
+def finding_rows(events: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The rows of ``events`` behind one finding (``key`` of ``FINDINGS``), in their order."""
+    if key not in FINDING_BY_KEY:
+        raise ValueError(f"unknown finding {key!r}")
+    return events[finding_masks(events)[key]]
+
+
+def findings_summary(events: pd.DataFrame) -> pd.DataFrame:
+    """Every finding with its row count: columns ``key``, ``finding``, ``rows``, ``definition``."""
+    masks = finding_masks(events)
+    return pd.DataFrame(
+        {
+            "key": [f.key for f in FINDINGS],
+            "finding": [f.label for f in FINDINGS],
+            "rows": pd.array([int(masks[f.key].sum()) for f in FINDINGS], dtype="int64"),
+            "definition": [f.help for f in FINDINGS],
+        }
+    )
+
+
+def problem_rows(events: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The rows flagged with one reader problem, named by its label in
+    ``schema.PROBLEM_LABELS`` (the ``problem`` column of ``frame.data_quality_report``)."""
+    bits = {text: bit for bit, text in schema.PROBLEM_LABELS.items()}
+    if label not in bits:
+        raise ValueError(f"unknown problem {label!r}")
+    return events[_problem_flag(events, bits[label])]
+
+
+def problems_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Rows per reader problem (``frame.data_quality_report``): columns ``problem``, ``rows``."""
+    return data_quality_report(events)
+
+
+# --- per day and event type ----------------------------------------------------------------------
+def utc_days(events: pd.DataFrame) -> pd.Series:
+    """The UTC day of each event as text (``2024-03-05``), ``NO_TIME`` when it has no time."""
+    times = events[schema.CREATED_AT]
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert("UTC")
+    days = times.dt.strftime("%Y-%m-%d")
+    return days.astype(object).where(times.notna(), NO_TIME)
+
+
+def by_day_and_type(events: pd.DataFrame) -> pd.DataFrame:
+    """Events and the rows of each finding per UTC day and event type.
+
+    Columns ``day``, ``type``, ``events`` and one per finding (named by its label); one row per
+    day and type that has events, days in order, types by name.
+    """
+    labels = [f.label for f in FINDINGS]
+    if events.empty:
+        columns = {DAY: "object", TYPE: "object", EVENTS: "int64"}
+        columns.update({label: "int64" for label in labels})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    masks = finding_masks(events)
+    types = events[schema.TYPE].astype(object)
+    table = pd.DataFrame(
+        {
+            DAY: utc_days(events).to_numpy(),
+            TYPE: types.where(types.notna(), NO_TYPE).to_numpy(),
+            EVENTS: np.ones(len(events), dtype=np.int64),
+            **{f.label: masks[f.key].astype(np.int64) for f in FINDINGS},
+        }
+    )
+    out = table.groupby([DAY, TYPE], sort=True, as_index=False).sum()
+    return out.astype({EVENTS: "int64", **{label: "int64" for label in labels}})
+
+
+# --- days: sync state ----------------------------------------------------------------------------
+STATUS_COMPLETE = "complete"
+STATUS_NOT_SETTLED = "not settled yet"
+STATUS_MISSING = "not fetched"
+DAY_COLUMNS = {
+    DAY: "object",
+    "status": "object",
+    "events stored": "Int64",
+    "duplicates dropped": "Int64",
+    "rows received": "Int64",
+    "API count": "Int64",
+    "count minus rows": "Int64",
+    "fetched at (UTC)": "object",
+}
+STATE_COLUMNS = ("day", "complete", "fetched_at", "events", "api_count", "duplicates_dropped")
+
+
+def day_status(
+    states: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    unsettled: Collection[dt.date] = (),
+) -> pd.DataFrame:
+    """One row per UTC day of ``start..end``: whether the store holds it and has settled it, and
+    its sync figures.
+
+    ``states`` has the store's sync state, one row per stored day (columns ``STATE_COLUMNS``:
+    ``day`` a date, ``complete``, ``fetched_at``, ``events`` stored, ``api_count`` or missing,
+    ``duplicates_dropped``); ``unsettled`` are the days the store says must be fetched again.
+    Rows received are the events stored plus the duplicates dropped; the API count is compared
+    with them. Status: ``complete``, ``not settled yet`` or ``not fetched``.
+    """
+    by_day = {row["day"]: row for row in states.to_dict("records")} if len(states) else {}
+    unsettled = set(unsettled)
+    rows = []
+    day = start
+    while day <= end:
+        state = by_day.get(day)
+        if state is None:
+            rows.append({DAY: day.isoformat(), "status": STATUS_MISSING})
+        else:
+            stored = _count(state.get("events"))
+            dropped = _count(state.get("duplicates_dropped"))
+            api = _count(state.get("api_count"))
+            received = None if stored is None else stored + (dropped or 0)
+            settled = bool(state.get("complete")) and day not in unsettled
+            fetched = state.get("fetched_at")
+            rows.append(
+                {
+                    DAY: day.isoformat(),
+                    "status": STATUS_COMPLETE if settled else STATUS_NOT_SETTLED,
+                    "events stored": stored,
+                    "duplicates dropped": dropped,
+                    "rows received": received,
+                    "API count": api,
+                    "count minus rows": None if api is None or received is None else api - received,
+                    "fetched at (UTC)": _utc_text(fetched),
+                }
+            )
+        day += dt.timedelta(days=1)
+    table = pd.DataFrame(rows, columns=list(DAY_COLUMNS))
+    return table.astype(DAY_COLUMNS)
+
+
+def _count(value: object) -> int | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
+def _utc_text(value: object) -> str | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    moment = pd.Timestamp(value)  # type: ignore[arg-type]
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """Totals of ``day_status``: duplicates dropped, API count minus rows, days not ready."""
+
+    duplicates_dropped: int
+    count_gap: int | None  # None when no day has an API count
+    days_not_ready: int
+    days: int
+
+
+def day_summary(days: pd.DataFrame) -> DaySummary:
+    """The totals of a ``day_status`` table (missing figures count as nothing)."""
+    gaps = days["count minus rows"].dropna()
+    return DaySummary(
+        duplicates_dropped=int(days["duplicates dropped"].fillna(0).sum()),
+        count_gap=int(gaps.sum()) if len(gaps) else None,
+        days_not_ready=int((days["status"] != STATUS_COMPLETE).sum()),
+        days=len(days),
+    )
+
+
+def days_not_ready(days: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``day_status`` table whose day is missing or not settled."""
+    return days[days["status"] != STATUS_COMPLETE]
