@@ -54,7 +54,7 @@ except Exception as exc:
     ui.show_error(exc)
     st.stop()
 
-filters, reveal = ui.sidebar_filters(locations)
+filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
 ui.demo_banner(source)
 try:
     ctx = ui.load_context(source, filters, reveal=reveal)
@@ -69,4 +69,5 @@ ui.begin_run(ctx)
 try:
     navigation.run()
 finally:
+    ui.write_address()
     ui.end_run()
