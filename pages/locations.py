@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from c4w import formatting, ui
+from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
 
@@ -20,11 +23,13 @@ MIN_PREVIOUS_VISITS = 20
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Locations")
-prev_start, prev_end = ui.previous_period(ctx.start, ctx.end)
+compared, previous = ui.compare_with(ctx)
+lookback = om.RETURNING_LOOKBACK_DAYS
+returning_fair = ui.compare_with(ctx, lookback_days=lookback)[0].usable
 st.caption(
-    f"{formatting.format_range(ctx.start, ctx.end)} against the comparison period "
-    f"{formatting.format_range(prev_start, prev_end)} ({formatting.days_text(days)} each). "
-    "Click a column to sort; a row's links open the other pages filtered to that store."
+    f"{formatting.format_range(ctx.start, ctx.end)} ({formatting.days_text(days)}). "
+    f"{ui.comparison_caption(compared)} Click a column to sort; a row's links open the other "
+    "pages filtered to that store."
 )
 
 locations = ctx.locations
@@ -46,10 +51,17 @@ if tags:
     tagged = {i for i, own in sm.location_tags(locations).items() if set(own) & set(tags)}
     locations = locations.loc[locations["id"].astype(str).isin(tagged)]
 
-history = ctx.history()
-table = sm.store_comparison(ctx.events, ctx.previous, history, locations, ctx.start, ctx.end, by=by)
-if ctx.previous.empty:
-    st.caption("No change figures: the comparison period is not in the loaded data.")
+history = ctx.history((compared.start or ctx.start) - dt.timedelta(days=lookback), ctx.end)
+table = sm.store_comparison(
+    ctx.events,
+    previous,
+    history,
+    locations,
+    ctx.start,
+    ctx.end,
+    by=by,
+    returning_comparable=returning_fair,
+)
 
 # --- the movers --------------------------------------------------------------------------------
 up, down = sm.movers(table, "visits", n=2, min_previous=MIN_PREVIOUS_VISITS)
@@ -68,6 +80,7 @@ else:
             f"{row.name} ({word})",
             f"{formatting.format_count(row.visits)} visits",
             delta=f"{row.visits_change:+.0%} vs {formatting.format_count(row.visits_previous)}",
+            delta_color="normal",
             help=help_text,
             border=True,
         )

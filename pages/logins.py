@@ -19,7 +19,9 @@ st.caption(
     "Every time a guest connects to your guest WiFi. Times are each location's own local time."
 )
 
-ui.show_kpis(lm.login_kpis(ctx.events, ctx.previous))
+compared, previous = ui.compare_with(ctx)
+ui.show_kpis(lm.login_kpis(ctx.events, previous), compared=compared)
+st.caption(ui.comparison_caption(compared))
 
 st.subheader("Logins over time")
 c1, c2, c3, c4 = st.columns([1.2, 1.6, 1.4, 1.4])

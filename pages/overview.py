@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from c4w import schema, ui
+from c4w import formatting, schema, ui
 from c4w.charts import overview as charts
 from c4w.metrics import overview as om
 
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Overview")
+compared, previous = ui.compare_with(ctx)
+lookback = om.RETURNING_LOOKBACK_DAYS
+returning_fair = ui.compare_with(ctx, lookback_days=lookback)[0].usable
 st.caption(
-    f"{ctx.start:%d %b %Y} – {ctx.end:%d %b %Y} ({days} days). The small figure under each "
-    f"number is the change against the {days} days before."
+    f"{formatting.format_range(ctx.start, ctx.end)} ({formatting.days_text(days)}, UTC). "
+    "The small figure under each number is its change; hover a number for its definition and "
+    "the dates it is compared with."
 )
 
-kpis = om.overview_kpis(ctx.events, ctx.previous, ctx.all_events, location_ids=ctx.location_ids)
-ui.show_kpis(kpis, per_row=3)
-if ctx.previous.empty and not ctx.events.empty:
-    st.caption("No change figures: the period before these dates is not in the loaded data.")
+history_from = (compared.start or ctx.start) - dt.timedelta(days=lookback)
+kpis = om.overview_kpis(
+    ctx.events,
+    previous,
+    ctx.history(history_from, ctx.end),
+    location_ids=ctx.location_ids,
+    returning_comparable=returning_fair,
+)
+ui.show_kpis(kpis, per_row=4, compared=compared)
+st.caption(ui.comparison_caption(compared))
 for note in dict.fromkeys(k.note for k in kpis if k.note):
     st.caption(note)
 
@@ -56,7 +68,7 @@ st.caption(
 
 with st.expander("Download the figures and the events behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    headline = om.kpi_table(kpis)
+    headline = om.kpi_table(kpis, compared.describe() if compared.usable else "")
     events = ctx.events
     ui.download_row(
         ctx,

@@ -49,10 +49,11 @@ if ctx.location_ids and kind != vm.WIFI:
         "chosen in the sidebar."
     )
 
-ui.show_kpis(vm.visit_kpis(ctx.events, ctx.previous, kind, chosen, threshold))
+compared, previous = ui.compare_with(ctx)
+ui.show_kpis(vm.visit_kpis(ctx.events, previous, kind, chosen, threshold), compared=compared)
 st.caption(
-    f"Bounce rate: share of visits shorter than {threshold} minutes. Small figures compare with "
-    "the period of the same length just before."
+    f"Bounce rate: share of visits shorter than {threshold} minutes; a fall is good news, so "
+    f"it shows green. {ui.comparison_caption(compared)}"
 )
 
 st.subheader("How long visits last")

@@ -149,10 +149,11 @@ def test_overview_kpis_and_changes():
             make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
-    # contacts: X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
-    assert (kpis["contacts"].value, kpis["contacts"].previous) == (3, 2)
-    assert kpis["contacts"].change == 1
-    assert kpis["contacts"].change_pct == pytest.approx(0.5)
+    # guests (in-store events): X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
+    assert (kpis["guests"].value, kpis["guests"].previous) == (3, 2)
+    assert kpis["guests"].change == 1
+    assert kpis["guests"].change_pct == pytest.approx(0.5)
+    assert (kpis["reached"].value, kpis["reached"].previous) == (0, 0)  # no email or SMS
     # sign-ups 1 vs 0: change +1, no percentage (previous is zero)
     assert (kpis["signups"].value, kpis["signups"].previous) == (1, 0)
     assert kpis["signups"].change_pct is None
@@ -162,7 +163,8 @@ def test_overview_kpis_and_changes():
     # median of [10, 30] = 20 (Z's missing length left out); before: 40 -> -20 min
     assert kpis["median_dwell"].value == pytest.approx(20.0)
     assert kpis["median_dwell"].change == pytest.approx(-20.0)
-    # now: X's previous visit 03-02 (other day) -> returning; Y, Z first -> 1/3. before: 0/1
+    # now: X's previous visit 03-02 (other day, 3 days back) -> returning; Y, Z first -> 1/3.
+    # before: 0/1
     assert kpis["returning"].value == pytest.approx(1 / 3)
     assert kpis["returning"].previous == 0.0
     assert kpis["returning"].change == pytest.approx(1 / 3)
@@ -170,18 +172,57 @@ def test_overview_kpis_and_changes():
     assert all(k.note is None for k in kpis.values())
 
 
-def test_returning_change_needs_as_much_look_back_for_the_previous_period():
-    # loaded data starts with PREVIOUS: its visits have nothing to look back on, the current
-    # period has all of PREVIOUS -> no fair comparison, no change figure, a note says why
+def test_guests_count_in_store_and_app_events_and_contacts_reached_count_sends():
+    blast = [
+        event(schema.SEND_EMAIL, "m1", "2024-03-05 08:00"),
+        event(schema.SEND_EMAIL, "m2", "2024-03-05 08:00"),
+        event(schema.SEND_SMS, "m3", "2024-03-05 08:00"),
+        event(schema.OPEN_EMAIL, "m1", "2024-03-05 09:00"),
+        event(schema.LOGIN, "g1", "2024-03-05 10:00"),
+        event(schema.GEO_ARRIVING, "g2", "2024-03-05 10:00"),
+        event(schema.ARRIVING, "g3", "2024-03-05 10:00"),
+        event(schema.SEND_EMAIL, "g1", "2024-03-05 11:00"),  # a guest who was also emailed
+        event(schema.SIGNUP, "s1", "2024-03-05 12:00"),  # a sign-up alone is not a visit
+    ]
+    kpis = _by_key(overview.overview_kpis(make_events(blast)))
+    # guests: g1 (login), g2 (geofence arrival), g3 (WiFi arrival) = 3; the emailed m1, m2,
+    # the texted m3 and the sign-up s1 are not guests
+    assert kpis["guests"].value == 3
+    # reached: m1, m2 (emails), m3 (SMS), g1 (email) = 4
+    assert kpis["reached"].value == 4
+
+
+def test_returning_looks_back_the_same_30_days_in_both_periods():
+    # P and Q visit every 20 days. Previous period 03-01..03-20, current 03-21..04-09.
+    rhythm = ["2024-01-10", "2024-01-30", "2024-02-19", "2024-03-10", "2024-03-30"]
+    rows = [visit(who, f"{day} 10:00", 20) for day in rhythm for who in ("P", "Q")]
+    history = make_events(rows)
+    current = make_events([r for r in rows if r[schema.CREATED_AT] >= "2024-03-21"])
+    previous = make_events([r for r in rows if "2024-03-01" <= r[schema.CREATED_AT] < "2024-03-21"])
+    kpis = _by_key(overview.overview_kpis(current, previous, history))
+    # both periods: each visit's previous visit is 20 days back -> 2 of 2 returning, 0.0 pp
+    # (judging the previous period by its own 20 days only would read 0% -> "+100.0 pp")
+    assert kpis["returning"].value == 1.0 and kpis["returning"].previous == 1.0
+    assert overview.format_kpi_change(kpis["returning"]) == "+0.0 pp"
+    # a guest back after 40 days is outside the 30-day look-back: not returning
+    gap = make_events([visit("R", "2024-01-10 10:00", 5), visit("R", "2024-02-19 10:00", 5)])
+    assert overview.returning_flags(gap).tolist() == [False, False]
+    assert overview.returning_flags(gap, lookback_days=None).tolist() == [False, True]
+
+
+def test_returning_change_needs_the_look_back_of_the_comparison_days():
+    # the caller found that the history does not hold the 30 days before the comparison days:
+    # no returning change, a note says why; the other figures still compare
     history = make_events(PREVIOUS + CURRENT)
-    kpis = _by_key(overview.overview_kpis(make_events(CURRENT), make_events(PREVIOUS), history))
+    kpis = _by_key(
+        overview.overview_kpis(
+            make_events(CURRENT), make_events(PREVIOUS), history, returning_comparable=False
+        )
+    )
     assert kpis["returning"].value == pytest.approx(1 / 3)
     assert kpis["returning"].previous is None and kpis["returning"].change is None
     assert kpis["returning"].note == overview.RETURNING_NOT_COMPARABLE
-    assert kpis["logins"].change == 1  # the other figures still compare: 3 vs 2
-    # PREVIOUS spans 03-01 10:00 .. 03-02 11:00 (25 h); EARLIER adds 5 days before it -> fair
-    assert overview.equal_lookback(make_events(PREVIOUS), make_events(EARLIER + PREVIOUS))
-    assert not overview.equal_lookback(make_events(PREVIOUS), history)
+    assert kpis["logins"].change == 1  # 3 vs 2
 
 
 def test_kpi_formatting():
@@ -190,8 +231,8 @@ def test_kpi_formatting():
             make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
-    assert overview.format_kpi_value(kpis["contacts"]) == "3"
-    assert overview.format_kpi_change(kpis["contacts"]) == "+50.0%"
+    assert overview.format_kpi_value(kpis["guests"]) == "3"
+    assert overview.format_kpi_change(kpis["guests"]) == "+50.0%"
     assert overview.format_kpi_change(kpis["signups"]) == "+1"  # from 0: absolute change
     assert overview.format_kpi_value(kpis["median_dwell"]) == "20.0 min"
     assert overview.format_kpi_change(kpis["median_dwell"]) == "-20.0 min"
@@ -205,8 +246,34 @@ def test_kpis_without_previous_period_have_no_change():
     assert all(k.previous is None and k.change is None for k in kpis)
     assert all(overview.format_kpi_change(k) is None for k in kpis)
     table = overview.kpi_table(kpis)
-    assert list(table["metric"])[0] == "Unique contacts"
-    assert table["value"].tolist()[:4] == [3.0, 1.0, 3.0, 3.0]
+    assert list(table["Figure"])[:2] == ["Guests", "Contacts reached"]
+    # guests 3, reached 0, sign-ups 1, logins 3
+    assert table["Value"].tolist()[:4] == [3.0, 0.0, 1.0, 3.0]
+
+
+def test_headline_table_for_download_uses_the_users_words_and_rounds():
+    kpis = [
+        overview.Kpi("v", "Visits", 12, 9, "Visits that ended.", "count"),
+        overview.Kpi("r", "Returning visits", 0.4166666, 0.25, "Share.", "share"),
+        overview.Kpi("m", "Median visit length", 96.60000000000002, 90.0, "Median.", "minutes"),
+    ]
+    table = overview.kpi_table(kpis, "Change against 01 Nov 2026 – 30 Nov 2026.")
+    assert list(table.columns) == [
+        "Figure",
+        "Value",
+        "Comparison value",
+        "Change",
+        "Change (%)",
+        "Unit",
+        "Compared with",
+        "Definition",
+    ]
+    # visits 12 vs 9: +3, +33.3%; returning 41.67% vs 25% -> +16.67 pp, no relative change
+    assert table["Value"].tolist() == [12.0, 41.67, 96.6]
+    assert table["Change"].tolist() == [3.0, 16.67, 6.6]
+    assert table["Change (%)"].tolist()[0] == 33.3
+    assert math.isnan(table["Change (%)"].tolist()[1])
+    assert table["Unit"].tolist()[1] == "percent (change in percentage points)"
 
 
 # --- events per day and weekly heatmap ----------------------------------------------------------
@@ -270,7 +337,7 @@ def test_events_per_day_for_chosen_types():
 def test_empty_frame_gives_empty_results():
     empty = make_events([])
     kpis = _by_key(overview.overview_kpis(empty, empty, empty))
-    assert kpis["contacts"].value == 0 and kpis["visits"].value == 0
+    assert kpis["guests"].value == 0 and kpis["visits"].value == 0
     assert kpis["median_dwell"].value is None and kpis["returning"].value is None
     assert overview.format_kpi_value(kpis["returning"]) == "–"
     assert overview.events_per_day(empty).empty
@@ -290,7 +357,7 @@ def test_unknown_types_and_missing_times_do_not_break():
     assert per_day["type"].tolist() == ["brand_new_type"]
     assert overview.weekly_heatmap(frame)["events"].sum() == 1
     kpis = _by_key(overview.overview_kpis(frame))
-    assert kpis["logins"].value == 1 and kpis["contacts"].value == 1
+    assert kpis["logins"].value == 1 and kpis["guests"].value == 1
 
 
 def test_inputs_are_not_modified():
@@ -311,11 +378,14 @@ def test_type_mask_on_plain_text_types():
     assert not math.isnan(overview.weekly_heatmap(frame)["per_day"].sum())
 
 
-def test_no_previous_data_means_no_change_figures():
-    # the previous period lies before the loaded data: an empty frame, not "everything is new"
-    kpis = overview.overview_kpis(make_events(CURRENT), make_events([]))
+def test_no_comparison_means_no_change_figures_and_an_empty_one_means_zero():
+    # the comparison days lie outside the history: no frame at all, not "everything is new"
+    kpis = overview.overview_kpis(make_events(CURRENT), None)
     assert all(k.previous is None for k in kpis)
     assert all(overview.format_kpi_change(k) is None for k in kpis)
+    # the history holds the comparison days and nothing happened then: counts were zero
+    kpis = _by_key(overview.overview_kpis(make_events(CURRENT), make_events([])))
+    assert kpis["logins"].previous == 0 and overview.format_kpi_change(kpis["logins"]) == "+3"
 
 
 def test_ratio_formatting():

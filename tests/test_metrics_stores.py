@@ -61,7 +61,15 @@ def by_group(table: pd.DataFrame) -> dict[str, dict]:
 def test_one_row_per_location_with_changes() -> None:
     now, before, history = frames()
     rows = by_group(
-        sm.store_comparison(now, before, history, LOCATIONS, D(2024, 3, 8), D(2024, 3, 14))
+        sm.store_comparison(
+            now,
+            before,
+            history,
+            LOCATIONS,
+            D(2024, 3, 8),
+            D(2024, 3, 14),
+            returning_comparable=False,
+        )
     )
     brera = rows["L1"]
     assert brera["name"] == "Brera" and brera["tags"] == "europe, flagship"
@@ -74,7 +82,7 @@ def test_one_row_per_location_with_changes() -> None:
     assert brera["bounce_rate_change"] == pytest.approx(1 / 3 - 1 / 2)  # in points
     # A on 8 Mar (last seen 2 Mar) and A on 10 Mar are returning, B is new
     assert brera["returning"] == pytest.approx(2 / 3)
-    # the history does not reach back before the comparison period: no fair comparison
+    # the history does not hold the look-back before the comparison period: no comparison
     assert pd.isna(brera["returning_previous"]) and pd.isna(brera["returning_change"])
     assert brera["signups"] == 1 and pd.isna(brera["signups_change"])
     assert brera["trend"] == [1, 1, 1, 0, 0, 0, 0]
@@ -93,6 +101,13 @@ def test_a_store_with_no_visits_in_the_comparison_period() -> None:
     assert back_bay["visits"] == 0 and back_bay["visits_change"] == -1.0
     assert pd.isna(back_bay["median_dwell"]) and pd.isna(back_bay["bounce_rate"])
     assert back_bay["trend"] == [0] * 7
+
+
+def test_no_comparison_days_give_no_previous_figures() -> None:
+    now, _before, history = frames()
+    table = sm.store_comparison(now, None, history, LOCATIONS, D(2024, 3, 8), D(2024, 3, 14))
+    assert table["visits_previous"].isna().all() and table["visits_change"].isna().all()
+    assert table.set_index("group").loc["L1", "visits"] == 3
 
 
 def test_returning_compared_when_the_history_reaches_back_far_enough() -> None:

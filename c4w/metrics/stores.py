@@ -98,8 +98,11 @@ def store_figures(
 ) -> dict[str, float | None]:
     """The seven figures of `events` at `location_ids`: visits, guests, logins, median_dwell,
     bounce_rate, returning (share, judged with `history` for the time before), signups.
-    Counts are 0 and the rest None when there is nothing at those locations."""
-    if events is None or events.empty:
+    Counts are 0 and the rest None when there is nothing at those locations; everything is
+    None when `events` is None (no comparison days to count)."""
+    if events is None:
+        return dict.fromkeys(FIGURES)
+    if events.empty:
         part = None
     else:
         at = events[schema.LOCATION_ID].isin(list(location_ids)).to_numpy(dtype=bool)
@@ -171,17 +174,19 @@ def store_comparison(
     end: dt.date,
     by: str = BY_LOCATION,
     bounce_threshold_min: float = vm.DEFAULT_BOUNCE_MIN,
+    returning_comparable: bool = True,
 ) -> pd.DataFrame:
     """One row per location (or group): group, location_ids, name, city, country, timezone,
     tags, then each figure of FIGURES with `<figure>_previous` and `<figure>_change` (see
     `change`), and `trend` (visits per day, see `daily_visits`). Most visits first.
 
-    The previous period's returning share is left out (None) unless `history` reaches back
-    before `previous` as far as `previous` lasts (`overview.equal_lookback`), as on the Overview.
+    `previous` None means the comparison days are not in the history: every `_previous` and
+    `_change` is then missing. As on the Overview, the previous period's returning share is
+    left out unless `returning_comparable` (the history holds the look-back before it too).
     """
     groups = location_groups(locations, by)
     info = _location_info(locations)
-    fair = om.equal_lookback(previous, history)
+    fair = returning_comparable
     rows = []
     for key, ids in groups.items():
         now = store_figures(events, history, ids, bounce_threshold_min)
@@ -214,7 +219,7 @@ def store_comparison(
         cols = [figure, f"{figure}_previous", f"{figure}_change"]
         dtype = "int64" if unit == "count" else "float64"
         table[figure] = pd.to_numeric(table[figure]).astype(dtype)
-        table[f"{figure}_previous"] = pd.to_numeric(table[cols[1]]).astype(dtype)
+        table[f"{figure}_previous"] = pd.to_numeric(table[cols[1]]).astype("float64")
         table[f"{figure}_change"] = pd.to_numeric(table[cols[2]]).astype("float64")
     return table.sort_values(
         ["visits", "name"], ascending=[False, True], kind="stable"
