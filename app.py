@@ -46,7 +46,8 @@ navigation = st.navigation(PAGES)
 
 source = data.current_source()
 try:
-    locations = data.load_locations(source)
+    with st.spinner("Loading the locations from Cloud4Wi…", show_time=True):
+        locations = data.load_locations(source)
 except Exception as exc:
     if not ui.is_api_error(exc):
         raise

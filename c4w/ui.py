@@ -43,7 +43,8 @@ DEFAULT_PRESET = "30d"
 MAX_RANGE_DAYS = 366  # longer ranges are cut to their last 366 days
 OLDEST_YEARS = 5  # how far back a custom range may start
 MAX_CONTACT_ID_CHARS = 200
-MAX_LOCATIONS_IN_LINK = 500
+MAX_LOCATIONS_IN_LINK = 500  # location ids a link may name, counted over every `loc` value
+DOT_SEGMENTS = (".", "..")  # ids no contact can have: an address drops them as path segments
 
 RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM = "range", "start", "end", "loc"
 COMPARE_PARAM = "vs"
@@ -180,12 +181,13 @@ def parse_url_filters(
     else:
         start, end = preset_range(preset, today)
 
-    wanted: list[str] = []
-    for raw in _values(params, LOCATION_PARAM)[:MAX_LOCATIONS_IN_LINK]:
-        for part in raw.split(","):
-            part = part.strip()
-            if part and part not in wanted:
-                wanted.append(part)
+    wanted = _location_ids_in_link(_values(params, LOCATION_PARAM))
+    if len(wanted) > MAX_LOCATIONS_IN_LINK:
+        wanted = wanted[:MAX_LOCATIONS_IN_LINK]
+        notes.append(
+            f"The link names more than {MAX_LOCATIONS_IN_LINK:,} locations; only the first "
+            f"{MAX_LOCATIONS_IN_LINK:,} are used."
+        )
     if known_location_ids is not None:
         known = set(known_location_ids)
         missing = [w for w in wanted if w not in known]
@@ -207,6 +209,21 @@ def parse_url_filters(
         )
         compare = comparison.DEFAULT_COMPARISON
     return Filters(preset, start, end, tuple(wanted), compare), notes
+
+
+def _location_ids_in_link(values: Sequence[str]) -> list[str]:
+    """The location ids of the link's ``loc`` values (each may hold several, comma-separated),
+    in order without repeats, and at most one more than MAX_LOCATIONS_IN_LINK (so the caller
+    can tell the link held too many without reading the rest)."""
+    wanted: dict[str, None] = {}  # a dict keeps the order and finds repeats at once
+    for raw in values:
+        for part in raw.split(","):
+            part = part.strip()
+            if part:
+                wanted[part] = None
+                if len(wanted) > MAX_LOCATIONS_IN_LINK:
+                    return list(wanted)
+    return list(wanted)
 
 
 def filters_to_params(filters: Filters) -> dict[str, str | list[str]]:
@@ -931,6 +948,8 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
         if problem:
             st.warning(problem)
         return empty
+    if cleaned in DOT_SEGMENTS:  # no address can carry it (HTTP drops such a path segment)
+        return empty
     if ctx.is_demo or ctx.source is None:
         everything = ctx.all_events
         return everything[(everything[schema.CONTACT_ID] == cleaned).fillna(False).to_numpy()]
@@ -972,5 +991,16 @@ def error_message(exc: BaseException) -> str:
 
 
 def show_error(exc: BaseException) -> None:
-    """Show an API error as a short ``st.error`` saying what to do (never a traceback)."""
+    """Show an API error as a short ``st.error`` saying what to do (never a traceback), with a
+    button (and one in the sidebar) that forgets what was fetched and tries again."""
     st.error(error_message(exc), icon=":material/cloud_off:")
+    again = st.button("Try again", key="error_refresh", icon=":material/refresh:")
+    again |= st.sidebar.button(
+        "Refresh data",
+        key="error_refresh_side",
+        icon=":material/refresh:",
+        help="Ask Cloud4Wi again.",
+    )
+    if again:
+        data.refresh()
+        st.rerun()
