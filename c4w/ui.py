@@ -575,6 +575,8 @@ def url_choice(
         except (TypeError, ValueError):
             value = default
         st.session_state[key] = list(value) if many else value  # type: ignore[arg-type]
+    elif options is not None and not many and st.session_state.get(key) not in options:
+        st.session_state[key] = default  # the value left over no longer exists here
 
     def to_text(value: object) -> list[str]:
         return [str(v) for v in value] if many else [str(value)]  # type: ignore[union-attr]
