@@ -27,6 +27,8 @@ PAGES = {
     "Guests in stores": [
         st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),
         st.Page("pages/logins.py", title="WiFi logins", icon=":material/wifi:"),
+        st.Page("pages/loyalty.py", title="Loyalty", icon=":material/loyalty:"),
+        st.Page("pages/locations.py", title="Locations", icon=":material/storefront:"),
         st.Page("pages/geofences.py", title="Geofences", icon=":material/map:"),
     ],
     "Marketing": [
@@ -45,14 +47,15 @@ navigation = st.navigation(PAGES)
 
 source = data.current_source()
 try:
-    locations = data.load_locations(source)
+    with st.spinner("Loading the locations from Cloud4Wi…", show_time=True):
+        locations = data.load_locations(source)
 except Exception as exc:
     if not ui.is_api_error(exc):
         raise
     ui.show_error(exc)
     st.stop()
 
-filters, reveal = ui.sidebar_filters(locations)
+filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
 ui.demo_banner(source)
 try:
     ctx = ui.load_context(source, filters, reveal=reveal)
@@ -67,4 +70,5 @@ ui.begin_run(ctx)
 try:
     navigation.run()
 finally:
+    ui.write_address()
     ui.end_run()

@@ -89,9 +89,21 @@ def measure_startup(cache_dir: str, port: int = 8599) -> float:
     env["C4W_CACHE_DIR"] = cache_dir
     started = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         with sync_playwright() as p:
@@ -135,8 +147,10 @@ def report_startup(runs: int) -> bool:
         median = statistics.median(times)
         ok = median <= STARTUP_TARGET_S
         met &= ok
-        print(f"first view after start-up, default demo, {label}: {median:.1f} s median of "
-              f"{runs} ({'met' if ok else 'MISSED'}, target {STARTUP_TARGET_S:.0f} s)")
+        print(
+            f"first view after start-up, default demo, {label}: {median:.1f} s median of "
+            f"{runs} ({'met' if ok else 'MISSED'}, target {STARTUP_TARGET_S:.0f} s)"
+        )
     return met
 
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -98,12 +98,18 @@ class _Answer:
 
 @dataclass(frozen=True)
 class FetchProgress:
-    """How far a fetch has got: events received so far and pages answered."""
+    """How far a fetch has got: events received so far and pages answered.
+
+    ``api_count`` is the ``count`` the API's first answer gave for a plain (one window) fetch,
+    kept beside the rows received for data quality (never trusted; None when absent or when the
+    fetch ran in several windows, whose counts overlap).
+    """
 
     events: int
     pages: int
     # while the API asks to wait (429 with Retry-After): when the next try starts (time.time())
     retry_at: float | None = None
+    api_count: int | None = field(default=None, compare=False)
 
 
 ProgressCallback = Callable[[FetchProgress], None]
@@ -484,6 +490,14 @@ def scroll_id_of(body: bytes) -> Any:
             return json.loads(member.group(2))
         tail = tail[: member.start()]
     return None
+
+
+def api_count_of(body: bytes) -> int | None:
+    """The top-level ``count`` of a response body when it comes before the events and is a
+    whole number (None otherwise)."""
+    found, _ = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
+    count = found.get("count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def events_empty(body: bytes) -> bool | None:
@@ -918,13 +932,25 @@ class Client:
         """Fetch every window (concurrently when there are several); the rows each keeps, page by
         page in column form, in window order."""
         totals = [0, 0]
+        api_count: list[int | None] = [None]
 
-        def tell(rows: int, pages: int, retry_in: float | None = None) -> None:
+        def tell(
+            rows: int, pages: int, retry_in: float | None = None, count: int | None = None
+        ) -> None:
             totals[0] += rows
             totals[1] += pages
+            if count is not None and api_count[0] is None and len(windows) == 1:
+                api_count[0] = count
             if progress is not None:
                 retry_at = time.time() + retry_in if retry_in is not None else None
-                progress(FetchProgress(events=totals[0], pages=totals[1], retry_at=retry_at))
+                progress(
+                    FetchProgress(
+                        events=totals[0],
+                        pages=totals[1],
+                        retry_at=retry_at,
+                        api_count=api_count[0],
+                    )
+                )
 
         fetch = _FetchBudget(self.deadline, self.rate_limit_wait, lambda s: tell(0, 0, s))
         outer = getattr(self._budgets, "fetch", None)
@@ -1085,7 +1111,7 @@ class Client:
         size: int,
         window: _Window,
         local_types: tuple[str, ...] | None,
-        tell: Callable[[int, int], None],
+        tell: Callable[..., None],
         stop: threading.Event | None,
     ) -> list[pa.Table]:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
@@ -1093,6 +1119,8 @@ class Client:
         scan = _Scan(window)
         cursor = _Cursor(scan, base, size)
         pages: list[pa.Table] = []
+        count: int | None = None
+        first = True
         while stop is None or not stop.is_set():
             try:
                 body = self._get(path, cursor.params())
@@ -1101,6 +1129,10 @@ class Client:
                     raise
                 continue
             page, next_id = _Page.read(body), scroll_id_of(body)
+            if first:
+                count, first = api_count_of(body), False
+                if len(page) == 0:
+                    tell(0, 0, count=count)
             if len(page) == 0:
                 break
             edge_before = scan.edge, scan.local_edge
@@ -1109,7 +1141,7 @@ class Client:
                 cursor.moved_on()
             kept = _only_types(kept, local_types)
             pages.append(kept)
-            tell(kept.num_rows, 1)
+            tell(kept.num_rows, 1, count=count)
             if scan.finished:
                 break
             if not cursor.advance(next_id, lambda rows=page: len(rows)):

@@ -23,6 +23,8 @@ PAGES = {
     "logins": "pages/logins.py",
     "funnels": "pages/funnels.py",
     "geofences": "pages/geofences.py",
+    "loyalty": "pages/loyalty.py",
+    "locations": "pages/locations.py",
     "contact": "pages/contact.py",
 }
 # what each page must show at least: (metrics, plotly charts, maps, download buttons)
@@ -32,6 +34,8 @@ EXPECTED = {
     "logins": (0, 1, 0, 1),
     "funnels": (1, 1, 0, 1),
     "geofences": (0, 0, 1, 1),
+    "loyalty": (1, 4, 0, 3),
+    "locations": (2, 0, 0, 1),
     "contact": (0, 0, 0, 0),
 }
 
@@ -94,7 +98,7 @@ def test_every_page_renders_on_demo_data(page: str) -> None:
 
 def test_filters_live_in_the_address_and_hold_across_pages() -> None:
     at = run_app()
-    assert param(at, "range") == ["30d"]
+    assert param(at, "range") == []  # the default (last 30 days) is not written out
     at.sidebar.selectbox(key="flt_range").set_value("7d").run()
     locations = demo_frame()[schema.LOCATION_ID].dropna().unique().tolist()
     at.sidebar.multiselect(key="flt_locations").set_value([locations[0]]).run()
@@ -173,8 +177,10 @@ def test_bad_link_parameters_warn_instead_of_failing(
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.warning) >= expected_warnings, texts(at, "warning")
     assert len(at.metric) >= 6
-    # the address is rewritten to what is shown, so sharing it again is clean
-    assert param(at, "range")[0] in ui.PRESETS
+    # the address is rewritten to what is shown (the default range is left out), so sharing
+    # it again is clean
+    assert all(p in ui.PRESETS and p != ui.DEFAULT_PRESET for p in param(at, "range"))
+    assert not param(at, "loc")
 
 
 def test_contact_drill_down_for_a_contact_from_the_data() -> None:
