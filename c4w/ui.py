@@ -840,15 +840,23 @@ def download_row(ctx: PageContext, *downloads: Download) -> None:
             download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
 
 
-def data_until(ctx: PageContext) -> dt.datetime | None:
-    """How far the data reaches on the last chosen day: its latest event (UTC), else the time
-    the data was fetched. A range that ends today is compared up to this time of day."""
-    last_day = ctx.history(ctx.end, ctx.end)
+def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | None:
+    """How far the data reaches on ``day`` (default: the last chosen day): its latest event
+    (UTC), else the time the data was fetched. A range that ends today is compared up to this
+    time of day."""
+    day = day or ctx.end
+    last_day = ctx.history(day, day)
     times = last_day[schema.CREATED_AT].dropna() if len(last_day) else None
     if times is not None and len(times):
         latest = times.max()
         return latest.to_pydatetime() if latest.tzinfo else latest.tz_localize("UTC")
     return ctx.as_of
+
+
+def data_end(ctx: PageContext) -> dt.datetime | None:
+    """The latest moment the history holds (its last event), else when the data was fetched."""
+    span = ctx.history_span
+    return data_until(ctx, span[1]) if span is not None else ctx.as_of
 
 
 def compare_with(
