@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import data, export, formatting, schema
-from c4w.metrics import comparison
+from c4w import audience, data, export, formatting, schema
+from c4w import contacts as contact_frame
+from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
 # --- filters -------------------------------------------------------------------------------------
@@ -344,6 +345,7 @@ def begin_run(ctx: PageContext) -> None:
 def end_run() -> None:
     """Drop the run's context so its frames are not kept alive between runs."""
     _RUN.ctx = None
+    _RUN.contacts_warned = False
 
 
 def page_context() -> PageContext:
@@ -438,6 +440,42 @@ def _location_names(locations: pd.DataFrame) -> dict[str, str]:
     for loc_id, name in zip(ids, labels, strict=False):
         out[loc_id] = str(name) if isinstance(name, str) and name.strip() else loc_id
     return out
+
+
+CITY_CHOICE, TAG_CHOICE = "city:", "tag:"  # location filter choices that stand for a group
+
+
+def location_group_choices(locations: pd.DataFrame) -> dict[str, tuple[str, list[str]]]:
+    """The location filter's group choices: ``"city:Milano" -> ("City: Milano", [ids])`` for
+    every city and ``"tag:downtown" -> ("Tag: downtown", [ids])`` for every tag."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for prefix, by, word in (
+        (CITY_CHOICE, stores.BY_CITY, "City"),
+        (TAG_CHOICE, stores.BY_TAG, "Tag"),
+    ):
+        if (
+            locations is None
+            or locations.empty
+            or (by == stores.BY_CITY and "city" not in locations)
+        ):
+            continue
+        for name, ids in stores.location_groups(locations, by).items():
+            if name not in ("Unknown", "No tag"):
+                out[prefix + name] = (f"{word}: {name}", ids)
+    return out
+
+
+def expand_location_choices(
+    chosen: Sequence[str], groups: Mapping[str, tuple[str, list[str]]]
+) -> tuple[str, ...]:
+    """The location ids a filter choice stands for: ids as they are, each city or tag as its
+    locations, in order and without repeats."""
+    out: list[str] = []
+    for choice in chosen:
+        for loc_id in groups[choice][1] if choice in groups else [choice]:
+            if loc_id not in out:
+                out.append(loc_id)
+    return tuple(out)
 
 
 def _url_params() -> dict[str, list[str]]:
@@ -539,6 +577,8 @@ def url_choice(
         except (TypeError, ValueError):
             value = default
         st.session_state[key] = list(value) if many else value  # type: ignore[arg-type]
+    elif options is not None and not many and st.session_state.get(key) not in options:
+        st.session_state[key] = default  # the value left over no longer exists here
 
     def to_text(value: object) -> list[str]:
         return [str(v) for v in value] if many else [str(value)]  # type: ignore[union-attr]
@@ -642,16 +682,19 @@ def sidebar_filters(
     )
 
     # keep only locations that still exist (a shared link may name old ones)
-    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in names]
+    groups = location_group_choices(locations)
+    options = {**names, **{key: label for key, (label, _ids) in groups.items()}}
+    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in options]
     st.session_state[_K_LOCS] = chosen
     side.multiselect(
         "Locations",
-        list(names),
-        format_func=lambda loc_id: names.get(loc_id, loc_id),
+        list(options),
+        format_func=lambda loc_id: options.get(loc_id, loc_id),
         key=_K_LOCS,
         placeholder="All locations",
-        help="Leave empty for all locations. Geofence events belong to no WiFi location, "
-        "so they are left out while locations are chosen.",
+        help="Leave empty for all locations, or pick locations, whole cities (City: …) or tags "
+        "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
+        "locations are chosen.",
     )
     reveal = side.toggle(
         "Show full emails and phone numbers",
@@ -664,7 +707,8 @@ def sidebar_filters(
         "copy it to share this view."
     )
     compare = str(st.session_state.get(_K_COMPARE, comparison.DEFAULT_COMPARISON))
-    filters = Filters(preset, start, end, tuple(st.session_state.get(_K_LOCS, [])), compare)
+    location_ids = expand_location_choices(st.session_state.get(_K_LOCS, []), groups)
+    filters = Filters(preset, start, end, location_ids, compare)
     st.session_state[_K_STATE] = filters
     for note in notes:
         st.warning(note, icon=":material/link_off:")
@@ -806,15 +850,23 @@ def download_row(ctx: PageContext, *downloads: Download) -> None:
             download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
 
 
-def data_until(ctx: PageContext) -> dt.datetime | None:
-    """How far the data reaches on the last chosen day: its latest event (UTC), else the time
-    the data was fetched. A range that ends today is compared up to this time of day."""
-    last_day = ctx.history(ctx.end, ctx.end)
+def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | None:
+    """How far the data reaches on ``day`` (default: the last chosen day): its latest event
+    (UTC), else the time the data was fetched. A range that ends today is compared up to this
+    time of day."""
+    day = day or ctx.end
+    last_day = ctx.history(day, day)
     times = last_day[schema.CREATED_AT].dropna() if len(last_day) else None
     if times is not None and len(times):
         latest = times.max()
         return latest.to_pydatetime() if latest.tzinfo else latest.tz_localize("UTC")
     return ctx.as_of
+
+
+def data_end(ctx: PageContext) -> dt.datetime | None:
+    """The latest moment the history holds (its last event), else when the data was fetched."""
+    span = ctx.history_span
+    return data_until(ctx, span[1]) if span is not None else ctx.as_of
 
 
 def compare_with(
@@ -896,6 +948,14 @@ def show_table(
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
     config: dict[str, object] = dict(column_config or {})
+    if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
+        shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)
+        config.setdefault(
+            GUEST_COLUMN,
+            st.column_config.TextColumn(
+                "Guest", help="Name (Emma S. until personal data is shown), or masked email"
+            ),
+        )
     if schema.CONTACT_ID in shown.columns and schema.CONTACT_ID not in config:
         filters = ctx.filters if ctx is not None else None
         links = [
@@ -922,6 +982,77 @@ def show_table(
         st.caption(
             f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."
         )
+
+
+GUEST_COLUMN = "guest"  # the readable name tables show beside a contact id
+
+
+def contacts_of(ctx: PageContext) -> pd.DataFrame:
+    """Who the guests are (``c4w.contacts.CONTACT_COLUMNS``). When Cloud4Wi cannot be asked, a
+    short warning is shown once per run and an empty frame returned: the page goes on without
+    names and consents."""
+    if ctx.source is None:
+        return contact_frame.empty_contacts()
+    try:
+        return data.load_contacts(ctx.source)
+    except Exception as exc:
+        if not is_api_error(exc):
+            raise
+        if not getattr(_RUN, "contacts_warned", False):
+            _RUN.contacts_warned = True
+            st.warning(f"Guests' names and consents could not be loaded. {error_message(exc)}")
+        return contact_frame.empty_contacts()
+
+
+def download_audience(
+    ctx: PageContext,
+    contact_ids: Iterable[object],
+    what: str,
+    key: str,
+    contacts: pd.DataFrame | None = None,
+) -> None:
+    """A contact list as an audience file (``c4w.audience``): a switch that keeps only contacts
+    who accept marketing (on by default), the download button, and a line saying who is in it.
+    Names, emails and phones are in full only when the viewer revealed personal data."""
+    people = contacts if contacts is not None else contacts_of(ctx)
+    ids = list(dict.fromkeys(c for c in contact_ids if isinstance(c, str) and c))
+    consent_only = st.toggle(
+        "Only contacts who accept marketing",
+        value=True,
+        key=f"{key}_consent",
+        help=audience.CONSENT_ONLY_HELP,
+    )
+    frame = audience.audience_frame(
+        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    )
+
+    def make() -> bytes:
+        return audience.audience_csv(frame)
+
+    st.download_button(
+        f"Download audience ({len(frame):,} contacts)",
+        data=make,
+        file_name=audience.audience_file_name(what, consent_only, ctx.start, ctx.end),
+        mime="text/csv",
+        key=key,
+        icon=":material/group:",
+        on_click="ignore",
+        help="Contact id, first and last name, email, phone (E.164) and marketing consent: "
+        "imports into Cloud4Wi or an email tool as is. Masked unless personal data is shown.",
+    )
+    st.caption(audience.consent_note(len(frame), len(ids), consent_only))
+
+
+def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:
+    """Relative address of another page (``"visits"``; ``""`` for the Overview) with the
+    filters' dates and ``location_ids`` (the filters' own locations when None)."""
+    if location_ids is not None:
+        filters = dataclasses.replace(filters, location_ids=tuple(location_ids))
+    params: list[tuple[str, str]] = []
+    for name, value in filters_to_params(filters).items():
+        for item in value if isinstance(value, list) else [value]:
+            params.append((name, item))
+    return f"./{page_path}?{urllib.parse.urlencode(params)}"
 
 
 def contact_page_link(contact_id: str, filters: Filters | None = None) -> str:
