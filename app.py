@@ -28,6 +28,7 @@ PAGES = {
         st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),
         st.Page("pages/logins.py", title="WiFi logins", icon=":material/wifi:"),
         st.Page("pages/loyalty.py", title="Loyalty", icon=":material/loyalty:"),
+        st.Page("pages/locations.py", title="Locations", icon=":material/storefront:"),
         st.Page("pages/geofences.py", title="Geofences", icon=":material/map:"),
     ],
     "Marketing": [

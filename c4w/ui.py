@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from c4w import data, export, formatting, schema
-from c4w.metrics import comparison
+from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
 # --- filters -------------------------------------------------------------------------------------
@@ -440,6 +440,42 @@ def _location_names(locations: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+CITY_CHOICE, TAG_CHOICE = "city:", "tag:"  # location filter choices that stand for a group
+
+
+def location_group_choices(locations: pd.DataFrame) -> dict[str, tuple[str, list[str]]]:
+    """The location filter's group choices: ``"city:Milano" -> ("City: Milano", [ids])`` for
+    every city and ``"tag:downtown" -> ("Tag: downtown", [ids])`` for every tag."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for prefix, by, word in (
+        (CITY_CHOICE, stores.BY_CITY, "City"),
+        (TAG_CHOICE, stores.BY_TAG, "Tag"),
+    ):
+        if (
+            locations is None
+            or locations.empty
+            or (by == stores.BY_CITY and "city" not in locations)
+        ):
+            continue
+        for name, ids in stores.location_groups(locations, by).items():
+            if name not in ("Unknown", "No tag"):
+                out[prefix + name] = (f"{word}: {name}", ids)
+    return out
+
+
+def expand_location_choices(
+    chosen: Sequence[str], groups: Mapping[str, tuple[str, list[str]]]
+) -> tuple[str, ...]:
+    """The location ids a filter choice stands for: ids as they are, each city or tag as its
+    locations, in order and without repeats."""
+    out: list[str] = []
+    for choice in chosen:
+        for loc_id in groups[choice][1] if choice in groups else [choice]:
+            if loc_id not in out:
+                out.append(loc_id)
+    return tuple(out)
+
+
 def _url_params() -> dict[str, list[str]]:
     """Every parameter of the page address, each as the list of its values."""
     return {name: st.query_params.get_all(name) for name in st.query_params.keys()}
@@ -539,6 +575,8 @@ def url_choice(
         except (TypeError, ValueError):
             value = default
         st.session_state[key] = list(value) if many else value  # type: ignore[arg-type]
+    elif options is not None and not many and st.session_state.get(key) not in options:
+        st.session_state[key] = default  # the value left over no longer exists here
 
     def to_text(value: object) -> list[str]:
         return [str(v) for v in value] if many else [str(value)]  # type: ignore[union-attr]
@@ -642,16 +680,19 @@ def sidebar_filters(
     )
 
     # keep only locations that still exist (a shared link may name old ones)
-    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in names]
+    groups = location_group_choices(locations)
+    options = {**names, **{key: label for key, (label, _ids) in groups.items()}}
+    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in options]
     st.session_state[_K_LOCS] = chosen
     side.multiselect(
         "Locations",
-        list(names),
-        format_func=lambda loc_id: names.get(loc_id, loc_id),
+        list(options),
+        format_func=lambda loc_id: options.get(loc_id, loc_id),
         key=_K_LOCS,
         placeholder="All locations",
-        help="Leave empty for all locations. Geofence events belong to no WiFi location, "
-        "so they are left out while locations are chosen.",
+        help="Leave empty for all locations, or pick locations, whole cities (City: …) or tags "
+        "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
+        "locations are chosen.",
     )
     reveal = side.toggle(
         "Show full emails and phone numbers",
@@ -664,7 +705,8 @@ def sidebar_filters(
         "copy it to share this view."
     )
     compare = str(st.session_state.get(_K_COMPARE, comparison.DEFAULT_COMPARISON))
-    filters = Filters(preset, start, end, tuple(st.session_state.get(_K_LOCS, [])), compare)
+    location_ids = expand_location_choices(st.session_state.get(_K_LOCS, []), groups)
+    filters = Filters(preset, start, end, location_ids, compare)
     st.session_state[_K_STATE] = filters
     for note in notes:
         st.warning(note, icon=":material/link_off:")
@@ -912,6 +954,18 @@ def show_table(
         st.caption(
             f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."
         )
+
+
+def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:
+    """Relative address of another page (``"visits"``; ``""`` for the Overview) with the
+    filters' dates and ``location_ids`` (the filters' own locations when None)."""
+    if location_ids is not None:
+        filters = dataclasses.replace(filters, location_ids=tuple(location_ids))
+    params: list[tuple[str, str]] = []
+    for name, value in filters_to_params(filters).items():
+        for item in value if isinstance(value, list) else [value]:
+            params.append((name, item))
+    return f"./{page_path}?{urllib.parse.urlencode(params)}"
 
 
 def contact_page_link(contact_id: str, filters: Filters | None = None) -> str:

@@ -24,6 +24,7 @@ PAGES = {
     "funnels": "pages/funnels.py",
     "geofences": "pages/geofences.py",
     "loyalty": "pages/loyalty.py",
+    "locations": "pages/locations.py",
     "contact": "pages/contact.py",
 }
 # what each page must show at least: (metrics, plotly charts, maps, download buttons)
@@ -34,6 +35,7 @@ EXPECTED = {
     "funnels": (1, 1, 0, 1),
     "geofences": (0, 0, 1, 1),
     "loyalty": (1, 4, 0, 3),
+    "locations": (2, 0, 0, 1),
     "contact": (0, 0, 0, 0),
 }
 

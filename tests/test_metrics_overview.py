@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -298,24 +299,66 @@ def test_weekly_heatmap_uses_local_time_across_two_zones():
     assert heat["events"].sum() == 3
     # by UTC they would sit on Monday 23h and Tuesday 3h: those stay empty
     assert cell.loc[(0, 23), "events"] == 0 and cell.loc[(1, 3), "events"] == 0
-    # local days span Mon 03-04 .. Mon 03-11 = 8 days: two Mondays, one of each other weekday
-    assert cell.loc[(0, 22), "per_day"] == pytest.approx(1 / 2)
-    assert cell.loc[(1, 0), "per_day"] == pytest.approx(1 / 1)
+    # the dates are UTC days 03-04 .. 03-11 (00:00 03-04 to 00:00 03-12 UTC).
+    # New York (UTC-5, UTC-4 from 03-10): local 03-03 19:00 .. 03-11 20:00. Monday 22h falls
+    # inside on 03-04 only (03-11 22:00 is past the end) -> 1 / 1
+    assert cell.loc[(0, 22), "per_day"] == pytest.approx(1.0)
+    # Rome (UTC+1): local 03-04 01:00 .. 03-12 01:00. Tuesday 0h: 03-05 and 03-12 -> 1 / 2
+    assert cell.loc[(1, 0), "per_day"] == pytest.approx(0.5)
+    # UTC: Monday 9h on 03-04 and 03-11 -> 1 / 2
+    assert cell.loc[(0, 9), "per_day"] == pytest.approx(0.5)
     assert cell.loc[(0, 0), "weekday_name"] == "Monday"
 
 
-def test_weekly_heatmap_for_one_type_keeps_the_day_span():
+def test_weekly_heatmap_for_one_type_keeps_the_dates():
     heat = overview.weekly_heatmap(make_events(TWO_ZONES), types=[schema.LOGIN])
     cell = heat.set_index(["weekday", "hour"])
-    # the signup is not counted, but the span is still 8 days (two Mondays)
+    # the signup is not counted, but the dates are still 03-04 .. 03-11
     assert cell.loc[(0, 9), "events"] == 0
-    assert cell.loc[(0, 22), "per_day"] == pytest.approx(0.5)
+    assert cell.loc[(1, 0), "per_day"] == pytest.approx(0.5)
     assert heat["events"].sum() == 2
 
 
-def test_events_per_day_by_local_date():
+def test_weekly_heatmap_divides_by_the_days_each_local_hour_was_inside_the_dates():
+    # UTC days Mon 2024-01-08 .. Mon 2024-01-15 (8 days).
+    # New York (UTC-5): local Sun 01-07 19:00 .. Mon 01-15 19:00.
+    #   Monday 10h inside on 01-08 and 01-15 (2 days); Monday 20h on 01-08 only (1 day).
+    # Rome (UTC+1): local Mon 01-08 01:00 .. Tue 01-16 01:00.
+    #   Monday 10h on 01-08 and 01-15 (2 days); Monday 0h on 01-15 only (1 day).
+    ny, rome = "America/New_York", "Europe/Rome"
+    rows = [
+        event(schema.LOGIN, "a", "2024-01-08 15:00", timezone=ny),  # Mon 01-08 10:00 NY
+        event(schema.LOGIN, "b", "2024-01-15 15:00", timezone=ny),  # Mon 01-15 10:00 NY
+        event(schema.LOGIN, "c", "2024-01-09 01:00", timezone=ny),  # Mon 01-08 20:00 NY
+        event(schema.LOGIN, "d", "2024-01-08 09:00", timezone=rome),  # Mon 01-08 10:00 Rome
+        event(schema.LOGIN, "e", "2024-01-14 23:30", timezone=rome),  # Mon 01-15 00:30 Rome
+    ]
+    heat = overview.weekly_heatmap(
+        make_events(rows), start=dt.date(2024, 1, 8), end=dt.date(2024, 1, 15)
+    )
+    cell = heat.set_index(["weekday", "hour"])["per_day"]
+    # Monday 10h: New York 2 / 2 + Rome 1 / 2 = 1.5
+    assert cell[(0, 10)] == pytest.approx(1.5)
+    # Monday 20h in New York: 1 / 1 (dividing by the two Mondays of the dates would read 0.5)
+    assert cell[(0, 20)] == pytest.approx(1.0)
+    # Monday 0h in Rome: 1 / 1
+    assert cell[(0, 0)] == pytest.approx(1.0)
+    # the range ends early (data until Mon 01-15 12:00 UTC = 07:00 NY): Monday 10h in New York
+    # then fell inside on 01-08 only, and the 01-15 login is past the data anyway
+    early = overview.weekly_heatmap(
+        make_events(rows[:1] + rows[2:]),
+        start=dt.date(2024, 1, 8),
+        end=dt.date(2024, 1, 15),
+        until=dt.datetime(2024, 1, 15, 12, 0, tzinfo=dt.UTC),
+    )
+    early_cell = early.set_index(["weekday", "hour"])["per_day"]
+    # New York 1 / 1 + Rome 1 / 2 (Rome's 01-15 10:00 is 09:00 UTC, before the end) = 1.5
+    assert early_cell[(0, 10)] == pytest.approx(1.5)
+
+
+def test_events_per_day_by_utc_day():
     per_day = overview.events_per_day(make_events(TWO_ZONES))
-    # local dates: Rome login 03-05, New York login 03-04, signup 03-11 -> 8 days x 2 types
+    # UTC days: Rome login 03-04, New York login 03-05, signup 03-11 -> 8 days x 2 types
     assert len(per_day) == 8 * 2
     # types in display order (overview.TYPE_ORDER): login before signup
     assert per_day["type"].tolist()[:2] == [schema.LOGIN, schema.SIGNUP]
@@ -325,6 +368,21 @@ def test_events_per_day_by_local_date():
     assert counts[(pd.Timestamp("2024-03-11"), schema.SIGNUP)] == 1
     assert counts[(pd.Timestamp("2024-03-07"), schema.LOGIN)] == 0
     assert per_day["events"].sum() == 3
+
+
+def test_events_per_day_keeps_to_the_chosen_days():
+    # dates 03-05 .. 03-12: the 03-04 login is outside (no 03-04 row), 03-12 is listed empty
+    per_day = overview.events_per_day(
+        make_events(TWO_ZONES), start=dt.date(2024, 3, 5), end=dt.date(2024, 3, 12)
+    )
+    days = sorted(set(per_day["day"]))
+    assert days[0] == pd.Timestamp("2024-03-05") and days[-1] == pd.Timestamp("2024-03-12")
+    assert len(days) == 8
+    assert per_day["events"].sum() == 2
+    table = overview.events_per_day_table(per_day)
+    assert list(table.columns) == ["Day (UTC)", "Event", "Events"]
+    assert table["Day (UTC)"].iloc[0] == "2024-03-05"
+    assert set(table["Event"]) == {"WiFi login", "Sign-up"}
 
 
 def test_events_per_day_for_chosen_types():

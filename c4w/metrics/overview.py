@@ -8,13 +8,14 @@ modified.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from c4w import schema
+from c4w import formatting, schema
 
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 24 * NS_PER_HOUR
@@ -55,10 +56,15 @@ RETURNING_NOT_COMPARABLE = (
     f"{RETURNING_LOOKBACK_DAYS} days before the comparison days too, and the history does not "
     "reach that far back."
 )
-EVENTS_PER_DAY_HELP = "Events of each kind per day, by the local date at the location."
+EVENTS_PER_DAY_HELP = (
+    "Events of each kind per day. Days are UTC days, the same days as the dates in the sidebar, "
+    "so the bars add up to the headline numbers."
+)
 WEEKLY_HEATMAP_HELP = (
-    "Average events in each hour of each weekday, local time at the location: the total for "
-    "that hour divided by how many of that weekday the data spans."
+    "Average events in each hour of each weekday, local time at each location: at every "
+    "location, that hour's events are divided by the number of days on which that local hour "
+    "fell inside the chosen dates there (the first and last day are partial in a store's own "
+    "time), and the locations' averages are added up."
 )
 
 
@@ -496,24 +502,42 @@ def type_order(types: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
-    """Events per local day and type: columns day, type, events (every day from first to last).
+def _utc_day(value: dt.date | None, fallback_ns: int) -> int:
+    """A UTC day as a day number since the epoch (``fallback_ns``'s day when None)."""
+    if value is None:
+        return int(fallback_ns // NS_PER_DAY)
+    return (value - dt.date(1970, 1, 1)).days
 
-    Days with no event of a type appear with 0 so gaps show; rows without a local time are left
-    out. Empty input gives an empty frame.
+
+def events_per_day(
+    events: pd.DataFrame,
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """Events per UTC day and type: columns day, type, events, every day of `start..end`
+    (default: the first to the last event's day) listed, with 0 where nothing happened.
+
+    UTC days are the sidebar's days: the bars add up to the headline figures, and no day
+    outside the chosen dates appears. Rows without a time or outside the days are left out.
     """
     columns = {"day": "datetime64[ns]", "type": "str", "events": "int64"}
     rows = np.ones(len(events), dtype=bool) if types is None else type_mask(events, types)
-    local = time_ns(events[schema.CREATED_AT_LOCAL])
-    rows &= local != NAT_NS
+    utc = time_ns(events[schema.CREATED_AT])
+    rows &= utc != NAT_NS
     type_codes, type_labels = codes_and_labels(events[schema.TYPE])
     rows &= type_codes >= 0
     if not rows.any():
         return empty_table(columns)
-    day = local[rows] // NS_PER_DAY
-    code = type_codes[rows]
-    first, n_days, n_types = day.min(), int(day.max() - day.min()) + 1, len(type_labels)
-    counts = np.bincount((day - first) * n_types + code, minlength=n_days * n_types)
+    day = utc[rows] // NS_PER_DAY
+    first = _utc_day(start, int(utc[rows].min()))
+    last = _utc_day(end, int(utc[rows].max()))
+    inside = (day >= first) & (day <= last)
+    day, code = day[inside] - first, type_codes[rows][inside]
+    n_days, n_types = last - first + 1, len(type_labels)
+    if n_days <= 0 or not len(day):
+        return empty_table(columns)
+    counts = np.bincount(day * n_types + code, minlength=n_days * n_types)
     counts = counts.reshape(n_days, n_types)
     totals = counts.sum(axis=0)
     labels = [str(t) for t in type_labels]
@@ -530,13 +554,58 @@ def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
     )
 
 
-def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
+def events_per_day_table(per_day: pd.DataFrame) -> pd.DataFrame:
+    """`events_per_day` for download: Day (ISO date), Event, Events, headers in the user's
+    words and one label per event type."""
+    return pd.DataFrame(
+        {
+            "Day (UTC)": formatting.iso_days(per_day["day"]),
+            "Event": [formatting.event_label(t) for t in per_day["type"]],
+            "Events": per_day["events"].to_numpy(),
+        }
+    )
+
+
+_QUARTER_HOUR_NS = NS_PER_HOUR // 4
+
+
+def _local_hours_in_range(zone: object, lo_ns: int, hi_ns: int) -> np.ndarray:
+    """For one time zone: on how many days each (weekday, local hour) fell, at least partly,
+    inside the UTC moments ``lo_ns..hi_ns`` (168 counts, Monday 0h first). ``zone`` is an IANA
+    name or a fixed UTC offset in minutes."""
+    if hi_ns <= lo_ns:
+        return np.zeros(168, dtype=np.int64)
+    # quarter hours catch the local hours of zones half or three quarters of an hour off UTC
+    moments = pd.DatetimeIndex(np.arange(lo_ns, hi_ns, _QUARTER_HOUR_NS).astype("datetime64[ns]"))
+    if isinstance(zone, str):
+        try:
+            local = moments.tz_localize("UTC").tz_convert(zone).tz_localize(None)
+        except Exception:  # an unknown zone name: the events carry no usable zone
+            local = moments
+        local_ns = local.asi8
+    else:
+        local_ns = moments.asi8 + int(zone) * 60_000_000_000
+    hours = np.unique(local_ns // NS_PER_HOUR)
+    day = hours // 24
+    return np.bincount(((day + 3) % 7) * 24 + hours % 24, minlength=168).astype(np.int64)
+
+
+def weekly_heatmap(
+    events: pd.DataFrame,
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    until: dt.datetime | None = None,
+) -> pd.DataFrame:
     """Events by weekday × hour of the local time: 168 rows, Monday 0h first.
 
-    Columns: weekday (0 = Monday), weekday_name, hour (0–23), events (total) and per_day (total
-    divided by how many of that weekday lie between the first and last local day of `events`,
-    so a range holding five Tuesdays and four Mondays does not favour Tuesday). Empty input gives
-    an empty frame.
+    Columns: weekday (0 = Monday), weekday_name, hour (0–23), events (total) and per_day. The
+    chosen dates are the UTC days `start..end` (default: the events' first to last UTC day),
+    ending at `until` when the data stops earlier (today). In each time zone, a cell's events
+    are divided by the number of days on which that local hour fell inside those dates there,
+    and the zones' averages are summed: edge days, partial in a store's own time, count only
+    for the hours they hold. Events without a zone use their own offset from UTC. Empty input
+    gives an empty frame.
     """
     columns = {
         "weekday": "int64",
@@ -546,27 +615,41 @@ def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
         "per_day": "float64",
     }
     local = time_ns(events[schema.CREATED_AT_LOCAL])
-    known = local != NAT_NS
+    utc = time_ns(events[schema.CREATED_AT])
+    known = (local != NAT_NS) & (utc != NAT_NS)
     rows = known if types is None else known & type_mask(events, types)
     if not rows.any():
         return empty_table(columns)
-    # the day span comes from all events, so a rare type is averaged over the same days
-    all_days = local[known] // NS_PER_DAY
-    first, last = int(all_days.min()), int(all_days.max())
+    lo = _utc_day(start, int(utc[known].min())) * NS_PER_DAY
+    hi = (_utc_day(end, int(utc[known].max())) + 1) * NS_PER_DAY
+    if until is not None:
+        cut = pd.Timestamp(until)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        hi = min(hi, int(cut.value) + 1)
     ns = local[rows]
-    day = ns // NS_PER_DAY
-    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-    hour = (ns // NS_PER_HOUR) % 24
-    counts = np.bincount(weekday * 24 + hour, minlength=168)
-    span = np.arange(first, last + 1)
-    weekdays_in_span = np.bincount((span + 3) % 7, minlength=7)
-    occurrences = np.repeat(weekdays_in_span, 24)
+    cell = ((ns // NS_PER_DAY + 3) % 7) * 24 + (ns // NS_PER_HOUR) % 24  # 1970-01-01: Thursday
+    zone_codes, zones = codes_and_labels(events[schema.TIMEZONE], rows)
+    offsets = (ns - utc[rows]) // 60_000_000_000  # minutes ahead of UTC, for events without zone
+    groups: dict[object, np.ndarray] = {}
+    for code in np.unique(zone_codes).tolist():
+        in_zone = zone_codes == code
+        if code >= 0:
+            groups[str(zones[code])] = in_zone
+            continue
+        for offset in np.unique(offsets[in_zone]).tolist():
+            groups[int(offset)] = in_zone & (offsets == offset)
+    counts = np.bincount(cell, minlength=168)
+    per_day = np.zeros(168, dtype=np.float64)
+    for zone, members in groups.items():
+        zone_counts = np.bincount(cell[members], minlength=168)
+        hours = _local_hours_in_range(zone, lo, hi)
+        per_day += zone_counts / np.maximum(hours, 1)
     return pd.DataFrame(
         {
             "weekday": np.repeat(np.arange(7), 24).astype(np.int64),
             "weekday_name": pd.Series(np.repeat(np.array(WEEKDAY_NAMES), 24), dtype="str"),
             "hour": np.tile(np.arange(24), 7).astype(np.int64),
             "events": counts.astype(np.int64),
-            "per_day": counts / np.maximum(occurrences, 1),
+            "per_day": per_day,
         }
     )
