@@ -7,13 +7,16 @@ the live account. With an ``[auth]`` section, visitors sign in first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from c4w import data, ui
 
 st.set_page_config(
     page_title="Guest analytics · Cloud4Wi",
-    page_icon=":material/wifi:",
+    # bundled: a material icon or an emoji would be fetched from an outside server
+    page_icon=str(Path(__file__).parent / "assets" / "icon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -28,6 +31,8 @@ PAGES = {
     "Guests in stores": [
         st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),
         st.Page("pages/logins.py", title="WiFi logins", icon=":material/wifi:"),
+        st.Page("pages/loyalty.py", title="Loyalty", icon=":material/loyalty:"),
+        st.Page("pages/locations.py", title="Locations", icon=":material/storefront:"),
         st.Page("pages/geofences.py", title="Geofences", icon=":material/map:"),
     ],
     "Marketing": [
@@ -46,14 +51,15 @@ navigation = st.navigation(PAGES)
 
 source = data.current_source()
 try:
-    locations = data.load_locations(source)
+    with st.spinner("Loading the locations from Cloud4Wi…", show_time=True):
+        locations = data.load_locations(source)
 except Exception as exc:
     if not ui.is_api_error(exc):
         raise
     ui.show_error(exc)
     st.stop()
 
-filters, reveal = ui.sidebar_filters(locations)
+filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
 ui.demo_banner(source)
 try:
     ctx = ui.load_context(source, filters, reveal=reveal)
@@ -68,4 +74,5 @@ ui.begin_run(ctx)
 try:
     navigation.run()
 finally:
+    ui.write_address()
     ui.end_run()

@@ -36,6 +36,8 @@ PAGES = {
     "Data quality": "pages/quality.py",
     "Visits": "pages/visits.py",
     "WiFi logins": "pages/logins.py",
+    "Loyalty": "pages/loyalty.py",
+    "Locations": "pages/locations.py",
     "Campaign funnels": "pages/funnels.py",
     "Geofences": "pages/geofences.py",
     "Contact": "pages/contact.py",

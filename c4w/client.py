@@ -9,8 +9,12 @@ pandas frame at the end, as ``frame.pages_frame`` does, so each category list is
 query whose scroll id is refused resumes from the last event it saw; repeated event ids are
 dropped. Transport faults (connection errors, timeouts, 429 with ``Retry-After``, 500/502/503/504)
 are retried, with backoff and a bound, by ``urllib3.Retry`` mounted on the session: there is no
-hand-written retry loop. What cannot be retried becomes one of the typed errors of ``c4w.errors``,
-whose messages never carry the token or the secret.
+hand-written retry loop. Time is bounded three ways: each try (a connect and a read timeout), the
+wait for one answer with its retries (``patience``: no try starts that could not end before it),
+and the whole fetch (``deadline``); ``Retry-After`` waits share one allowance per fetch
+(``rate_limit_wait``) and are announced to the progress callback before they start. What cannot
+be retried becomes one of the typed errors of ``c4w.errors``, whose messages never carry the token
+or the secret.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import os
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from c4w import schema
@@ -43,6 +49,8 @@ from c4w.errors import (
     APIError,
     AuthError,
     C4WError,
+    NotAnsweringError,
+    NotJSONError,
     RateLimitError,
     ScrollExpiredError,
     TransportError,
@@ -68,6 +76,14 @@ WINDOW_REACH = 8  # a window's query reaches an eighth of its length into the ne
 # with no event, such as a night when the stores are closed, costs one more request)
 MAX_REACH = dt.timedelta(days=1)
 SORT_FIELDS = ("businessTime", "utcTime")
+# Time bounds (seconds). A page of 10,000 events is about 10 MB; the read timeout is the longest
+# silence while it is prepared and sent (the sandbox starts sending one within a second).
+CONNECT_TIMEOUT_S = 4.0
+READ_TIMEOUT_S = 12.0
+PATIENCE_S = 28.0  # longest wait for one answer, retries included: "not answering" before 30 s
+DEADLINE_S = 900.0  # longest whole fetch
+RATE_LIMIT_WAIT_S = 30.0  # longest time a fetch spends waiting as Retry-After asks
+LOGIN_REFUSED_HOLD_S = 300.0  # a refused key/secret is not tried again for this long
 DateLike = dt.datetime | dt.date | str | None
 
 
@@ -82,10 +98,18 @@ class _Answer:
 
 @dataclass(frozen=True)
 class FetchProgress:
-    """How far a fetch has got: events received so far and pages answered."""
+    """How far a fetch has got: events received so far and pages answered.
+
+    ``api_count`` is the ``count`` the API's first answer gave for a plain (one window) fetch,
+    kept beside the rows received for data quality (never trusted; None when absent or when the
+    fetch ran in several windows, whose counts overlap).
+    """
 
     events: int
     pages: int
+    # while the API asks to wait (429 with Retry-After): when the next try starts (time.time())
+    retry_at: float | None = None
+    api_count: int | None = field(default=None, compare=False)
 
 
 ProgressCallback = Callable[[FetchProgress], None]
@@ -400,6 +424,8 @@ class _Page:
             columns = frame.page_columns(body)  # raises ValueError when not JSON events
         except ValueError:
             columns = None
+        if columns is None and _looks_like_html(body):
+            raise _not_json("events request")
         if columns is None:
             raise TransportError(
                 "The answer from Cloud4Wi was not readable JSON (it may have been cut off).",
@@ -464,6 +490,14 @@ def scroll_id_of(body: bytes) -> Any:
             return json.loads(member.group(2))
         tail = tail[: member.start()]
     return None
+
+
+def api_count_of(body: bytes) -> int | None:
+    """The top-level ``count`` of a response body when it comes before the events and is a
+    whole number (None otherwise)."""
+    found, _ = _leading_members(body[:_TAIL_BYTES].decode("utf-8", "replace"))
+    count = found.get("count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def events_empty(body: bytes) -> bool | None:
@@ -549,17 +583,111 @@ class _WindowRun:
     early: bool  # stopped on a quick look at the last page, to be confirmed once it is parsed
 
 
+# --- time bounds ---------------------------------------------------------------------------------
+class _FetchBudget:
+    """The time one fetch may take (shared by its window threads): its deadline, and the
+    allowance for waits the API asks for (Retry-After), which ``on_wait`` hears of first."""
+
+    def __init__(
+        self,
+        deadline_s: float,
+        rate_limit_wait_s: float,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> None:
+        self.until = time.monotonic() + deadline_s
+        self.rate_limit_wait_s = rate_limit_wait_s
+        self.on_wait = on_wait
+        self._lock = threading.Lock()
+        self._waits_end: float | None = None  # waits must end by then (set by the first one)
+
+    def may_wait(self, seconds: float) -> bool:
+        """Whether a wait of ``seconds`` from now fits the fetch's rate-limit allowance (counted
+        from its first wait, so parallel windows waiting at once do not add up) and deadline."""
+        now = time.monotonic()
+        with self._lock:
+            if self._waits_end is None:
+                self._waits_end = now + self.rate_limit_wait_s
+            return now + seconds <= min(self._waits_end, self.until)
+
+
+class _BoundedRetry(Retry):
+    """``urllib3.Retry`` that keeps to the time budget of the request in progress on its thread
+    (``budgets.until``, set by ``Client._send``): no try starts that could not end (connect and
+    read timeouts, ``try_s``) before it, and a Retry-After wait must fit the fetch's allowance.
+    When either says no, the retries end there, as if they were used up."""
+
+    def __init__(
+        self,
+        *args: Any,
+        budgets: threading.local | None = None,
+        try_s: float = 0.0,
+        longest_wait: float = RATE_LIMIT_WAIT_S,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("retry_after_max", 86_400)  # read the wait asked for as it is ...
+        super().__init__(*args, **kw)
+        self.budgets = budgets
+        self.try_s = try_s
+        self.longest_wait = longest_wait  # ... and give up at once on one longer than this
+
+    def new(self, **kw: Any) -> _BoundedRetry:
+        kw.setdefault("budgets", self.budgets)
+        kw.setdefault("try_s", self.try_s)
+        kw.setdefault("longest_wait", self.longest_wait)
+        return super().new(**kw)
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        until = getattr(self.budgets, "until", None)
+        fetch: _FetchBudget | None = getattr(self.budgets, "fetch", None)
+        if until is None:
+            return retry
+        reason = error or ResponseError(f"HTTP {getattr(response, 'status', '?')}")
+        wait = retry.get_backoff_time()
+        asked = retry.get_retry_after(response) if response is not None else None
+        if asked and self.respect_retry_after_header:
+            if asked > self.longest_wait or (fetch is not None and not fetch.may_wait(asked)):
+                raise MaxRetryError(_pool, url or "", reason)
+            wait = 0.0  # the wait asked for does not count against the patience for an answer
+        if time.monotonic() + wait + self.try_s > until:
+            raise MaxRetryError(_pool, url or "", reason)
+        return retry
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        asked = self.get_retry_after(response)
+        if not asked:
+            return False
+        fetch: _FetchBudget | None = getattr(self.budgets, "fetch", None)
+        if fetch is not None and fetch.on_wait is not None:
+            fetch.on_wait(asked)
+        if self.budgets is not None and getattr(self.budgets, "until", None) is not None:
+            self.budgets.until += asked
+        time.sleep(asked)
+        return True
+
+
 # --- the client ----------------------------------------------------------------------------------
 class Client:
     """A Cloud4Wi Explore API client (thread-safe; one per set of credentials is enough).
 
     Give either a ready ``token`` (a JWT) or a ``client_key``/``client_secret`` pair, which it
     exchanges for a token at ``POST /v1/sts/login/services`` and exchanges again, once per call,
-    when the API answers 401/403. ``timeout`` is seconds per request (or a (connect, read) pair).
-    ``session`` may be your own ``requests.Session``; the client mounts its retrying adapter on
-    it for ``base_url`` only. ``retries``, ``backoff_factor``, ``backoff_max`` and
-    ``max_retry_after`` bound the retries; ``workers`` is how many date windows a fetch runs at
-    once (1 = one plain sequential scroll).
+    when the API answers 401/403; a refused key or secret is not tried again for a while (each
+    failed login can count towards locking the account). ``timeout`` is seconds per try (or a
+    (connect, read) pair); ``patience`` bounds the wait for one answer with its retries, and
+    ``deadline`` a whole fetch (both raise ``NotAnsweringError``); ``rate_limit_wait`` is how long
+    a fetch may wait in all as Retry-After asks (then ``RateLimitError``). ``session`` may be your
+    own ``requests.Session``; the client mounts its retrying adapter on it for ``base_url`` only.
+    ``retries``, ``backoff_factor``, ``backoff_max`` and ``max_retry_after`` (one wait) bound the
+    retries; ``workers`` is how many date windows a fetch runs at once (1 = one plain scroll).
     """
 
     def __init__(
@@ -568,14 +696,17 @@ class Client:
         token: str | None = None,
         client_key: str | None = None,
         client_secret: str | None = None,
-        timeout: float | tuple[float, float] = 60.0,
+        timeout: float | tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         session: requests.Session | None = None,
         *,
         retries: int = 5,
         backoff_factor: float = 0.5,
         backoff_max: float = 30.0,
-        max_retry_after: float = 120.0,
+        max_retry_after: float = RATE_LIMIT_WAIT_S,
         workers: int = 4,
+        patience: float = PATIENCE_S,
+        deadline: float = DEADLINE_S,
+        rate_limit_wait: float = RATE_LIMIT_WAIT_S,
     ) -> None:
         base = (base_url or "").strip().rstrip("/")
         if not base.lower().startswith(("http://", "https://")):
@@ -589,6 +720,11 @@ class Client:
         self.base_url = base
         self.timeout = timeout
         self.workers = workers
+        self.patience = float(patience)
+        self.deadline = float(deadline)
+        self.rate_limit_wait = float(rate_limit_wait)
+        self._budgets = threading.local()  # this thread's fetch budget and answer deadline
+        self._refused: tuple[float, AuthError] | None = None  # when the login was refused
         self._client_key = client_key or None
         self._client_secret = client_secret or None
         self._token = token or None
@@ -596,7 +732,10 @@ class Client:
         self._auth_lock = threading.Lock()
         self._own_session = session is None
         self._session = session if session is not None else requests.Session()
-        self._retry = Retry(
+        try_s = sum(timeout) if isinstance(timeout, tuple) else 2 * float(timeout)
+        self._retry = _BoundedRetry(
+            budgets=self._budgets,
+            try_s=try_s,
             total=retries,
             connect=retries,
             read=retries,
@@ -606,7 +745,7 @@ class Client:
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET", "POST"}),
             respect_retry_after_header=True,
-            retry_after_max=max_retry_after,
+            longest_wait=max_retry_after,
             raise_on_status=False,
         )
         adapter = HTTPAdapter(
@@ -689,10 +828,57 @@ class Client:
             return locations_frame(parsed)
         except (ValueError, RecursionError):
             pass
+        if _looks_like_html(body):
+            raise _not_json("locations request")
         raise TransportError(
             "The locations answer from Cloud4Wi was not readable JSON.",
             hint="Reload in a minute; the answer may have been cut off.",
         )
+
+    def contacts(self, org_id: str, page_size: int = MAX_PAGE_SIZE) -> pd.DataFrame:
+        """Every contact of the organization (``c4w.contacts.CONTACT_COLUMNS``), each id once.
+
+        ``GET /v2/customers/organizations/{cid}`` scrolled with ``sid``, ``size`` fixed during
+        the scroll. The answer's shape is not published: the contacts are read from a list under
+        ``customers``, ``contacts``, ``data``, ``items`` or ``results`` (or a bare list), the
+        next cursor from ``sid`` or ``scrollId``; the scroll ends on an empty page or without a
+        cursor. A refused cursor starts the scroll again (at most a few times; repeats are
+        dropped). Contact data is personal: nothing of it is logged.
+        """
+        from c4w.contacts import contacts_frame
+
+        path = f"/v2/customers/organizations/{path_segment(org_id, name='org_id')}"
+        size = check_page_size(page_size)
+        items: list[Any] = []
+        seen: set[str] = set()
+        sid: str | None = None
+        restarts = useful_pages = repeats_in_row = 0
+        while True:
+            params = {"size": str(size)}
+            if sid is not None:
+                params["sid"] = sid
+            try:
+                body = self._get(path, params)
+            except APIError as exc:
+                if sid is None or exc.status not in SCROLL_REFUSED:
+                    raise
+                restarts += 1
+                if restarts > MAX_RESUMES_WITHOUT_PROGRESS:
+                    raise _scroll_refused(exc) from None
+                log.info("the contacts cursor was refused; starting the scroll again")
+                sid, repeats_in_row = None, 0
+                continue
+            page, next_sid = contacts_page(body)
+            fresh = [c for c in page if _contact_key(c) not in seen]
+            seen.update(_contact_key(c) for c in fresh)
+            items.extend(fresh)
+            useful_pages += bool(fresh)
+            repeats_in_row = 0 if fresh else repeats_in_row + 1
+            # more pages of repeats than pages read means the server ignores the cursor
+            if not page or next_sid is None or repeats_in_row > useful_pages:
+                break
+            sid = next_sid
+        return contacts_frame(items)
 
     # -- fetching events ------------------------------------------------------------------------
     def _events(
@@ -746,16 +932,37 @@ class Client:
         """Fetch every window (concurrently when there are several); the rows each keeps, page by
         page in column form, in window order."""
         totals = [0, 0]
+        api_count: list[int | None] = [None]
 
-        def tell(rows: int, pages: int) -> None:
+        def tell(
+            rows: int, pages: int, retry_in: float | None = None, count: int | None = None
+        ) -> None:
             totals[0] += rows
             totals[1] += pages
+            if count is not None and api_count[0] is None and len(windows) == 1:
+                api_count[0] = count
             if progress is not None:
-                progress(FetchProgress(events=totals[0], pages=totals[1]))
+                retry_at = time.time() + retry_in if retry_in is not None else None
+                progress(
+                    FetchProgress(
+                        events=totals[0],
+                        pages=totals[1],
+                        retry_at=retry_at,
+                        api_count=api_count[0],
+                    )
+                )
 
-        if len(windows) == 1:
-            return self._scan(path, base, size, windows[0], local_types, tell, None)
-        return self._run_concurrently(path, base, size, windows, local_types, tell, workers)
+        fetch = _FetchBudget(self.deadline, self.rate_limit_wait, lambda s: tell(0, 0, s))
+        outer = getattr(self._budgets, "fetch", None)
+        self._budgets.fetch = fetch
+        try:
+            if len(windows) == 1:
+                return self._scan(path, base, size, windows[0], local_types, tell, None)
+            return self._run_concurrently(
+                path, base, size, windows, local_types, tell, workers, fetch
+            )
+        finally:
+            self._budgets.fetch = outer
 
     def _run_concurrently(
         self,
@@ -764,15 +971,17 @@ class Client:
         size: int,
         windows: list[_Window],
         local_types: tuple[str, ...] | None,
-        tell: Callable[[int, int], None],
+        tell: Callable[..., None],
         workers: int,
+        fetch: _FetchBudget,
     ) -> list[pa.Table]:
         """Scroll the windows on ``workers`` threads while another pool parses their pages, so
         parsing overlaps the waiting. A window that stopped on a quick look at its last page is
         confirmed once its pages are parsed, and fetched again in one plain scan if the look
         misled (pages out of order). Pages come back in time order, for the caller to stack
-        once. Progress is reported on the calling thread."""
-        updates: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        once. Progress (and any wait the API asks for) is reported on the calling thread."""
+        updates: queue.SimpleQueue[tuple[int, int, float | None] | None] = queue.SimpleQueue()
+        fetch.on_wait = lambda seconds: updates.put((0, 0, seconds))
         stop = threading.Event()
         failures: list[BaseException] = []
         runs: list[_WindowRun | None] = [None] * len(windows)
@@ -802,17 +1011,19 @@ class Client:
                     if error is not None:
                         fail(error)
                     else:
-                        updates.put((finished.result().kept.num_rows, 1))
+                        updates.put((finished.result().kept.num_rows, 1, None))
 
                 future.add_done_callback(done)
                 return future
 
             def run(i: int) -> None:
+                self._budgets.fetch = fetch  # this thread's requests keep to the fetch's bounds
                 try:
                     runs[i] = self._scan_window(path, base, size, windows[i], submit, stop)
                 except BaseException as exc:  # handed to the calling thread below
                     fail(exc)
                 finally:
+                    self._budgets.fetch = None
                     updates.put(None)  # this scan has ended
 
             for i in range(len(windows)):
@@ -900,7 +1111,7 @@ class Client:
         size: int,
         window: _Window,
         local_types: tuple[str, ...] | None,
-        tell: Callable[[int, int], None],
+        tell: Callable[..., None],
         stop: threading.Event | None,
     ) -> list[pa.Table]:
         """Scroll one window to its end; resume it from the last event seen if its scroll id is
@@ -908,6 +1119,8 @@ class Client:
         scan = _Scan(window)
         cursor = _Cursor(scan, base, size)
         pages: list[pa.Table] = []
+        count: int | None = None
+        first = True
         while stop is None or not stop.is_set():
             try:
                 body = self._get(path, cursor.params())
@@ -916,6 +1129,10 @@ class Client:
                     raise
                 continue
             page, next_id = _Page.read(body), scroll_id_of(body)
+            if first:
+                count, first = api_count_of(body), False
+                if len(page) == 0:
+                    tell(0, 0, count=count)
             if len(page) == 0:
                 break
             edge_before = scan.edge, scan.local_edge
@@ -924,7 +1141,7 @@ class Client:
                 cursor.moved_on()
             kept = _only_types(kept, local_types)
             pages.append(kept)
-            tell(kept.num_rows, 1)
+            tell(kept.num_rows, 1, count=count)
             if scan.finished:
                 break
             if not cursor.advance(next_id, lambda rows=page: len(rows)):
@@ -961,17 +1178,27 @@ class Client:
             return self._token
 
     def _login(self) -> None:
-        """Exchange the client key and secret for a token (caller holds the auth lock)."""
+        """Exchange the client key and secret for a token (caller holds the auth lock). A key
+        or secret refused (401/403) is refused again without asking for LOGIN_REFUSED_HOLD_S,
+        so the windows of a fetch, and the fetches after it, do not log in once each."""
         if not self._client_key:
             return
+        if self._refused is not None:
+            when, refusal = self._refused
+            if time.monotonic() - when < LOGIN_REFUSED_HOLD_S:
+                raise AuthError(refusal.message, status=refusal.status, hint=refusal.hint)
+            self._refused = None
         body = {"clientKey": self._client_key, "clientSecret": self._client_secret}
         response = self._send("POST", LOGIN_PATH, json_body=body)
         if response.status_code in (401, 403):
-            raise AuthError(
+            refusal = AuthError(
                 f"Cloud4Wi refused the client key or secret (HTTP {response.status_code}).",
                 status=response.status_code,
                 hint="Check the client key and secret (Manage > Developers > APIs in Cloud4Wi).",
             )
+            self._refused = (time.monotonic(), refusal)
+            log.warning("Cloud4Wi refused the client key or secret; not logging in again")
+            raise refusal
         if not 200 <= response.status_code < 300:
             raise self._error_for(response)
         token = None
@@ -983,6 +1210,8 @@ class Client:
         if not isinstance(token, str) or not token:
             header = response.headers.get("Authorization") or ""
             token = header[7:].strip() if header.lower().startswith("bearer ") else header.strip()
+        if not token and _looks_like_html(response.content):
+            raise _not_json("login answer")
         if not token:
             raise AuthError(
                 "Cloud4Wi's login answer carried no token.",
@@ -1007,7 +1236,15 @@ class Client:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        cause = None
+        fetch: _FetchBudget | None = getattr(self._budgets, "fetch", None)
+        now = time.monotonic()
+        if fetch is not None and now > fetch.until:
+            raise NotAnsweringError(
+                f"Cloud4Wi is answering too slowly: the fetch took over {self.deadline:.0f} s."
+            )
+        until = now + self.patience
+        self._budgets.until = min(until, fetch.until) if fetch is not None else until
+        cause = timed_out = None
         try:
             response = self._session.request(
                 method,
@@ -1025,7 +1262,15 @@ class Client:
             return _Answer(response.status_code, response.headers, body)
         except requests.RequestException as exc:
             cause = _transport_cause(exc)
+            timed_out = isinstance(exc, requests.Timeout) or cause in _TIMEOUT_CAUSES
+        finally:
+            self._budgets.until = None
         log.warning("request to Cloud4Wi failed: %s", cause)
+        if timed_out:
+            waited = time.monotonic() - now
+            raise NotAnsweringError(
+                f"Cloud4Wi is not answering: {cause} ({waited:.0f} s, retries included)."
+            )
         raise TransportError(f"Cloud4Wi could not be reached: {cause}.")
 
     def _error_for(self, response: _Answer) -> C4WError:
@@ -1076,8 +1321,8 @@ class Client:
 
 # --- helpers -------------------------------------------------------------------------------------
 def _relay(
-    updates: queue.SimpleQueue[tuple[int, int] | None],
-    tell: Callable[[int, int], None],
+    updates: queue.SimpleQueue[tuple[int, int, float | None] | None],
+    tell: Callable[..., None],
     stop: threading.Event,
     *,
     scans: int = 0,
@@ -1086,7 +1331,8 @@ def _relay(
 ) -> int:
     """Pass progress updates from the worker threads to ``tell`` on this thread until ``scans``
     scans have said they ended (a None each, so the last one is seen at once) and ``expected``
-    updates in all have arrived, or a failure stops the fetch. Returns how many arrived."""
+    page updates in all have arrived, or a failure stops the fetch (an announced wait is passed
+    on, not counted). Returns how many page updates arrived."""
     ended = 0
     while not stop.is_set() and (ended < scans or received < expected):
         try:
@@ -1096,7 +1342,7 @@ def _relay(
         if update is None:
             ended += 1
         else:
-            received += 1
+            received += update[2] is None
             tell(*update)
     return received
 
@@ -1120,6 +1366,38 @@ def _only_types(page: pa.Table, types: tuple[str, ...] | None) -> pa.Table:
     if types is None:
         return page
     return page.filter(pc.is_in(page.column(schema.TYPE), value_set=pa.array(types, pa.string())))
+
+
+_CONTACT_LISTS = ("customers", "contacts", "data", "items", "results")
+
+
+def contacts_page(body: bytes) -> tuple[list[Any], str | None]:
+    """The contacts of one Contacts answer and its next cursor (None when there is none).
+    Raises TransportError when the answer is not JSON holding a list of contacts."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = None
+    if isinstance(parsed, list):
+        return parsed, None
+    if isinstance(parsed, dict):
+        for key in _CONTACT_LISTS:
+            if isinstance(parsed.get(key), list):
+                cursor = parsed.get("sid", parsed.get("scrollId"))
+                cursor = cursor if isinstance(cursor, str) and cursor else None
+                return parsed[key], cursor
+    if _looks_like_html(body):
+        raise _not_json("contacts request")
+    raise TransportError(
+        "The contacts answer from Cloud4Wi was not readable.",
+        hint="Reload in a minute; the answer may have been cut off.",
+    )
+
+
+def _contact_key(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("id") or item.get("customerId") or id(item))
+    return str(id(item))
 
 
 def _scroll_refused(exc: APIError) -> ScrollExpiredError:
@@ -1177,6 +1455,21 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+_TIMEOUT_CAUSES = ("the connection timed out", "no answer before the time limit")
+
+
+def _looks_like_html(body: bytes) -> bool:
+    """Whether an answer's body is a markup page (HTML or XML) rather than JSON."""
+    return body[:512].lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"<"
+
+
+def _not_json(what: str) -> NotJSONError:
+    return NotJSONError(
+        f"Cloud4Wi answered something that is not JSON (a web page) to the {what}: a proxy, a "
+        "sign-in or maintenance page, or an API address that is a website."
+    )
 
 
 def _transport_cause(exc: BaseException) -> str:

@@ -22,10 +22,11 @@ import collections
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +34,23 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import schema
-from c4w.errors import C4WError, TransportError
+from c4w import errors, schema
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://explore.cloud4wi.com"
 TOP_UP_EVERY_S = 600  # unsettled recent days are asked again at most every 10 minutes
 EVENTS_TTL_S = TOP_UP_EVERY_S
 LOCATIONS_TTL_S = 3600
 MAX_CACHED_CONTACTS = 64
-STORE_ENV = "C4W_STORE_DIR"
+CONTACTS_TTL_S = 1800  # the contacts list (names, consents) is refetched after 30 minutes
 MEMORY_ENV = "C4W_MEMORY_MB"
 DEFAULT_MEMORY_MB = 1536  # bytes of events kept in memory by every session together
-WORKERS_ENV = "C4W_FETCH_WORKERS"
 NO_ANSWER_S = 25.0  # a fetch with no page answered for this long is given up ("not answering")
 BACKFILL_DAYS = 365  # how far back "Fetch older history" reaches
 BACKFILL_CHUNK_DAYS = 7  # older history is fetched a week at a time, newest first
 DEMO_ORG_ID = "demo"
+SYNC_WAIT_S = 120.0  # how long a fetch waits for another one writing the same store
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,16 +140,15 @@ def current_source() -> Source:
 
 
 def fetch_workers(environ: Mapping[str, str]) -> int:
-    """Concurrent date windows of a live fetch, from ``C4W_FETCH_WORKERS`` (``c4w.sync``'s
-    rule when it has one; otherwise a whole number from 1 to 32, default 4)."""
-    try:
-        from c4w import sync
+    """Requests a live fetch keeps in flight, from ``C4W_FETCH_WORKERS`` (``c4w.sync``'s rule);
+    a value that is not a whole number from 1 to 64 is logged and the default used."""
+    from c4w import sync
 
-        return int(sync.fetch_workers(environ))
-    except (ImportError, AttributeError):
-        pass
-    raw = str(environ.get(WORKERS_ENV, "")).strip()
-    return min(32, max(1, int(raw))) if raw.isdigit() and int(raw) > 0 else 4
+    try:
+        return sync.fetch_workers(environ)
+    except ValueError as exc:
+        log.warning("%s Using %d.", exc, sync.DEFAULT_FETCH_WORKERS)
+        return sync.DEFAULT_FETCH_WORKERS
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -173,11 +174,9 @@ def now() -> dt.datetime:
 # --- the stores ----------------------------------------------------------------------------------
 def store_root(environ: Mapping[str, str] | None = None) -> Path:
     """Where stores live: ``C4W_STORE_DIR``, or the store's default per-user data folder."""
-    from c4w.store import default_store_dir
+    from c4w.store import store_dir
 
-    environ = os.environ if environ is None else environ
-    raw = str(environ.get(STORE_ENV, "")).strip()
-    return Path(raw).expanduser() if raw else Path(default_store_dir())
+    return Path(store_dir(environ))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,42 +208,38 @@ def _live_store(source_key: str, root: str) -> Handle:
 def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     """The demo organization's store of this size for ``day`` (its 90 days end this day),
     written once when it is not there yet; older days' demo stores of this size are removed."""
-    from c4w.store import EventStore
+    from c4w.store import EventStore, StoreBusy
 
     size = n_events if n_events is not None else "default"
     folder = Path(root) / "demo" / f"{size}-{day:%Y%m%d}"
     store = EventStore(folder, DEMO_ORG_ID)
-    if not _demo_built(store, day):
-        with store.write_lock(timeout=900):
-            if not _demo_built(store, day):  # another process may have built it meanwhile
-                _write_demo(store, n_events)
-        _remove_older_demos(folder)
+    waited = time.monotonic()
+    while not _demo_built(store, day):
+        try:
+            _write_demo(store, n_events)
+        except StoreBusy:  # another server process is writing it: wait for that one
+            if time.monotonic() - waited > 900:
+                raise
+            time.sleep(1.0)
+    _remove_older_demos(folder)
     built = store.last_updated() or now()
     return Handle(store, f"demo:{folder}", is_demo=True, built_at=built)
 
 
 def _demo_built(store: Any, day: dt.date) -> bool:
+    """Whether the demo store is whole: days are written oldest first, so its last day is there
+    only when every day is."""
     span = store.span()
     return span is not None and span[1] >= day
 
 
 def _write_demo(store: Any, n_events: int | None) -> None:
-    """Write the demo frame into ``store`` one UTC day at a time, oldest first (so a store whose
-    last day is there is whole)."""
+    """Generate the demo organization and write it into ``store`` one UTC day at a time (the
+    whole demo is never one parsed frame in memory)."""
     from c4w import demo
+    from c4w.store.demo import write_demo_store
 
-    frame = demo.demo_events_frame(n_events)
-    try:
-        from c4w.store.demo import write_demo_store
-    except ImportError:
-        write_demo_store = None
-    if write_demo_store is not None:
-        write_demo_store(store, frame)
-        return
-    fetched = now()
-    days = frame[schema.CREATED_AT].dt.tz_convert("UTC").dt.date
-    for day, part in frame.groupby(days, sort=True, observed=True):
-        store.write_day(day, part, complete=True, api_count=None, fetched_at=fetched)
+    write_demo_store(store, demo.build_demo(n_events))
 
 
 def _remove_older_demos(folder: Path) -> None:
@@ -421,6 +416,14 @@ def _union(
     return lo, hi
 
 
+@st.cache_resource(show_spinner="Preparing the demo guests…", max_entries=2)
+def _demo_contacts(n_events: int | None) -> pd.DataFrame:
+    """The demo's contacts frame, built once per process (read-only, shared)."""
+    from c4w import demo
+
+    return demo.demo_contacts_frame(n_events)
+
+
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
     """Events in ``created_at`` order (missing times last), so date ranges are cheap slices."""
     if frame[schema.CREATED_AT].is_monotonic_increasing:
@@ -432,31 +435,35 @@ def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- topping up a live store ---------------------------------------------------------------------
 class FetchCounter:
-    """Receives the fetch's progress reports (from any thread): the latest counts, and when they
-    last changed (a fetch whose counts stop changing is not being answered)."""
+    """Receives a fetch's progress reports (from any thread): the latest counts of events, pages
+    and days, and when they last moved (a fetch whose counts stop moving is not answered)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.events = 0
         self.pages = 0
+        self.days_done = 0
+        self.days_total = 0
         self.changed = time.monotonic()
 
     def __call__(self, progress: Any) -> None:
-        events = int(getattr(progress, "events", 0) or 0)
-        pages = int(getattr(progress, "pages", 0) or 0)
+        seen = {
+            name: int(getattr(progress, name, 0) or 0)
+            for name in ("events", "pages", "days_done", "days_total")
+        }
         with self._lock:
-            if events > self.events or pages > self.pages:
+            if any(seen[name] > getattr(self, name) for name in seen):
                 self.changed = time.monotonic()
-            self.events = max(self.events, events)
-            self.pages = max(self.pages, pages)
+            for name, value in seen.items():
+                setattr(self, name, max(getattr(self, name), value))
 
 
-class NotAnsweringError(TransportError):
-    """A fetch got no answer from the API for ``NO_ANSWER_S`` seconds."""
+class NotAnsweringError(errors.NotAnsweringError):
+    """A fetch into the store got nothing back from the API for ``NO_ANSWER_S`` seconds."""
 
     default_hint = (
-        "Nothing came back for a while. The figures shown are from the days already stored; "
-        "try again in a minute with Refresh data."
+        "The figures shown are from the days already stored. Try again in a minute with "
+        "Refresh data; if it keeps happening, check the network and the API address."
     )
 
 
@@ -577,7 +584,7 @@ def _start(
 def _sync(handle: Handle, client: Any, start: dt.date, end: dt.date, job: Job) -> None:
     from c4w import sync
 
-    sync.sync(client, handle.store, start, end, now=now(), progress=job.counter)
+    sync.sync(client, handle.store, start, end, now=now(), progress=job.counter, wait_s=SYNC_WAIT_S)
 
 
 def _top_up(handle: Handle, job: Job, client: Any) -> None:
@@ -719,6 +726,13 @@ def _fetch_locations(source_key: str, org_id: str) -> pd.DataFrame:
     return _client(source_key).locations(org_id)
 
 
+@st.cache_resource(ttl=CONTACTS_TTL_S, max_entries=4, show_spinner="Fetching contacts…")
+def _fetch_contacts(source_key: str, org_id: str) -> pd.DataFrame:
+    """Every contact of the org (one read-only frame shared by every session). Raises C4WError
+    on failure, so nothing half-fetched is kept."""
+    return _client(source_key).contacts(org_id)
+
+
 @st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_CONTACTS, show_spinner=False)
 def _fetch_contact(
     source_key: str, org_id: str, contact_id: str, start: dt.date | None, end: dt.date | None
@@ -733,6 +747,14 @@ def load_locations(source: Source) -> pd.DataFrame:
     return _fetch_locations(source.key, source.org_id)
 
 
+def load_contacts(source: Source) -> pd.DataFrame:
+    """Who each guest is: the contacts frame (``c4w.contacts.CONTACT_COLUMNS``). Demo: the demo
+    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``. Raises C4WError."""
+    if source.is_demo:
+        return _demo_contacts(demo_size())
+    return _fetch_contacts(source.key, source.org_id)
+
+
 def load_contact_events(
     source: Source, contact_id: str, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.DataFrame:
@@ -740,22 +762,18 @@ def load_contact_events(
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
 
 
-def refresh(source: Source, start: dt.date, end: dt.date) -> Plan:
+def refresh(
+    source: Source | None = None, start: dt.date | None = None, end: dt.date | None = None
+) -> Plan | None:
     """Fetch again the days of ``start..end`` that are not settled (this view's recent days),
-    in the background; nothing else is forgotten, for this session or any other."""
+    in the background; nothing else is forgotten, for this session or any other. Without a
+    range there is nothing to forget: a failed fetch is never kept, so the next view asks again.
+    """
+    if source is None or start is None or end is None:
+        return None
     return plan_view(source, start, end, refresh=True)
 
 
 def forget_memory() -> None:
     """Drop every frame kept in memory (the stores stay as they are)."""
     _CACHE.clear()
-
-
-def _iter_days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
-    day = start
-    while day <= end:
-        yield day
-        day += dt.timedelta(days=1)
-
-
-__all__ = ["C4WError", "Source", "Loaded", "Plan", "Job", "load_events", "plan_view"]

@@ -94,9 +94,30 @@ class ScrollExpiredError(APIError):
 
 
 class TransportError(C4WError):
-    """No usable answer: connection refused or reset, a timeout, or a body that is not JSON."""
+    """No usable answer: connection refused or reset, a timeout, or a body that is not JSON
+    (``NotAnsweringError`` and ``NotJSONError`` say which, when it is one of those)."""
 
     default_hint = (
         "Check the network and the API address (C4W_BASE_URL), then reload; the answer may have "
         "been cut off."
+    )
+
+
+class NotAnsweringError(TransportError):
+    """No answer in time: each try timed out, and the client's bound on the wait for one answer
+    (retries included), or on the whole fetch, ran out."""
+
+    default_hint = (
+        "Cloud4Wi may be down or very slow: try again in a few minutes, or pick fewer days. "
+        "Check the network and the API address (C4W_BASE_URL) if it keeps happening."
+    )
+
+
+class NotJSONError(TransportError):
+    """The API answered, but with something that is not JSON (an HTML page, say): often a proxy,
+    a sign-in or maintenance page, or an API address that points at a website."""
+
+    default_hint = (
+        "Check the API address (C4W_BASE_URL) and any proxy between this server and Cloud4Wi; "
+        "if they are right, Cloud4Wi may be under maintenance: try again later."
     )

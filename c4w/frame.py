@@ -653,10 +653,11 @@ def _canonical(raw: pa.Table) -> pa.Table:
     return pa.table([columns[name] for name in s.EVENT_COLUMNS], names=list(s.EVENT_COLUMNS))
 
 
-def columns_to_frame(table: pa.Table) -> pd.DataFrame:
-    """The pandas frame of canonical arrow columns, in the contract dtypes."""
+def columns_to_frame(table: pa.Table, columns: Sequence[str] = s.EVENT_COLUMNS) -> pd.DataFrame:
+    """The pandas frame of canonical arrow columns, in the contract dtypes (only ``columns``,
+    in that order, when a reader asked for fewer)."""
     data: dict[str, Any] = {}
-    for name in s.EVENT_COLUMNS:
+    for name in columns:
         column = table.column(name)
         if name == s.EVENT_ID:
             data[name] = pd.array(column, dtype="str")

@@ -27,7 +27,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import data, export, schema
+from c4w import audience, data, export, formatting, schema
+from c4w import contacts as contact_frame
+from c4w.errors import NotAnsweringError
+from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
 # --- filters -------------------------------------------------------------------------------------
@@ -43,16 +46,20 @@ DEFAULT_PRESET = "30d"
 MAX_RANGE_DAYS = 366  # longer ranges are cut to their last 366 days
 OLDEST_YEARS = 5  # how far back a custom range may start
 MAX_CONTACT_ID_CHARS = 200
-MAX_LOCATIONS_IN_LINK = 500
+MAX_LOCATIONS_IN_LINK = 500  # location ids a link may name, counted over every `loc` value
+DOT_SEGMENTS = (".", "..")  # ids no contact can have: an address drops them as path segments
 
 RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM = "range", "start", "end", "loc"
+COMPARE_PARAM = "vs"
 CONTACT_PARAM = "contact"
-FILTER_PARAMS = (RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM)
+FILTER_PARAMS = (RANGE_PARAM, START_PARAM, END_PARAM, LOCATION_PARAM, COMPARE_PARAM)
 CONTACT_PAGE_PATH = "contact"  # url path of pages/contact.py (set in app.py)
 
 # session keys of the sidebar widgets
 _K_RANGE, _K_DATES, _K_LOCS, _K_REVEAL = "flt_range", "flt_dates", "flt_locations", "flt_reveal"
 _K_CUSTOM, _K_SEEDED, _K_NOTES, _K_STATE = "_flt_custom", "_flt_seeded", "_flt_notes", "_flt_state"
+_K_COMPARE = "flt_compare"
+_K_URL_WRITTEN, _K_URL_PAGE = "_url_written", "_url_page"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +71,7 @@ class Filters:
     start: dt.date
     end: dt.date
     location_ids: tuple[str, ...] = ()
+    compare: str = comparison.DEFAULT_COMPARISON  # what change figures compare with
 
     @property
     def days(self) -> int:
@@ -176,12 +184,13 @@ def parse_url_filters(
     else:
         start, end = preset_range(preset, today)
 
-    wanted: list[str] = []
-    for raw in _values(params, LOCATION_PARAM)[:MAX_LOCATIONS_IN_LINK]:
-        for part in raw.split(","):
-            part = part.strip()
-            if part and part not in wanted:
-                wanted.append(part)
+    wanted = _location_ids_in_link(_values(params, LOCATION_PARAM))
+    if len(wanted) > MAX_LOCATIONS_IN_LINK:
+        wanted = wanted[:MAX_LOCATIONS_IN_LINK]
+        notes.append(
+            f"The link names more than {MAX_LOCATIONS_IN_LINK:,} locations; only the first "
+            f"{MAX_LOCATIONS_IN_LINK:,} are used."
+        )
     if known_location_ids is not None:
         known = set(known_location_ids)
         missing = [w for w in wanted if w not in known]
@@ -194,7 +203,30 @@ def parse_url_filters(
                 else f"{len(missing)} locations in the link no longer exist"
             )
             notes.append(f"{gone} in this account; showing {rest}.")
-    return Filters(preset, start, end, tuple(wanted)), notes
+    compares = _values(params, COMPARE_PARAM)
+    compare = compares[0].strip().lower() if compares else comparison.DEFAULT_COMPARISON
+    if compare not in comparison.COMPARISONS:
+        notes.append(
+            "The link asks for a comparison this dashboard doesn't know; comparing with the "
+            "previous period."
+        )
+        compare = comparison.DEFAULT_COMPARISON
+    return Filters(preset, start, end, tuple(wanted), compare), notes
+
+
+def _location_ids_in_link(values: Sequence[str]) -> list[str]:
+    """The location ids of the link's ``loc`` values (each may hold several, comma-separated),
+    in order without repeats, and at most one more than MAX_LOCATIONS_IN_LINK (so the caller
+    can tell the link held too many without reading the rest)."""
+    wanted: dict[str, None] = {}  # a dict keeps the order and finds repeats at once
+    for raw in values:
+        for part in raw.split(","):
+            part = part.strip()
+            if part:
+                wanted[part] = None
+                if len(wanted) > MAX_LOCATIONS_IN_LINK:
+                    return list(wanted)
+    return list(wanted)
 
 
 def filters_to_params(filters: Filters) -> dict[str, str | list[str]]:
@@ -205,6 +237,8 @@ def filters_to_params(filters: Filters) -> dict[str, str | list[str]]:
         params[END_PARAM] = filters.end.isoformat()
     if filters.location_ids:
         params[LOCATION_PARAM] = list(filters.location_ids)
+    if filters.compare != comparison.DEFAULT_COMPARISON:
+        params[COMPARE_PARAM] = filters.compare
     return params
 
 
@@ -333,6 +367,7 @@ def begin_run(ctx: PageContext) -> None:
 def end_run() -> None:
     """Drop the run's context so its frames are not kept alive between runs."""
     _RUN.ctx = None
+    _RUN.contacts_warned = False
 
 
 def page_context() -> PageContext:
@@ -370,7 +405,7 @@ def _leave_legacy_pages_mode() -> None:
 
 
 class _ProgressBar:
-    """Draws a fetch's progress (events and pages so far, seconds waited) in an ``st.progress``
+    """Draws a fetch's progress (days and events so far, seconds waited) in an ``st.progress``
     bar. It is redrawn every quarter second even when nothing moved, so a click in the sidebar
     (or on Cancel) interrupts the wait at once."""
 
@@ -378,12 +413,16 @@ class _ProgressBar:
         self._placeholder = placeholder
 
     def __call__(self, job: data.Job) -> None:
-        events, pages = job.counter.events, job.counter.pages
+        counter = job.counter
         waited = time.monotonic() - job.started
         silent = job.silent_for()
-        # The total is unknown until the last page, so the bar approaches the end gradually.
-        fraction = min(0.95, 0.05 + pages / (pages + 4.0))
-        text = f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages, {waited:.0f} s)"
+        if counter.days_total:
+            fraction = min(1.0, counter.days_done / counter.days_total)
+            done = f"{counter.days_done} of {counter.days_total} days"
+        else:  # no total yet: the bar approaches the end gradually
+            fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
+            done = f"{counter.pages} pages"
+        text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
         if silent >= 5:
             text += f" · no answer for {silent:.0f} s"
         self._placeholder.progress(fraction, text=text)
@@ -409,7 +448,7 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
     if plan.must_wait:
         try:
             _wait_for_days_of(source, plan, key)
-        except data.NotAnsweringError as exc:
+        except NotAnsweringError as exc:  # ours (no page for a while) or the client's bound
             problem = exc
         plan = data.plan_view(source, prev_start, filters.end)
     locations = data.load_locations(source)
@@ -464,7 +503,7 @@ def _data_notes(ctx: PageContext, problem: BaseException | None, *, cancelled: b
     """Say above the page what the figures are missing: an API that does not answer, a
     cancelled fetch, days not fetched yet, or recent days being updated."""
     if problem is not None:
-        st.error(f"{problem} {getattr(problem, 'hint', '')}".strip(), icon=":material/cloud_off:")
+        st.error(error_message(problem), icon=":material/cloud_off:")
     elif cancelled and ctx.not_fetched:
         st.warning(
             f"Fetching was cancelled: {len(ctx.not_fetched)} of these days are not stored yet "
@@ -492,17 +531,57 @@ def _location_names(locations: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+CITY_CHOICE, TAG_CHOICE = "city:", "tag:"  # location filter choices that stand for a group
+
+
+def location_group_choices(locations: pd.DataFrame) -> dict[str, tuple[str, list[str]]]:
+    """The location filter's group choices: ``"city:Milano" -> ("City: Milano", [ids])`` for
+    every city and ``"tag:downtown" -> ("Tag: downtown", [ids])`` for every tag."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for prefix, by, word in (
+        (CITY_CHOICE, stores.BY_CITY, "City"),
+        (TAG_CHOICE, stores.BY_TAG, "Tag"),
+    ):
+        if (
+            locations is None
+            or locations.empty
+            or (by == stores.BY_CITY and "city" not in locations)
+        ):
+            continue
+        for name, ids in stores.location_groups(locations, by).items():
+            if name not in ("Unknown", "No tag"):
+                out[prefix + name] = (f"{word}: {name}", ids)
+    return out
+
+
+def expand_location_choices(
+    chosen: Sequence[str], groups: Mapping[str, tuple[str, list[str]]]
+) -> tuple[str, ...]:
+    """The location ids a filter choice stands for: ids as they are, each city or tag as its
+    locations, in order and without repeats."""
+    out: list[str] = []
+    for choice in chosen:
+        for loc_id in groups[choice][1] if choice in groups else [choice]:
+            if loc_id not in out:
+                out.append(loc_id)
+    return tuple(out)
+
+
 def _url_params() -> dict[str, list[str]]:
     """Every parameter of the page address, each as the list of its values."""
     return {name: st.query_params.get_all(name) for name in st.query_params.keys()}
 
 
 def _seed_from_url(known_location_ids: Collection[str], today: dt.date) -> None:
-    """First run of a session: put the link's filters into the widgets, keep the warnings."""
+    """Put the address's filters into the widgets (first run of a session, a reload, or Back),
+    keeping the warnings."""
     state, notes = parse_url_filters(_url_params(), today, known_location_ids)
     st.session_state[_K_RANGE] = state.preset
     st.session_state[_K_CUSTOM] = (state.start, state.end)
+    if state.preset == "custom":
+        st.session_state[_K_DATES] = (state.start, state.end)
     st.session_state[_K_LOCS] = list(state.location_ids)
+    st.session_state[_K_COMPARE] = state.compare
     st.session_state[_K_NOTES] = notes
     st.session_state[_K_SEEDED] = True
 
@@ -521,30 +600,123 @@ def _on_dates_change() -> None:
     st.session_state[_K_NOTES] = []
 
 
-def _write_url(filters: Filters) -> None:
-    """Keep the page address in step with the filters (only the filter parameters)."""
-    wanted = filters_to_params(filters)
-    current = _url_params()
-    for name in FILTER_PARAMS:
-        value = wanted.get(name)
-        if value is None:
-            if name in current:
-                del st.query_params[name]
+# --- the page address ----------------------------------------------------------------------------
+# Every choice lives in the address: the sidebar's filters and each page's own choices
+# (``url_choice``). The address is written once, at the end of a run, with only the values that
+# differ from their defaults, so a first visit adds no history entry and a page change adds one
+# (the browser's own). When the address changes from outside (a reload, a shared link, Back or
+# Forward), its values are put back into the widgets.
+class _Choice(NamedTuple):
+    name: str
+    key: str
+    default: object
+    to_text: object  # value -> list of address values
+
+
+def _run_choices() -> list[_Choice]:
+    choices = getattr(_RUN, "choices", None)
+    if choices is None:
+        choices = _RUN.choices = []
+    return choices
+
+
+def _address_changed_outside() -> bool:
+    """Whether this run's address is not the one the dashboard last wrote, on the same page:
+    the viewer reloaded, opened a link, or went Back or Forward."""
+    return bool(getattr(_RUN, "from_outside", True))
+
+
+def _note_address(page: str | None) -> None:
+    """Called first in each run (by the sidebar): decide whether the address came from outside."""
+    written = st.session_state.get(_K_URL_WRITTEN)
+    last_page = st.session_state.get(_K_URL_PAGE)
+    switched = page is not None and last_page is not None and page != last_page
+    _RUN.from_outside = written is None or (_url_params() != written and not switched)
+    _RUN.choices = []
+    if page is not None:
+        st.session_state[_K_URL_PAGE] = page
+
+
+def url_choice(
+    name: str,
+    key: str,
+    default: object,
+    *,
+    options: Sequence[object] | None = None,
+    many: bool = False,
+    parse=str,
+) -> None:
+    """Tie the widget with session ``key`` to the address parameter ``name``: call it just
+    before drawing the widget, without giving the widget a default of its own.
+
+    The address value (``parse``-d; a list of values when ``many``) fills the widget when the
+    address came from outside; one that is not among ``options`` is ignored. The widget's value
+    goes into the address at the end of the run when it differs from ``default``.
+    """
+    if _address_changed_outside() or key not in st.session_state:
+        raw = st.query_params.get_all(name) if name in st.query_params else []
+        value: object = default
+        try:
+            if many and raw:
+                items = [parse(r) for r in raw]
+                value = [i for i in items if options is None or i in options] or default
+            elif raw:
+                item = parse(raw[0])
+                value = item if options is None or item in options else default
+        except (TypeError, ValueError):
+            value = default
+        st.session_state[key] = list(value) if many else value  # type: ignore[arg-type]
+    elif options is not None and not many and st.session_state.get(key) not in options:
+        st.session_state[key] = default  # the value left over no longer exists here
+
+    def to_text(value: object) -> list[str]:
+        return [str(v) for v in value] if many else [str(value)]  # type: ignore[union-attr]
+
+    _run_choices().append(_Choice(name, key, list(default) if many else default, to_text))
+
+
+def _wanted_address(filters: Filters) -> dict[str, list[str]]:
+    """The address parameters of this run's view (defaults left out)."""
+    wanted: dict[str, list[str]] = {}
+    for name, value in filters_to_params(filters).items():
+        if name == RANGE_PARAM and value == DEFAULT_PRESET:
             continue
-        as_list = value if isinstance(value, list) else [value]
-        if current.get(name) != as_list:
-            st.query_params[name] = value
+        wanted[name] = value if isinstance(value, list) else [value]
+    for choice in _run_choices():
+        value = st.session_state.get(choice.key, choice.default)
+        if value is not None and value != choice.default:
+            wanted[choice.name] = choice.to_text(value)  # type: ignore[operator]
+    return wanted
 
 
-def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tuple[Filters, bool]:
-    """Draw the date range, location and personal-data controls in the sidebar.
+def write_address() -> None:
+    """Write this run's view into the page address in one step (``app.py`` calls it after the
+    page ran). Parameters this run does not manage (another page's choices, ``contact``) stay."""
+    filters = st.session_state.get(_K_STATE)
+    if not isinstance(filters, Filters):
+        return
+    current = _url_params()
+    managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
+    params = {k: v for k, v in current.items() if k not in managed}
+    params.update(_wanted_address(filters))
+    if params != current:
+        st.query_params.from_dict(params)
+    st.session_state[_K_URL_WRITTEN] = params
+
+
+def sidebar_filters(
+    locations: pd.DataFrame, today: dt.date | None = None, page: str | None = None
+) -> tuple[Filters, bool]:
+    """Draw the date range, comparison, location and personal-data controls in the sidebar.
 
     Returns the chosen filters and whether emails/phones are revealed. Must run on every page
-    (it is called from ``app.py``) so the filters hold across pages.
+    (it is called from ``app.py``, with the page's address ``page``) so the filters hold across
+    pages; ``write_address`` then keeps the page address in step.
     """
     today = today or utc_today()
     names = _location_names(locations)
-    if not st.session_state.get(_K_SEEDED):
+    _note_address(page)
+    if not st.session_state.get(_K_SEEDED) or _address_changed_outside():
         _seed_from_url(names.keys(), today)
 
     side = st.sidebar
@@ -554,8 +726,8 @@ def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tu
         format_func=PRESETS.__getitem__,
         key=_K_RANGE,
         on_change=_on_range_change,
-        help="Days are calendar days in UTC. Figures are compared with the period of the "
-        "same length just before.",
+        help="Days are calendar days in UTC, the same for every store. Charts of hours use each "
+        "store's own local time.",
     )
     preset = st.session_state.get(_K_RANGE, DEFAULT_PRESET)
     notes: list[str] = list(st.session_state.get(_K_NOTES) or [])
@@ -583,19 +755,35 @@ def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tu
             start, end = custom
     else:
         start, end = preset_range(preset, today)
-    side.caption(f"{start:%a %d %b %Y} – {end:%a %d %b %Y}")
+    days = (end - start).days + 1
+    side.caption(f"{formatting.format_range(start, end)} ({formatting.days_text(days)}, UTC)")
+    if st.session_state.get(_K_COMPARE) not in comparison.COMPARISONS:
+        st.session_state[_K_COMPARE] = comparison.DEFAULT_COMPARISON
+    side.selectbox(
+        "Compare with",
+        list(comparison.COMPARISONS),
+        format_func=comparison.COMPARISONS.__getitem__,
+        key=_K_COMPARE,
+        help="What the small change figure under each number compares with: the period of the "
+        "same length just before, the same days a week earlier (ranges of up to 7 days) or the "
+        "same dates a year earlier. A change is shown only when the history holds every day "
+        "compared; a range that ends today is compared up to the same time of day.",
+    )
 
     # keep only locations that still exist (a shared link may name old ones)
-    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in names]
+    groups = location_group_choices(locations)
+    options = {**names, **{key: label for key, (label, _ids) in groups.items()}}
+    chosen = [c for c in st.session_state.get(_K_LOCS, []) if c in options]
     st.session_state[_K_LOCS] = chosen
     side.multiselect(
         "Locations",
-        list(names),
-        format_func=lambda loc_id: names.get(loc_id, loc_id),
+        list(options),
+        format_func=lambda loc_id: options.get(loc_id, loc_id),
         key=_K_LOCS,
         placeholder="All locations",
-        help="Leave empty for all locations. Geofence events belong to no WiFi location, "
-        "so they are left out while locations are chosen.",
+        help="Leave empty for all locations, or pick locations, whole cities (City: …) or tags "
+        "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
+        "locations are chosen.",
     )
     reveal = side.toggle(
         "Show full emails and phone numbers",
@@ -604,13 +792,15 @@ def sidebar_filters(locations: pd.DataFrame, today: dt.date | None = None) -> tu
         "(j***@example.com, ***1234).",
     )
     side.caption(
-        ":material/link: The page address keeps these filters: copy it to share this view."
+        ":material/link: The page address keeps these filters and the choices on each page: "
+        "copy it to share this view."
     )
-    filters = Filters(preset, start, end, tuple(st.session_state.get(_K_LOCS, [])))
+    compare = str(st.session_state.get(_K_COMPARE, comparison.DEFAULT_COMPARISON))
+    location_ids = expand_location_choices(st.session_state.get(_K_LOCS, []), groups)
+    filters = Filters(preset, start, end, location_ids, compare)
     st.session_state[_K_STATE] = filters
     for note in notes:
         st.warning(note, icon=":material/link_off:")
-    _write_url(filters)
     return filters, bool(reveal)
 
 
@@ -731,7 +921,7 @@ def require_sign_in() -> None:
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
-        st.sidebar.caption(f"Signed in: {who}")
+        st.sidebar.caption(f"Signed in: {export.escape_markdown(who)}")
         st.sidebar.button("Sign out", key="auth_logout", on_click=st.logout)
         return
     providers = [name for name, value in auth.items() if isinstance(value, Mapping)]
@@ -751,6 +941,16 @@ def require_sign_in() -> None:
 # --- headline figures, tables, downloads, errors -------------------------------------------------
 def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
     return df if reveal else export.mask_personal(df)
+
+
+def md_text(value: object, ctx: PageContext | None = None) -> str:
+    """Text from event data for an element that renders Markdown (metric labels and values,
+    st.markdown, captions, st.info/warning, tab, expander and button labels, radio and
+    segmented-control options): emails and phone numbers in it masked unless the viewer
+    revealed them, then every Markdown character escaped, so it shows exactly as typed (never
+    an image, a link, an HTML comment or a formula). Empty for None or a missing value."""
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    return export.escape_markdown(value if reveal else export.mask_free_text(value))
 
 
 def download_csv(
@@ -803,14 +1003,84 @@ def download_row(ctx: PageContext, *downloads: Download) -> None:
             download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
 
 
-def show_kpis(kpis: Sequence[Kpi], per_row: int | None = None) -> None:
+def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | None:
+    """How far the data reaches on ``day`` (default: the last chosen day): its latest event
+    (UTC), else the time the data was fetched. A range that ends today is compared up to this
+    time of day."""
+    day = day or ctx.end
+    last_day = ctx.history(day, day)
+    times = last_day[schema.CREATED_AT].dropna() if len(last_day) else None
+    if times is not None and len(times):
+        latest = times.max()
+        return latest.to_pydatetime() if latest.tzinfo else latest.tz_localize("UTC")
+    return ctx.as_of
+
+
+def data_end(ctx: PageContext) -> dt.datetime | None:
+    """The latest moment the history holds (its last event), else when the data was fetched."""
+    span = ctx.history_span
+    return data_until(ctx, span[1]) if span is not None else ctx.as_of
+
+
+def compare_with(
+    ctx: PageContext, lookback_days: int = 0
+) -> tuple[comparison.Comparison, pd.DataFrame | None]:
+    """The comparison chosen in the sidebar for the page's dates, and its events (same
+    locations; up to the same time of day when the dates end today), read from the history.
+    The events are None when the history does not hold every comparison day (and, with
+    ``lookback_days``, that many days before them)."""
+    state = st.session_state.get(_K_STATE)
+    kind = state.compare if isinstance(state, Filters) else comparison.DEFAULT_COMPARISON
+    found = comparison.comparison_period(
+        ctx.start,
+        ctx.end,
+        kind,
+        now=data_until(ctx),
+        span=ctx.history_span,
+        lookback_days=lookback_days,
+    )
+    if not found.usable or found.start is None or found.end is None:
+        return found, None
+    events = ctx.history(found.start, found.end, ctx.location_ids)
+    return found, comparison.before_moment(events, found.until)
+
+
+def kpi_help(kpi: Kpi, compared: comparison.Comparison | None) -> str:
+    """A tile's help: its definition, then what its change figure compares with (or why it
+    has none)."""
+    parts = [kpi.help]
+    if compared is not None:
+        if kpi.change is not None:
+            parts.append(compared.describe())
+        elif kpi.note:
+            parts.append(kpi.note)
+        elif not compared.usable:
+            parts.append(compared.reason or "")
+    return "\n\n".join(p for p in parts if p)
+
+
+def show_kpis(
+    kpis: Sequence[Kpi],
+    per_row: int | None = None,
+    compared: comparison.Comparison | None = None,
+) -> None:
     """Headline figures as bordered tiles, ``per_row`` to a row (all in one row by default),
-    each with its change against the previous period and its definition on hover."""
+    each with its change against ``compared`` (green when it is good news for that figure) and
+    its definition and comparison dates on hover."""
     per_row = per_row or len(kpis)
     for first in range(0, len(kpis), per_row):
         row = kpis[first : first + per_row]
         for column, kpi in zip(st.columns(per_row)[: len(row)], row, strict=True):
-            column.metric(**metric_kwargs(kpi), border=True)
+            kwargs = metric_kwargs(kpi)
+            kwargs["help"] = kpi_help(kpi, compared)
+            column.metric(**kwargs, border=True)
+
+
+def comparison_caption(compared: comparison.Comparison) -> str:
+    """One line under the tiles: what the change figures compare with, or why there are none."""
+    if compared.usable:
+        return compared.describe()
+    return compared.reason or "No change figures."
 
 
 _LINK_COLUMN = "_contact_page"
@@ -831,6 +1101,14 @@ def show_table(
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
     config: dict[str, object] = dict(column_config or {})
+    if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
+        shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)
+        config.setdefault(
+            GUEST_COLUMN,
+            st.column_config.TextColumn(
+                "Guest", help="Name (Emma S. until personal data is shown), or masked email"
+            ),
+        )
     if schema.CONTACT_ID in shown.columns and schema.CONTACT_ID not in config:
         filters = ctx.filters if ctx is not None else None
         links = [
@@ -857,6 +1135,77 @@ def show_table(
         st.caption(
             f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."
         )
+
+
+GUEST_COLUMN = "guest"  # the readable name tables show beside a contact id
+
+
+def contacts_of(ctx: PageContext) -> pd.DataFrame:
+    """Who the guests are (``c4w.contacts.CONTACT_COLUMNS``). When Cloud4Wi cannot be asked, a
+    short warning is shown once per run and an empty frame returned: the page goes on without
+    names and consents."""
+    if ctx.source is None:
+        return contact_frame.empty_contacts()
+    try:
+        return data.load_contacts(ctx.source)
+    except Exception as exc:
+        if not is_api_error(exc):
+            raise
+        if not getattr(_RUN, "contacts_warned", False):
+            _RUN.contacts_warned = True
+            st.warning(f"Guests' names and consents could not be loaded. {error_message(exc)}")
+        return contact_frame.empty_contacts()
+
+
+def download_audience(
+    ctx: PageContext,
+    contact_ids: Iterable[object],
+    what: str,
+    key: str,
+    contacts: pd.DataFrame | None = None,
+) -> None:
+    """A contact list as an audience file (``c4w.audience``): a switch that keeps only contacts
+    who accept marketing (on by default), the download button, and a line saying who is in it.
+    Names, emails and phones are in full only when the viewer revealed personal data."""
+    people = contacts if contacts is not None else contacts_of(ctx)
+    ids = list(dict.fromkeys(c for c in contact_ids if isinstance(c, str) and c))
+    consent_only = st.toggle(
+        "Only contacts who accept marketing",
+        value=True,
+        key=f"{key}_consent",
+        help=audience.CONSENT_ONLY_HELP,
+    )
+    frame = audience.audience_frame(
+        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    )
+
+    def make() -> bytes:
+        return audience.audience_csv(frame)
+
+    st.download_button(
+        f"Download audience ({len(frame):,} contacts)",
+        data=make,
+        file_name=audience.audience_file_name(what, consent_only, ctx.start, ctx.end),
+        mime="text/csv",
+        key=key,
+        icon=":material/group:",
+        on_click="ignore",
+        help="Contact id, first and last name, email, phone (E.164) and marketing consent: "
+        "imports into Cloud4Wi or an email tool as is. Masked unless personal data is shown.",
+    )
+    st.caption(audience.consent_note(len(frame), len(ids), consent_only))
+
+
+def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:
+    """Relative address of another page (``"visits"``; ``""`` for the Overview) with the
+    filters' dates and ``location_ids`` (the filters' own locations when None)."""
+    if location_ids is not None:
+        filters = dataclasses.replace(filters, location_ids=tuple(location_ids))
+    params: list[tuple[str, str]] = []
+    for name, value in filters_to_params(filters).items():
+        for item in value if isinstance(value, list) else [value]:
+            params.append((name, item))
+    return f"./{page_path}?{urllib.parse.urlencode(params)}"
 
 
 def contact_page_link(contact_id: str, filters: Filters | None = None) -> str:
@@ -891,6 +1240,8 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
         if problem:
             st.warning(problem)
         return empty
+    if cleaned in DOT_SEGMENTS:  # no address can carry it (HTTP drops such a path segment)
+        return empty
     if ctx.is_demo or ctx.source is None:
         everything = ctx.all_events
         return everything[(everything[schema.CONTACT_ID] == cleaned).fillna(False).to_numpy()]
@@ -912,9 +1263,11 @@ def is_api_error(exc: BaseException) -> bool:
     return isinstance(exc, C4WError)
 
 
-_ERROR_TITLES: Iterable[tuple[str, str]] = (
+_ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an instance of
     ("AuthError", "Cloud4Wi did not accept the credentials."),
     ("RateLimitError", "Cloud4Wi is receiving too many requests right now."),
+    ("NotAnsweringError", "Cloud4Wi is not answering."),
+    ("NotJSONError", "Cloud4Wi answered something that is not JSON."),
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )
@@ -930,5 +1283,16 @@ def error_message(exc: BaseException) -> str:
 
 
 def show_error(exc: BaseException) -> None:
-    """Show an API error as a short ``st.error`` saying what to do (never a traceback)."""
+    """Show an API error as a short ``st.error`` saying what to do (never a traceback), with a
+    button (and one in the sidebar) that forgets what was fetched and tries again."""
     st.error(error_message(exc), icon=":material/cloud_off:")
+    again = st.button("Try again", key="error_refresh", icon=":material/refresh:")
+    again |= st.sidebar.button(
+        "Refresh data",
+        key="error_refresh_side",
+        icon=":material/refresh:",
+        help="Ask Cloud4Wi again.",
+    )
+    if again:
+        data.refresh()
+        st.rerun()

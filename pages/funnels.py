@@ -6,13 +6,16 @@ from datetime import timedelta
 
 import streamlit as st
 
-from c4w import ui
+from c4w import formatting, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
 
 CUSTOM = "Choose the steps"
-PERCENT = st.column_config.NumberColumn(format="percent")
-WHEN = st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")
+PATHS = dict(zip(("email", "sms", "custom"), [*fm.PRESETS, CUSTOM], strict=True))
+FOLLOW = {"one": "One message", "any": "Any campaign"}
+PERCENT = st.column_config.NumberColumn(format="%.1f%%")
+MINUTES = st.column_config.NumberColumn(format="%.1f min")
+WHEN = st.column_config.DatetimeColumn(format="DD MMM YYYY, HH:mm")
 
 ctx = ui.page_context()
 st.title("Campaign funnels")
@@ -21,33 +24,53 @@ st.caption(
     "step, how long it took, and who stopped where, ready to download as your next audience."
 )
 
-# Later steps may be emails, which have no location: take the dates from everything loaded
-# and let the location filter act on the step-1 event only (see the counting rule).
-in_dates = ui.slice_events(ctx.all_events, ctx.start, ctx.end)
-
-left, right = st.columns([3, 1])
-path = left.radio(
+left, middle, right = st.columns([3, 1.3, 1])
+ui.url_choice("path", "funnels_path_code", "email", options=list(PATHS))
+code = left.radio(
     "Funnel",
-    [*fm.PRESETS, CUSTOM],
+    list(PATHS),
+    format_func=PATHS.get,
     horizontal=True,
-    key="funnels_path",
+    key="funnels_path_code",
     help="Pick a ready-made path, or choose your own steps from the events in your data.",
 )
+path = PATHS[code]
+ui.url_choice("follow", "funnels_follow", "one", options=list(FOLLOW))
+follow = middle.segmented_control(
+    "Email and SMS steps follow",
+    list(FOLLOW),
+    format_func=FOLLOW.get,
+    required=True,
+    key="funnels_follow",
+    help=f"{fm.ONE_MESSAGE_RULE} {fm.ANY_CAMPAIGN_RULE}",
+)
+ui.url_choice("window", "funnels_window_days", 14, options=range(1, 91), parse=int)
 days = right.number_input(
     "Conversion window (days)",
     min_value=1,
     max_value=90,
-    value=14,
     step=1,
     key="funnels_window_days",
-    help="A step counts only if it happens at most this many days after the contact entered.",
+    help="A step counts only if it happens at most this many days after the contact entered, "
+    "also after the last selected day.",
 )
+window = timedelta(days=int(days))
+# Contacts enter within the dates; their later steps count up to the end of their window, so
+# the days after the last selected one are read too. Later steps may be emails, which have no
+# location: the location filter acts on the step-1 event only (see the counting rule).
+in_dates = ctx.history(ctx.start, ctx.end + window)
 if path == CUSTOM:
     present = fm.step_types_present(in_dates)
+    ui.url_choice(
+        "step",
+        "funnels_steps",
+        [t for t in fm.EMAIL_STEPS if t in present][:2],
+        options=present,
+        many=True,
+    )
     steps = st.multiselect(
         "Steps, in order (the first one is where contacts enter)",
         options=present,
-        default=[t for t in fm.EMAIL_STEPS if t in present][:2],
         format_func=fm.step_label,
         max_selections=6,
         key="funnels_steps",
@@ -55,14 +78,30 @@ if path == CUSTOM:
 else:
     steps = list(fm.PRESETS[path])
 
-st.info(fm.COUNTING_RULE, icon=":material/rule:")
+rule = fm.ONE_MESSAGE_RULE if follow == "one" else fm.ANY_CAMPAIGN_RULE
+st.info(f"{fm.COUNTING_RULE}\n\n{rule}", icon=":material/rule:")
 if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     st.stop()
 
-result = fm.funnel(in_dates, steps, timedelta(days=int(days)), entry_locations=ctx.location_ids)
+result = fm.funnel(
+    in_dates,
+    steps,
+    window,
+    entry_from=ctx.start,
+    entry_to=ctx.end,
+    entry_locations=ctx.location_ids,
+    same_campaign=follow == "one",
+    data_until=ui.data_end(ctx) or ctx.end,
+)
 if result.location_filter_ignored:
     st.caption("The first step of this funnel has no store, so the location filter does not apply.")
+if result.open_windows:
+    st.caption(
+        f":material/hourglass_top: {result.open_windows:,} of the {result.entered:,} contacts "
+        f"who entered did so less than {formatting.days_text(int(days))} before the data ends: "
+        "their window is not over yet, so they may still reach later steps."
+    )
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Entered", f"{result.entered:,}", help=fm.ENTERED_HELP)
@@ -92,11 +131,14 @@ ui.show_table(
     table,
     ctx=ctx,
     key="funnels_steps_table",
-    column_config={"From previous step": PERCENT, "From entry": PERCENT},
+    column_config={fm.FROM_PREVIOUS: PERCENT, fm.FROM_ENTRY: PERCENT, fm.STEP_MINUTES: MINUTES},
 )
 ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv")
 
 st.subheader("Where it works best")
+ui.url_choice(
+    "by", "funnels_breakdown_by", fm.BY_LOCATION, options=[fm.BY_LOCATION, fm.BY_CAMPAIGN]
+)
 by = st.radio(
     "Break down by",
     [fm.BY_LOCATION, fm.BY_CAMPAIGN],
@@ -132,6 +174,7 @@ stops = {0: "Any step"}
 for number, row in enumerate(result.steps.itertuples(index=False), start=1):
     if number > 1:
         stops[number] = f"Before {row.name} ({row.dropped:,} contacts)"
+ui.url_choice("stopped", "funnels_dropped_step", 0, options=list(stops), parse=int)
 stop = st.selectbox(
     "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
 )

@@ -19,39 +19,37 @@ st.caption(
     "Every time a guest connects to your guest WiFi. Times are each location's own local time."
 )
 
-ui.show_kpis(lm.login_kpis(ctx.events, ctx.previous))
+compared, previous = ui.compare_with(ctx)
+ui.show_kpis(lm.login_kpis(ctx.events, previous), compared=compared)
+st.caption(ui.comparison_caption(compared))
 
 st.subheader("Logins over time")
-c1, c2, c3, c4 = st.columns([1.2, 1.6, 1.4, 1.4])
+default_granularity = "hour" if (ctx.end - ctx.start).days < 2 else "day"
+c1, c2, c3 = st.columns([1.2, 1.6, 1.4])
+ui.url_choice("per", "logins_granularity", default_granularity, options=list(GRANULARITY))
 granularity = c1.segmented_control(
     "Per",
     list(GRANULARITY),
     format_func=GRANULARITY.get,
-    default="hour" if (ctx.end - ctx.start).days < 2 else "day",
     required=True,
     key="logins_granularity",
 )
+ui.url_choice("show", "logins_layout", "stacked", options=list(LAYOUTS))
 layout = c2.segmented_control(
     "Show locations",
     list(LAYOUTS),
     format_func=LAYOUTS.get,
-    default="stacked",
     required=True,
     key="logins_layout",
 )
+ui.url_choice("drawn", "logins_top", 10, options=list(range(1, charts.MAX_PANELS + 1)), parse=int)
 top_n = c3.slider(
     "Locations drawn",
     min_value=1,
     max_value=charts.MAX_PANELS,
-    value=10,
     key="logins_top",
-    help="The locations with most logins; the others can be added as one grey band.",
-)
-others = c4.toggle(
-    "Add the other locations",
-    value=False,
-    key="logins_others",
-    help="All locations beyond those drawn, summed into one grey 'Other locations' band.",
+    help="The locations with most logins get a band of their own; all the others are summed "
+    "into one grey 'Other locations' band, so the pile always adds up to the WiFi logins above.",
 )
 if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
     st.info(
@@ -59,7 +57,7 @@ if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
         "range in the sidebar to see hours."
     )
     granularity = "day"
-timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n, others=others)
+timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n)
 st.plotly_chart(
     charts.login_timeline_chart(timeline, granularity, layout, location_colours(ctx.locations)),
     key="logins_timeline_chart",

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from c4w import schema, ui
+from c4w import formatting, schema, ui
 from c4w.charts import overview as charts
 from c4w.metrics import overview as om
 
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Overview")
+compared, previous = ui.compare_with(ctx)
+lookback = om.RETURNING_LOOKBACK_DAYS
+returning_fair = ui.compare_with(ctx, lookback_days=lookback)[0].usable
 st.caption(
-    f"{ctx.start:%d %b %Y} – {ctx.end:%d %b %Y} ({days} days). The small figure under each "
-    f"number is the change against the {days} days before."
+    f"{formatting.format_range(ctx.start, ctx.end)} ({formatting.days_text(days)}, UTC). "
+    "The small figure under each number is its change; hover a number for its definition and "
+    "the dates it is compared with."
 )
 
-kpis = om.overview_kpis(ctx.events, ctx.previous, ctx.all_events, location_ids=ctx.location_ids)
-ui.show_kpis(kpis, per_row=3)
-if ctx.previous.empty and not ctx.events.empty:
-    st.caption("No change figures: the period before these dates is not in the loaded data.")
+history_from = (compared.start or ctx.start) - dt.timedelta(days=lookback)
+kpis = om.overview_kpis(
+    ctx.events,
+    previous,
+    ctx.history(history_from, ctx.end),
+    location_ids=ctx.location_ids,
+    returning_comparable=returning_fair,
+)
+ui.show_kpis(kpis, per_row=4, compared=compared)
+st.caption(ui.comparison_caption(compared))
 for note in dict.fromkeys(k.note for k in kpis if k.note):
     st.caption(note)
 
@@ -27,40 +39,58 @@ if ctx.events.empty:
     st.info("No events in these dates for the chosen locations. Try a longer date range.")
 
 st.subheader("Activity per day")
-per_day = om.events_per_day(ctx.events)
+per_day = om.events_per_day(ctx.events, start=ctx.start, end=ctx.end)
 st.plotly_chart(charts.events_per_day_chart(per_day), key="overview_per_day_chart")
 st.caption(
-    "Each bar is one day (the local date at the location); its coloured parts are the kinds of "
-    "event. Click a kind in the legend to hide it, double-click to show only that kind. The "
-    "first and last day can be partial: the dates in the sidebar are UTC days."
+    "Each bar is one UTC day, the same days as the sidebar, so the bars add up to the numbers "
+    "above; its coloured parts are the kinds of event. Click a kind in the legend to hide it, "
+    "double-click to show only that kind."
 )
 
 st.subheader("Busiest hours")
 present = om.type_order(ctx.events[schema.TYPE].dropna().unique().astype(str).tolist())
 choices = ["", *present]
+ui.url_choice(
+    "hours_of",
+    "overview_heatmap_type",
+    schema.LOGIN if schema.LOGIN in choices else "",
+    options=choices,
+)
 picked = st.selectbox(
     "Count",
     choices,
     format_func=lambda t: "All events" if t == "" else charts.type_label_plural(t),
-    index=choices.index(schema.LOGIN) if schema.LOGIN in choices else 0,
     key="overview_heatmap_type",
     help=om.WEEKLY_HEATMAP_HELP,
 )
-heat = om.weekly_heatmap(ctx.events, types=[picked] if picked else None)
+heat = om.weekly_heatmap(
+    ctx.events,
+    types=[picked] if picked else None,
+    start=ctx.start,
+    end=ctx.end,
+    until=ui.data_until(ctx),
+)
 what = charts.type_label_plural(picked) if picked else "events"
 st.plotly_chart(charts.weekly_heatmap_chart(heat, what), key="overview_heatmap_chart")
 st.caption(
     "Rows are weekdays, columns are hours of the day in each location's own time. The darker "
-    "the square, the busier that hour usually is; hover for the average per day and the total."
+    "the square, the busier that hour usually is; hover for the average per day and the total. "
+    "Each hour is averaged over the days it fell inside the chosen dates at each location, so "
+    "the partial first and last day do not make a weekday look quiet."
 )
 
 with st.expander("Download the figures and the events behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    headline = om.kpi_table(kpis)
+    headline = om.kpi_table(kpis, compared.describe() if compared.usable else "")
     events = ctx.events
     ui.download_row(
         ctx,
         ui.Download(headline, "overview-headline", "overview_kpis_csv", "Headline numbers (CSV)"),
-        ui.Download(per_day, "events-per-day", "overview_per_day_csv", "Events per day (CSV)"),
+        ui.Download(
+            om.events_per_day_table(per_day),
+            "events-per-day",
+            "overview_per_day_csv",
+            "Events per day (CSV)",
+        ),
         ui.Download(events, "events", "overview_events_csv", f"All {len(events):,} events (CSV)"),
     )

@@ -22,23 +22,31 @@ st.caption(
 )
 
 left, middle, right = st.columns([1.2, 2, 1])
+ui.url_choice("kind", "visits_kind", vm.BOTH, options=list(KINDS))
 kind = left.segmented_control(
-    "Visits", list(KINDS), format_func=KINDS.get, default=vm.BOTH, required=True, key="visits_kind"
+    "Visits", list(KINDS), format_func=KINDS.get, required=True, key="visits_kind"
 )
 options = vm.visit_places(ctx.events, kind)
+place_names = options["place"].tolist()
+ui.url_choice("place", "visits_places", [], options=place_names, many=True)
+st.session_state["visits_places"] = [
+    p for p in st.session_state.get("visits_places", []) if p in place_names
+]
 places = middle.multiselect(
     "Places",
-    options["place"].tolist(),
+    place_names,
     key="visits_places",
     placeholder="All places",
     help="WiFi locations and geofences with visits in these dates. Leave empty for all.",
 )
 chosen = places or None
+ui.url_choice(
+    "bounce", "visits_bounce", int(vm.DEFAULT_BOUNCE_MIN), options=range(1, 61), parse=int
+)
 threshold = right.number_input(
     "Bounce under (minutes)",
     min_value=1,
     max_value=60,
-    value=int(vm.DEFAULT_BOUNCE_MIN),
     step=1,
     key="visits_bounce",
     help="A visit shorter than this counts as a bounce.",
@@ -49,29 +57,31 @@ if ctx.location_ids and kind != vm.WIFI:
         "chosen in the sidebar."
     )
 
-ui.show_kpis(vm.visit_kpis(ctx.events, ctx.previous, kind, chosen, threshold))
+compared, previous = ui.compare_with(ctx)
+ui.show_kpis(vm.visit_kpis(ctx.events, previous, kind, chosen, threshold), compared=compared)
 st.caption(
-    f"Bounce rate: share of visits shorter than {threshold} minutes. Small figures compare with "
-    "the period of the same length just before."
+    f"Bounce rate: share of visits shorter than {threshold} minutes; a fall is good news, so "
+    f"it shows green. {ui.comparison_caption(compared)}"
 )
 
 st.subheader("How long visits last")
 c1, c2, c3 = st.columns(3)
-bin_width = c1.select_slider("Bar width (minutes)", BIN_WIDTHS, value=5, key="visits_binwidth")
+ui.url_choice("bins", "visits_binwidth", 5, options=BIN_WIDTHS, parse=int)
+bin_width = c1.select_slider("Bar width (minutes)", BIN_WIDTHS, key="visits_binwidth")
+ui.url_choice("upto", "visits_max", 240, options=range(30, 721, 30), parse=int)
 max_minutes = c2.slider(
     "Show lengths up to (minutes)",
     min_value=30,
     max_value=720,
-    value=240,
     step=30,
     key="visits_max",
     help="Longer visits are gathered in the last bar.",
 )
+ui.url_choice("split", "visits_split", "none", options=list(SPLITS))
 split = c3.segmented_control(
     "Compare",
     list(SPLITS),
     format_func=SPLITS.get,
-    default="none",
     required=True,
     key="visits_split",
 )
@@ -89,9 +99,10 @@ st.caption(
 )
 
 st.subheader("Visits by length")
+ui.url_choice("limits", "visits_edges", ", ".join(f"{e:g}" for e in vm.DEFAULT_BUCKET_EDGES))
 edges_text = st.text_input(
     "Bucket limits (minutes)",
-    value=", ".join(f"{e:g}" for e in vm.DEFAULT_BUCKET_EDGES),
+    max_chars=200,
     key="visits_edges",
     help="Where one bucket ends and the next starts. A visit exactly on a limit counts in the "
     "bucket above: 5 minutes is in 5–15.",

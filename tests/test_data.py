@@ -267,7 +267,7 @@ def test_a_store_change_is_seen_by_the_next_read(live, clock: Clock) -> None:
 
 
 # --- settings ------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "workers"), [("8", 8), ("", 4), ("zero", 4), ("1", 1)])
+@pytest.mark.parametrize(("raw", "workers"), [("8", 8), ("", 16), ("zero", 16), ("1", 1)])
 def test_fetch_workers_come_from_the_environment(raw: str, workers: int) -> None:
     assert data.fetch_workers({"C4W_FETCH_WORKERS": raw}) == workers
 

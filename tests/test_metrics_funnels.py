@@ -288,11 +288,96 @@ def test_steps_table_and_readable_labels() -> None:
     result = funnels.funnel(scenario())
     table = funnels.steps_table(result)
     assert table["Contacts"].tolist() == [4, 3, 3, 1]
-    # medians from test_median_time_between_steps: -, 1 h, 2 h, 1 h
-    assert table["Median time from previous step"].tolist() == ["–", "1 h", "2 h", "1 h"]
+    # medians from test_median_time_between_steps: -, 1 h, 2 h, 1 h, as minutes
+    minutes = table[funnels.STEP_MINUTES].tolist()
+    assert np.isnan(minutes[0]) and minutes[1:] == [60.0, 120.0, 60.0]
+    # 4 entered, 3 of 4 sent = 75.0%, 3 of 3 opened = 100.0%, 1 of 3 clicked = 33.3%
+    assert table[funnels.FROM_PREVIOUS].tolist()[1:] == [75.0, 100.0, 33.3]
+    assert table[funnels.FROM_ENTRY].tolist() == [100.0, 75.0, 75.0, 25.0]
+    assert table["Event"].tolist() == ["Sign-up", "Email sent", "Email opened", "Email clicked"]
     labelled = funnels.readable(
         funnels.funnel_breakdown(result, funnels.BY_CAMPAIGN), by=funnels.BY_CAMPAIGN
     )
     assert labelled.columns[0] == "Campaign (step 2)" and "Entered" in labelled.columns
+    # Spring: a, b entered, a reached the end -> 50.0%; Summer: c, 0 of 1 -> 0.0%
+    by_campaign = labelled.set_index("Campaign (step 2)")["Reached the last step (%)"]
+    assert by_campaign.to_dict() == {"Spring": 50.0, "Summer": 0.0, "(did not reach step 2)": 0.0}
     dropped = funnels.readable(funnels.dropped_contacts(result))
     assert dropped.columns[0] == schema.CONTACT_ID and "Stopped before" in dropped.columns
+
+
+def test_email_steps_follow_one_message_unless_any_campaign_is_asked() -> None:
+    s, se, op, cl = schema.SIGNUP, schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL
+    frame = make_events(
+        [
+            # p: sent Spring, then opened and clicked Summer (another email): stops at "sent"
+            event(s, "p", "2024-03-01T08:00:00Z", **MILAN),
+            event(se, "p", "2024-03-01T09:00:00Z", **SPRING),
+            event(op, "p", "2024-03-01T10:00:00Z", **SUMMER),
+            event(cl, "p", "2024-03-01T10:05:00Z", **SUMMER),
+            # q: sent Spring, opened Summer first, then opened and clicked Spring: the Spring
+            # open at 11:00 is the step, the click at 11:05 too -> all four steps
+            event(s, "q", "2024-03-01T08:00:00Z", **MILAN),
+            event(se, "q", "2024-03-01T09:00:00Z", **SPRING),
+            event(op, "q", "2024-03-01T10:00:00Z", **SUMMER),
+            event(op, "q", "2024-03-01T11:00:00Z", **SPRING),
+            event(cl, "q", "2024-03-01T11:05:00Z", **SPRING),
+            # r: sent Spring, opened Spring, clicked Summer -> three steps
+            event(s, "r", "2024-03-01T08:00:00Z", **MILAN),
+            event(se, "r", "2024-03-01T09:00:00Z", **SPRING),
+            event(op, "r", "2024-03-01T10:00:00Z", **SPRING),
+            event(cl, "r", "2024-03-01T10:30:00Z", **SUMMER),
+        ]
+    )
+    one = funnels.funnel(frame)
+    # entered 3; sent 3; opened Spring: q, r = 2; clicked Spring after that open: q = 1
+    assert one.steps["contacts"].tolist() == [3, 3, 2, 1]
+    j = one.journeys.set_index(schema.CONTACT_ID)
+    assert j.loc["q", "3. Email opened"] == pd.Timestamp("2024-03-01T11:00:00Z")
+    anyone = funnels.funnel(frame, same_campaign=False)
+    # any campaign: p opens (Summer) and clicks; q's first open is 10:00; r clicks Summer
+    assert anyone.steps["contacts"].tolist() == [3, 3, 3, 3]
+
+
+def test_later_steps_count_after_the_last_day_and_open_windows_are_counted() -> None:
+    s, se = schema.SIGNUP, schema.SEND_EMAIL
+    frame = make_events(
+        [
+            event(s, "u", "2024-03-31T20:00:00Z", **MILAN),  # last selected day
+            event(se, "u", "2024-04-02T09:00:00Z", **SPRING),  # two days later: counts
+            event(s, "v", "2024-03-10T20:00:00Z", **MILAN),  # window ended 03-24
+            event(s, "w", "2024-04-01T09:00:00Z", **MILAN),  # after the dates: not an entrant
+        ]
+    )
+    result = funnels.funnel(
+        frame,
+        [s, se],
+        timedelta(days=14),
+        entry_from=date(2024, 3, 1),
+        entry_to=date(2024, 3, 31),
+        data_until=pd.Timestamp("2024-04-05T12:00:00Z"),
+    )
+    assert result.steps["contacts"].tolist() == [2, 1]
+    # u's window runs to 04-14 20:00, after the data ends (04-05 12:00); v's ended 03-24
+    assert result.open_windows == 1
+
+
+def test_under_a_location_filter_contacts_enter_at_their_first_step_one_event() -> None:
+    s, se = schema.SIGNUP, schema.SEND_EMAIL
+    frame = make_events(
+        [
+            # m first signed up in Milan, later in Rome: entered in Milan, not in Rome's funnel
+            event(s, "m", "2024-03-02T10:00:00Z", **MILAN),
+            event(s, "m", "2024-03-05T10:00:00Z", **ROME),
+            event(se, "m", "2024-03-06T10:00:00Z", **SPRING),
+            # n signed up in Rome only
+            event(s, "n", "2024-03-03T10:00:00Z", **ROME),
+        ]
+    )
+    rome = funnels.funnel(frame, [s, se], entry_locations=["L2"])
+    assert rome.journeys[schema.CONTACT_ID].tolist() == ["n"]
+    assert rome.steps["contacts"].tolist() == [1, 0]
+    milan = funnels.funnel(frame, [s, se], entry_locations=["L1"])
+    # m enters at the Milan signup (03-02) and reaches the send of 03-06
+    assert milan.steps["contacts"].tolist() == [1, 1]
+    assert milan.journeys["entered_at"].tolist() == [pd.Timestamp("2024-03-02T10:00:00Z")]

@@ -181,3 +181,14 @@ def test_login_kpis_against_the_previous_period(frame):
     assert (kpis["locations"].value, kpis["locations"].previous) == (2, 1)
     empty = {k.key: k for k in lm.login_kpis(make_events([]), None)}
     assert empty["logins"].value == 0 and empty["per_contact"].value is None
+
+
+def test_the_timeline_pile_adds_up_to_the_logins_tile(frame):
+    # 7 logins at two stores; only the busiest (Rome, 4) gets a band of its own, New York's 3
+    # go into "Other locations": the pile is 4 + 3 = 7, the tile's figure
+    tile = {k.key: k for k in lm.login_kpis(frame)}["logins"].value
+    assert tile == 7
+    timeline = lm.login_timeline(frame, "day", top_n=1)
+    assert timeline["logins"].sum() == 7
+    by_band = timeline.groupby("location")["logins"].sum().to_dict()
+    assert by_band == {"Rome store": 4, "Other locations": 3}

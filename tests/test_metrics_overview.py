@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -149,10 +150,11 @@ def test_overview_kpis_and_changes():
             make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
-    # contacts: X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
-    assert (kpis["contacts"].value, kpis["contacts"].previous) == (3, 2)
-    assert kpis["contacts"].change == 1
-    assert kpis["contacts"].change_pct == pytest.approx(0.5)
+    # guests (in-store events): X, Y, Z = 3 now; X, Y = 2 before -> +1, +50%
+    assert (kpis["guests"].value, kpis["guests"].previous) == (3, 2)
+    assert kpis["guests"].change == 1
+    assert kpis["guests"].change_pct == pytest.approx(0.5)
+    assert (kpis["reached"].value, kpis["reached"].previous) == (0, 0)  # no email or SMS
     # sign-ups 1 vs 0: change +1, no percentage (previous is zero)
     assert (kpis["signups"].value, kpis["signups"].previous) == (1, 0)
     assert kpis["signups"].change_pct is None
@@ -162,7 +164,8 @@ def test_overview_kpis_and_changes():
     # median of [10, 30] = 20 (Z's missing length left out); before: 40 -> -20 min
     assert kpis["median_dwell"].value == pytest.approx(20.0)
     assert kpis["median_dwell"].change == pytest.approx(-20.0)
-    # now: X's previous visit 03-02 (other day) -> returning; Y, Z first -> 1/3. before: 0/1
+    # now: X's previous visit 03-02 (other day, 3 days back) -> returning; Y, Z first -> 1/3.
+    # before: 0/1
     assert kpis["returning"].value == pytest.approx(1 / 3)
     assert kpis["returning"].previous == 0.0
     assert kpis["returning"].change == pytest.approx(1 / 3)
@@ -170,18 +173,57 @@ def test_overview_kpis_and_changes():
     assert all(k.note is None for k in kpis.values())
 
 
-def test_returning_change_needs_as_much_look_back_for_the_previous_period():
-    # loaded data starts with PREVIOUS: its visits have nothing to look back on, the current
-    # period has all of PREVIOUS -> no fair comparison, no change figure, a note says why
+def test_guests_count_in_store_and_app_events_and_contacts_reached_count_sends():
+    blast = [
+        event(schema.SEND_EMAIL, "m1", "2024-03-05 08:00"),
+        event(schema.SEND_EMAIL, "m2", "2024-03-05 08:00"),
+        event(schema.SEND_SMS, "m3", "2024-03-05 08:00"),
+        event(schema.OPEN_EMAIL, "m1", "2024-03-05 09:00"),
+        event(schema.LOGIN, "g1", "2024-03-05 10:00"),
+        event(schema.GEO_ARRIVING, "g2", "2024-03-05 10:00"),
+        event(schema.ARRIVING, "g3", "2024-03-05 10:00"),
+        event(schema.SEND_EMAIL, "g1", "2024-03-05 11:00"),  # a guest who was also emailed
+        event(schema.SIGNUP, "s1", "2024-03-05 12:00"),  # a sign-up alone is not a visit
+    ]
+    kpis = _by_key(overview.overview_kpis(make_events(blast)))
+    # guests: g1 (login), g2 (geofence arrival), g3 (WiFi arrival) = 3; the emailed m1, m2,
+    # the texted m3 and the sign-up s1 are not guests
+    assert kpis["guests"].value == 3
+    # reached: m1, m2 (emails), m3 (SMS), g1 (email) = 4
+    assert kpis["reached"].value == 4
+
+
+def test_returning_looks_back_the_same_30_days_in_both_periods():
+    # P and Q visit every 20 days. Previous period 03-01..03-20, current 03-21..04-09.
+    rhythm = ["2024-01-10", "2024-01-30", "2024-02-19", "2024-03-10", "2024-03-30"]
+    rows = [visit(who, f"{day} 10:00", 20) for day in rhythm for who in ("P", "Q")]
+    history = make_events(rows)
+    current = make_events([r for r in rows if r[schema.CREATED_AT] >= "2024-03-21"])
+    previous = make_events([r for r in rows if "2024-03-01" <= r[schema.CREATED_AT] < "2024-03-21"])
+    kpis = _by_key(overview.overview_kpis(current, previous, history))
+    # both periods: each visit's previous visit is 20 days back -> 2 of 2 returning, 0.0 pp
+    # (judging the previous period by its own 20 days only would read 0% -> "+100.0 pp")
+    assert kpis["returning"].value == 1.0 and kpis["returning"].previous == 1.0
+    assert overview.format_kpi_change(kpis["returning"]) == "+0.0 pp"
+    # a guest back after 40 days is outside the 30-day look-back: not returning
+    gap = make_events([visit("R", "2024-01-10 10:00", 5), visit("R", "2024-02-19 10:00", 5)])
+    assert overview.returning_flags(gap).tolist() == [False, False]
+    assert overview.returning_flags(gap, lookback_days=None).tolist() == [False, True]
+
+
+def test_returning_change_needs_the_look_back_of_the_comparison_days():
+    # the caller found that the history does not hold the 30 days before the comparison days:
+    # no returning change, a note says why; the other figures still compare
     history = make_events(PREVIOUS + CURRENT)
-    kpis = _by_key(overview.overview_kpis(make_events(CURRENT), make_events(PREVIOUS), history))
+    kpis = _by_key(
+        overview.overview_kpis(
+            make_events(CURRENT), make_events(PREVIOUS), history, returning_comparable=False
+        )
+    )
     assert kpis["returning"].value == pytest.approx(1 / 3)
     assert kpis["returning"].previous is None and kpis["returning"].change is None
     assert kpis["returning"].note == overview.RETURNING_NOT_COMPARABLE
-    assert kpis["logins"].change == 1  # the other figures still compare: 3 vs 2
-    # PREVIOUS spans 03-01 10:00 .. 03-02 11:00 (25 h); EARLIER adds 5 days before it -> fair
-    assert overview.equal_lookback(make_events(PREVIOUS), make_events(EARLIER + PREVIOUS))
-    assert not overview.equal_lookback(make_events(PREVIOUS), history)
+    assert kpis["logins"].change == 1  # 3 vs 2
 
 
 def test_kpi_formatting():
@@ -190,8 +232,8 @@ def test_kpi_formatting():
             make_events(CURRENT), make_events(PREVIOUS), make_events(EARLIER + PREVIOUS + CURRENT)
         )
     )
-    assert overview.format_kpi_value(kpis["contacts"]) == "3"
-    assert overview.format_kpi_change(kpis["contacts"]) == "+50.0%"
+    assert overview.format_kpi_value(kpis["guests"]) == "3"
+    assert overview.format_kpi_change(kpis["guests"]) == "+50.0%"
     assert overview.format_kpi_change(kpis["signups"]) == "+1"  # from 0: absolute change
     assert overview.format_kpi_value(kpis["median_dwell"]) == "20.0 min"
     assert overview.format_kpi_change(kpis["median_dwell"]) == "-20.0 min"
@@ -205,8 +247,34 @@ def test_kpis_without_previous_period_have_no_change():
     assert all(k.previous is None and k.change is None for k in kpis)
     assert all(overview.format_kpi_change(k) is None for k in kpis)
     table = overview.kpi_table(kpis)
-    assert list(table["metric"])[0] == "Unique contacts"
-    assert table["value"].tolist()[:4] == [3.0, 1.0, 3.0, 3.0]
+    assert list(table["Figure"])[:2] == ["Guests", "Contacts reached"]
+    # guests 3, reached 0, sign-ups 1, logins 3
+    assert table["Value"].tolist()[:4] == [3.0, 0.0, 1.0, 3.0]
+
+
+def test_headline_table_for_download_uses_the_users_words_and_rounds():
+    kpis = [
+        overview.Kpi("v", "Visits", 12, 9, "Visits that ended.", "count"),
+        overview.Kpi("r", "Returning visits", 0.4166666, 0.25, "Share.", "share"),
+        overview.Kpi("m", "Median visit length", 96.60000000000002, 90.0, "Median.", "minutes"),
+    ]
+    table = overview.kpi_table(kpis, "Change against 01 Nov 2026 – 30 Nov 2026.")
+    assert list(table.columns) == [
+        "Figure",
+        "Value",
+        "Comparison value",
+        "Change",
+        "Change (%)",
+        "Unit",
+        "Compared with",
+        "Definition",
+    ]
+    # visits 12 vs 9: +3, +33.3%; returning 41.67% vs 25% -> +16.67 pp, no relative change
+    assert table["Value"].tolist() == [12.0, 41.67, 96.6]
+    assert table["Change"].tolist() == [3.0, 16.67, 6.6]
+    assert table["Change (%)"].tolist()[0] == 33.3
+    assert math.isnan(table["Change (%)"].tolist()[1])
+    assert table["Unit"].tolist()[1] == "percent (change in percentage points)"
 
 
 # --- events per day and weekly heatmap ----------------------------------------------------------
@@ -231,24 +299,66 @@ def test_weekly_heatmap_uses_local_time_across_two_zones():
     assert heat["events"].sum() == 3
     # by UTC they would sit on Monday 23h and Tuesday 3h: those stay empty
     assert cell.loc[(0, 23), "events"] == 0 and cell.loc[(1, 3), "events"] == 0
-    # local days span Mon 03-04 .. Mon 03-11 = 8 days: two Mondays, one of each other weekday
-    assert cell.loc[(0, 22), "per_day"] == pytest.approx(1 / 2)
-    assert cell.loc[(1, 0), "per_day"] == pytest.approx(1 / 1)
+    # the dates are UTC days 03-04 .. 03-11 (00:00 03-04 to 00:00 03-12 UTC).
+    # New York (UTC-5, UTC-4 from 03-10): local 03-03 19:00 .. 03-11 20:00. Monday 22h falls
+    # inside on 03-04 only (03-11 22:00 is past the end) -> 1 / 1
+    assert cell.loc[(0, 22), "per_day"] == pytest.approx(1.0)
+    # Rome (UTC+1): local 03-04 01:00 .. 03-12 01:00. Tuesday 0h: 03-05 and 03-12 -> 1 / 2
+    assert cell.loc[(1, 0), "per_day"] == pytest.approx(0.5)
+    # UTC: Monday 9h on 03-04 and 03-11 -> 1 / 2
+    assert cell.loc[(0, 9), "per_day"] == pytest.approx(0.5)
     assert cell.loc[(0, 0), "weekday_name"] == "Monday"
 
 
-def test_weekly_heatmap_for_one_type_keeps_the_day_span():
+def test_weekly_heatmap_for_one_type_keeps_the_dates():
     heat = overview.weekly_heatmap(make_events(TWO_ZONES), types=[schema.LOGIN])
     cell = heat.set_index(["weekday", "hour"])
-    # the signup is not counted, but the span is still 8 days (two Mondays)
+    # the signup is not counted, but the dates are still 03-04 .. 03-11
     assert cell.loc[(0, 9), "events"] == 0
-    assert cell.loc[(0, 22), "per_day"] == pytest.approx(0.5)
+    assert cell.loc[(1, 0), "per_day"] == pytest.approx(0.5)
     assert heat["events"].sum() == 2
 
 
-def test_events_per_day_by_local_date():
+def test_weekly_heatmap_divides_by_the_days_each_local_hour_was_inside_the_dates():
+    # UTC days Mon 2024-01-08 .. Mon 2024-01-15 (8 days).
+    # New York (UTC-5): local Sun 01-07 19:00 .. Mon 01-15 19:00.
+    #   Monday 10h inside on 01-08 and 01-15 (2 days); Monday 20h on 01-08 only (1 day).
+    # Rome (UTC+1): local Mon 01-08 01:00 .. Tue 01-16 01:00.
+    #   Monday 10h on 01-08 and 01-15 (2 days); Monday 0h on 01-15 only (1 day).
+    ny, rome = "America/New_York", "Europe/Rome"
+    rows = [
+        event(schema.LOGIN, "a", "2024-01-08 15:00", timezone=ny),  # Mon 01-08 10:00 NY
+        event(schema.LOGIN, "b", "2024-01-15 15:00", timezone=ny),  # Mon 01-15 10:00 NY
+        event(schema.LOGIN, "c", "2024-01-09 01:00", timezone=ny),  # Mon 01-08 20:00 NY
+        event(schema.LOGIN, "d", "2024-01-08 09:00", timezone=rome),  # Mon 01-08 10:00 Rome
+        event(schema.LOGIN, "e", "2024-01-14 23:30", timezone=rome),  # Mon 01-15 00:30 Rome
+    ]
+    heat = overview.weekly_heatmap(
+        make_events(rows), start=dt.date(2024, 1, 8), end=dt.date(2024, 1, 15)
+    )
+    cell = heat.set_index(["weekday", "hour"])["per_day"]
+    # Monday 10h: New York 2 / 2 + Rome 1 / 2 = 1.5
+    assert cell[(0, 10)] == pytest.approx(1.5)
+    # Monday 20h in New York: 1 / 1 (dividing by the two Mondays of the dates would read 0.5)
+    assert cell[(0, 20)] == pytest.approx(1.0)
+    # Monday 0h in Rome: 1 / 1
+    assert cell[(0, 0)] == pytest.approx(1.0)
+    # the range ends early (data until Mon 01-15 12:00 UTC = 07:00 NY): Monday 10h in New York
+    # then fell inside on 01-08 only, and the 01-15 login is past the data anyway
+    early = overview.weekly_heatmap(
+        make_events(rows[:1] + rows[2:]),
+        start=dt.date(2024, 1, 8),
+        end=dt.date(2024, 1, 15),
+        until=dt.datetime(2024, 1, 15, 12, 0, tzinfo=dt.UTC),
+    )
+    early_cell = early.set_index(["weekday", "hour"])["per_day"]
+    # New York 1 / 1 + Rome 1 / 2 (Rome's 01-15 10:00 is 09:00 UTC, before the end) = 1.5
+    assert early_cell[(0, 10)] == pytest.approx(1.5)
+
+
+def test_events_per_day_by_utc_day():
     per_day = overview.events_per_day(make_events(TWO_ZONES))
-    # local dates: Rome login 03-05, New York login 03-04, signup 03-11 -> 8 days x 2 types
+    # UTC days: Rome login 03-04, New York login 03-05, signup 03-11 -> 8 days x 2 types
     assert len(per_day) == 8 * 2
     # types in display order (overview.TYPE_ORDER): login before signup
     assert per_day["type"].tolist()[:2] == [schema.LOGIN, schema.SIGNUP]
@@ -258,6 +368,21 @@ def test_events_per_day_by_local_date():
     assert counts[(pd.Timestamp("2024-03-11"), schema.SIGNUP)] == 1
     assert counts[(pd.Timestamp("2024-03-07"), schema.LOGIN)] == 0
     assert per_day["events"].sum() == 3
+
+
+def test_events_per_day_keeps_to_the_chosen_days():
+    # dates 03-05 .. 03-12: the 03-04 login is outside (no 03-04 row), 03-12 is listed empty
+    per_day = overview.events_per_day(
+        make_events(TWO_ZONES), start=dt.date(2024, 3, 5), end=dt.date(2024, 3, 12)
+    )
+    days = sorted(set(per_day["day"]))
+    assert days[0] == pd.Timestamp("2024-03-05") and days[-1] == pd.Timestamp("2024-03-12")
+    assert len(days) == 8
+    assert per_day["events"].sum() == 2
+    table = overview.events_per_day_table(per_day)
+    assert list(table.columns) == ["Day (UTC)", "Event", "Events"]
+    assert table["Day (UTC)"].iloc[0] == "2024-03-05"
+    assert set(table["Event"]) == {"WiFi login", "Sign-up"}
 
 
 def test_events_per_day_for_chosen_types():
@@ -270,7 +395,7 @@ def test_events_per_day_for_chosen_types():
 def test_empty_frame_gives_empty_results():
     empty = make_events([])
     kpis = _by_key(overview.overview_kpis(empty, empty, empty))
-    assert kpis["contacts"].value == 0 and kpis["visits"].value == 0
+    assert kpis["guests"].value == 0 and kpis["visits"].value == 0
     assert kpis["median_dwell"].value is None and kpis["returning"].value is None
     assert overview.format_kpi_value(kpis["returning"]) == "–"
     assert overview.events_per_day(empty).empty
@@ -290,7 +415,7 @@ def test_unknown_types_and_missing_times_do_not_break():
     assert per_day["type"].tolist() == ["brand_new_type"]
     assert overview.weekly_heatmap(frame)["events"].sum() == 1
     kpis = _by_key(overview.overview_kpis(frame))
-    assert kpis["logins"].value == 1 and kpis["contacts"].value == 1
+    assert kpis["logins"].value == 1 and kpis["guests"].value == 1
 
 
 def test_inputs_are_not_modified():
@@ -311,11 +436,14 @@ def test_type_mask_on_plain_text_types():
     assert not math.isnan(overview.weekly_heatmap(frame)["per_day"].sum())
 
 
-def test_no_previous_data_means_no_change_figures():
-    # the previous period lies before the loaded data: an empty frame, not "everything is new"
-    kpis = overview.overview_kpis(make_events(CURRENT), make_events([]))
+def test_no_comparison_means_no_change_figures_and_an_empty_one_means_zero():
+    # the comparison days lie outside the history: no frame at all, not "everything is new"
+    kpis = overview.overview_kpis(make_events(CURRENT), None)
     assert all(k.previous is None for k in kpis)
     assert all(overview.format_kpi_change(k) is None for k in kpis)
+    # the history holds the comparison days and nothing happened then: counts were zero
+    kpis = _by_key(overview.overview_kpis(make_events(CURRENT), make_events([])))
+    assert kpis["logins"].previous == 0 and overview.format_kpi_change(kpis["logins"]) == "+3"
 
 
 def test_ratio_formatting():

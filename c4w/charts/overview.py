@@ -155,7 +155,7 @@ def events_per_day_chart(per_day: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(barmode="stack", bargap=0.15)
     fig.update_xaxes(tickformat="%d %b")
-    return style(fig, title, "Day (local date at the location)", "Events")
+    return style(fig, title, "Day (UTC)", "Events")
 
 
 def weekly_heatmap_chart(heat: pd.DataFrame, what: str = "events") -> go.Figure:

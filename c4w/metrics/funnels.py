@@ -38,14 +38,27 @@ NO_LOCATION = "(no location on the entry event)"
 NO_CAMPAIGN = "(did not reach step 2)"
 CAMPAIGN_UNKNOWN = "(campaign not named)"
 
+MESSAGE_TYPES: frozenset[str] = frozenset(
+    (schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL, schema.SEND_SMS, schema.CLICK_SMS)
+)
+SEND_TYPES: frozenset[str] = frozenset((schema.SEND_EMAIL, schema.SEND_SMS))
+
 COUNTING_RULE = (
     "How contacts are counted: a contact enters the funnel at their first step-1 event within "
-    "the selected dates. Each next step counts only if the contact has that event later than "
-    "the step before it (the earliest one that qualifies) and no later than the conversion "
-    "window after entering. A contact counts at most once per step; a step reached out of "
-    "order (for example a click before the open) does not count. Only events within the "
-    "selected dates are counted. The location filter applies to where the step-1 event happened "
-    "(for a signup: the store where the contact signed up)."
+    "the selected dates; with locations chosen, the contact is kept only if that event happened "
+    "at one of them (for a signup: the store where the contact signed up). Each next step counts "
+    "only if the contact has that event later than the step before it (the earliest one that "
+    "qualifies) and no later than the conversion window after entering, also when that is after "
+    "the last selected day. A contact counts at most once per step; a step reached out of order "
+    "(for example a click before the open) does not count."
+)
+ONE_MESSAGE_RULE = (
+    "Steps follow one message: an email or SMS step after a send counts only for the same "
+    "campaign as that send (an open of another campaign's email does not count)."
+)
+ANY_CAMPAIGN_RULE = (
+    "Any campaign: an email or SMS step counts whichever campaign it belongs to, so an open of "
+    "another campaign's email after the send counts too."
 )
 ENTERED_HELP = "Contacts with at least one step-1 event in the selected dates."
 COMPLETED_HELP = "Contacts who reached every step, in order, within the conversion window."
@@ -86,6 +99,7 @@ class FunnelResult:
     journeys: pd.DataFrame
     names: list[str] = field(default_factory=list)
     location_filter_ignored: bool = False  # step-1 events carry no location to filter on
+    open_windows: int = 0  # entrants whose conversion window ends after the data does
 
     @property
     def entered(self) -> int:
@@ -176,16 +190,22 @@ def funnel(
     entry_from: date | datetime | None = None,
     entry_to: date | datetime | None = None,
     entry_locations: Sequence[str] | None = None,
+    same_campaign: bool = True,
+    data_until: date | datetime | pd.Timestamp | None = None,
 ) -> FunnelResult:
     """Follow every contact through the ordered `steps` (event types); does not mutate `events`.
 
     Entry is the contact's first step-1 event, optionally limited to `entry_from`..`entry_to`
-    (dates are whole UTC days, inclusive) and to entry events at `entry_locations` (ids).
-    When no step-1 event carries a location (e.g. a funnel starting at "email sent"), the
-    location filter cannot apply: it is ignored and `location_filter_ignored` says so.
+    (dates are whole UTC days, inclusive); with `entry_locations` (ids), the contact is kept
+    only when that first event is at one of them. When no step-1 event carries a location
+    (e.g. a funnel starting at "email sent"), the location filter cannot apply: it is ignored
+    and `location_filter_ignored` says so.
     Step k counts when its event is strictly later than step k-1's time and no later than
     entry + `window`; the earliest such event is the step's time. Later steps may fall after
-    `entry_to`, as long as they are in `events` and inside the window.
+    `entry_to`, as long as they are in `events` and inside the window. With `same_campaign`,
+    an email or SMS step after a send step counts only for the campaign (id, else name) of the
+    latest send step before it. `data_until` (the moment the data ends) counts the entrants
+    whose window is not over yet (`open_windows`).
     """
     steps = tuple(str(s) for s in steps)
     if not steps:
@@ -218,13 +238,14 @@ def funnel(
     if high is not None:
         entry_mask &= times <= high
     ignored = False
+    at_chosen: np.ndarray | None = None  # per sorted row: at one of the chosen locations
     if entry_locations:
         where = events[schema.LOCATION_ID].iloc[rows]
         if where[entry_mask].notna().any():
-            at = where.isin(set(map(str, entry_locations))).to_numpy(dtype=bool)
-            entry_mask &= at
+            at_chosen = where.isin(set(map(str, entry_locations))).to_numpy(dtype=bool)
         else:
             ignored = bool(entry_mask.any())
+    campaign = _campaign_codes(events, rows) if same_campaign else None
 
     n_contacts = len(contacts)
     window_ns = int(pd.Timedelta(window).as_unit("ns").value)
@@ -233,16 +254,25 @@ def funnel(
 
     prev = np.full(n_contacts, _NOT_REACHED, dtype=np.int64)
     deadline = np.full(n_contacts, _NEVER, dtype=np.int64)
+    no_send = np.iinfo(np.int64).min
+    sent = np.full(n_contacts, no_send, dtype=np.int64)  # campaign of the latest send step
     for k, step_type in enumerate(steps):
         if k == 0:
             mask = entry_mask
         else:
             mask = (type_values == step_type) & (times > prev[codes]) & (times <= deadline[codes])
+            if campaign is not None and step_type in MESSAGE_TYPES:
+                required = sent[codes]
+                mask &= (required == no_send) | (campaign == required)
         hit = np.flatnonzero(mask)
         hit_codes = codes[hit]
         first = np.ones(hit.size, dtype=bool)
         first[1:] = hit_codes[1:] != hit_codes[:-1]  # sorted by contact, then time
         hit = hit[first]
+        if k == 0 and at_chosen is not None:
+            hit = hit[at_chosen[hit]]  # entered elsewhere: not in this location's funnel
+        if campaign is not None and step_type in SEND_TYPES:
+            sent[codes[hit]] = campaign[hit]
         reached_codes = codes[hit]
         now = np.full(n_contacts, _NOT_REACHED, dtype=np.int64)
         now[reached_codes] = times[hit]
@@ -258,7 +288,22 @@ def funnel(
     if entered_codes.size == 0:
         return _empty_result(steps, window)
     result = _assemble(events, steps, window, contacts, entered_codes, step_times, step_rows)
-    return replace(result, location_filter_ignored=ignored)
+    open_windows = 0
+    if data_until is not None:
+        ends = step_times[0][entered_codes] + window_ns
+        open_windows = int((ends > _utc_bound(data_until, end=True)).sum())
+    return replace(result, location_filter_ignored=ignored, open_windows=open_windows)
+
+
+def _campaign_codes(events: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """A code per chosen row for its campaign: the campaign id, else its name; rows with
+    neither share the code -1 (an unnamed campaign)."""
+    ids = events[schema.CAMPAIGN_ID].iloc[rows].astype("object")
+    names = events[schema.CAMPAIGN_NAME].iloc[rows].astype("object")
+    key = ids.where(ids.notna(), "name:" + names.astype(str).where(names.notna(), ""))
+    key = key.where(ids.notna() | names.notna(), None)
+    codes, _ = pd.factorize(key, use_na_sentinel=True)
+    return codes.astype(np.int64)
 
 
 def _assemble(
@@ -422,34 +467,44 @@ COLUMN_LABELS: dict[str, str] = {
     "campaign": "Campaign (step 2)",
     "steps_reached": "Steps reached",
     "entered": "Entered",
-    "overall_conversion": "Reached the last step",
+    "overall_conversion": "Reached the last step (%)",
 }
 GROUP_LABELS = {BY_LOCATION: "Location of signup", BY_CAMPAIGN: "Campaign (step 2)"}
 
 
 def readable(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """The same table with column names in the user's words (contact_id is kept as it is, so
-    tables can link to the Contact page); `by` names the breakdown's group column."""
+    tables can link to the Contact page), shares as percentages with one decimal; `by` names
+    the breakdown's group column."""
     labels = dict(COLUMN_LABELS)
     if by is not None:
         labels["group"] = GROUP_LABELS.get(by, "Group")
-    return table.rename(columns=labels)
+    out = table.rename(columns=labels)
+    if "overall_conversion" in table.columns:
+        out = out.assign(
+            **{labels["overall_conversion"]: formatting.percent_points(table["overall_conversion"])}
+        )
+    return out
+
+
+STEP_MINUTES = "Median minutes from previous step"
+FROM_PREVIOUS = "From previous step (%)"
+FROM_ENTRY = "From entry (%)"
 
 
 def steps_table(result: FunnelResult) -> pd.DataFrame:
-    """One row per step in the user's words: Step, Event, Contacts, From previous step,
-    From entry, Stopped before this step, Median time from previous step (text)."""
+    """One row per step in the user's words: Step, Event, Contacts, From previous step (%),
+    From entry (%) (percentages, one decimal), Stopped before this step, and the median time
+    from the previous step as a number of minutes (one decimal), for screen and CSV alike."""
     s = result.steps
     return pd.DataFrame(
         {
             "Step": s["name"].to_numpy(),
-            "Event": s["event_type"].to_numpy(),
+            "Event": [formatting.event_label(t) for t in s["event_type"]],
             "Contacts": s["contacts"].to_numpy(),
-            "From previous step": s["step_conversion"].to_numpy(),
-            "From entry": s["overall_conversion"].to_numpy(),
+            FROM_PREVIOUS: formatting.percent_points(s["step_conversion"]).to_numpy(),
+            FROM_ENTRY: formatting.percent_points(s["overall_conversion"]).to_numpy(),
             "Stopped before this step": s["dropped"].to_numpy(),
-            "Median time from previous step": [
-                humanize_duration(v) for v in s["median_time_from_previous"]
-            ],
+            STEP_MINUTES: formatting.minutes(s["median_time_from_previous"]).to_numpy(),
         }
     )

@@ -8,20 +8,35 @@ modified.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from c4w import schema
+from c4w import formatting, schema
 
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 24 * NS_PER_HOUR
 NAT_NS = np.iinfo(np.int64).min  # how a missing time (NaT) reads as int64 nanoseconds
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-UNIQUE_CONTACTS_HELP = "Distinct contacts with at least one event of any kind in the period."
+RETURNING_LOOKBACK_DAYS = 30  # how far back each visit looks for the guest's previous visit
+GUEST_TYPES: tuple[str, ...] = (
+    schema.LOGIN,
+    schema.VISIT,
+    schema.ARRIVING,
+    schema.GEO_VISIT,
+    schema.GEO_ARRIVING,
+)
+REACHED_TYPES: tuple[str, ...] = (schema.SEND_EMAIL, schema.SEND_SMS)
+
+GUESTS_HELP = (
+    "Distinct guests who were in a store or used the app in the period: a WiFi login, WiFi "
+    "visit or arrival, or a geofence visit or arrival. Emails and SMS received do not count."
+)
+CONTACTS_REACHED_HELP = "Distinct contacts who were sent at least one email or SMS in the period."
 NEW_SIGNUPS_HELP = "Sign-ups in the period (signup events): guests who registered."
 WIFI_LOGINS_HELP = "WiFi logins in the period (login events), repeat logins included."
 VISITS_HELP = "WiFi visits that ended in the period (visit events)."
@@ -30,18 +45,26 @@ MEDIAN_DWELL_HELP = (
     "(visits without a recorded length are left out)."
 )
 RETURNING_SHARE_HELP = (
-    "Share of WiFi visits whose guest's previous visit (as far back as the loaded data goes) "
-    "was on a different day, local time; first visits and same-day repeats are not returning."
+    "Share of WiFi visits whose guest had visited before, on a different day (local time), "
+    f"within the {RETURNING_LOOKBACK_DAYS} days before the visit. Every visit looks back the "
+    "same "
+    f"{RETURNING_LOOKBACK_DAYS} days, in this period and in the one it is compared with; first "
+    "visits and same-day repeats are not returning."
 )
-CHANGE_HELP = "Change against the previous period of the same length, just before this one."
 RETURNING_NOT_COMPARABLE = (
-    "Returning visits has no change figure: the loaded data does not reach far enough back "
-    "before the previous period to judge its visits the same way."
+    "Returning visits has no change figure: it needs the "
+    f"{RETURNING_LOOKBACK_DAYS} days before the comparison days too, and the history does not "
+    "reach that far back."
 )
-EVENTS_PER_DAY_HELP = "Events of each kind per day, by the local date at the location."
+EVENTS_PER_DAY_HELP = (
+    "Events of each kind per day. Days are UTC days, the same days as the dates in the sidebar, "
+    "so the bars add up to the headline numbers."
+)
 WEEKLY_HEATMAP_HELP = (
-    "Average events in each hour of each weekday, local time at the location: the total for "
-    "that hour divided by how many of that weekday the data spans."
+    "Average events in each hour of each weekday, local time at each location: at every "
+    "location, that hour's events are divided by the number of days on which that local hour "
+    "fell inside the chosen dates there (the first and last day are partial in a store's own "
+    "time), and the locations' averages are added up."
 )
 
 
@@ -169,8 +192,10 @@ def returning_flags(
     history: pd.DataFrame | None = None,
     visit_types: Iterable[str] = (schema.VISIT,),
     location_ids: Sequence[str] = (),
+    lookback_days: float | None = RETURNING_LOOKBACK_DAYS,
 ) -> pd.Series:
-    """For each visit in `events`: True when the guest's previous visit was on another local day.
+    """For each visit in `events`: True when the guest's previous visit was on another local day
+    and started at most `lookback_days` before this one (None: however long before).
 
     The previous visit is looked up among the visits in `events` and, for the time before the
     first of them, in `history` (the whole loaded data, e.g. the page's `all_events`); with
@@ -213,10 +238,13 @@ def returning_flags(
     # two visits of a guest in the same second are on the same day either way
     seconds = (when[pos] - when[pos].min()) // 1_000_000_000 if len(pos) else when[pos]
     seconds = np.minimum(seconds, 2**32 - 1)  # a span over 136 years: only bad data
-    order = pos[np.argsort((contact[pos] << 32) | seconds)]
+    by_guest = np.argsort((contact[pos] << 32) | seconds)
+    order, sec = pos[by_guest], seconds[by_guest]
     c, d = contact[order], day[order]
     returning_sorted = np.zeros(len(order), dtype=bool)
     returning_sorted[1:] = (c[1:] == c[:-1]) & (d[1:] != d[:-1])
+    if lookback_days is not None:
+        returning_sorted[1:] &= (sec[1:] - sec[:-1]) <= int(lookback_days * 86_400)
     flags = np.zeros(len(contact), dtype=bool)
     flags[order] = returning_sorted
     result = pd.array(flags[:n], dtype="boolean")
@@ -242,9 +270,10 @@ def returning_share(
     history: pd.DataFrame | None = None,
     visit_types: Iterable[str] = (schema.VISIT,),
     location_ids: Sequence[str] = (),
+    lookback_days: float | None = RETURNING_LOOKBACK_DAYS,
 ) -> ReturningShare:
     """Share of visits in `events` that are returning (see `returning_flags`)."""
-    flags = returning_flags(events, history, visit_types, location_ids)
+    flags = returning_flags(events, history, visit_types, location_ids, lookback_days)
     judged = int(flags.notna().sum())
     return ReturningShare(returning=int(flags.sum()), judged=judged)
 
@@ -278,52 +307,39 @@ class Kpi:
         return self.change / self.previous
 
 
+def distinct_contacts(events: pd.DataFrame, types: Iterable[str] | None = None) -> int:
+    """Distinct contacts with at least one event of `types` (None: of any type)."""
+    rows = None if types is None else type_mask(events, types)
+    codes, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
+    known = codes[codes >= 0]
+    return int(np.count_nonzero(np.bincount(known, minlength=len(labels))))
+
+
 def _headline(
-    events: pd.DataFrame | None,
+    events: pd.DataFrame,
     history: pd.DataFrame | None,
     visit_types: tuple[str, ...],
     location_ids: Sequence[str],
+    lookback_days: float | None,
     returning: bool = True,
 ) -> dict[str, float | None]:
-    """The six headline numbers of one period (all None when there is no data to compare)."""
-    if events is None or events.empty:
-        return dict.fromkeys(
-            ("contacts", "signups", "logins", "visits", "median_dwell", "returning")
-        )
-    contact_codes, labels = codes_and_labels(events[schema.CONTACT_ID])
-    known = contact_codes[contact_codes >= 0]
-    contacts = int(np.count_nonzero(np.bincount(known, minlength=len(labels))))
+    """The headline numbers of one period (an empty period: zero counts, no median or share)."""
     visit_rows = type_mask(events, visit_types)
     durations = events[schema.VISIT_DURATION_MIN].to_numpy(dtype=np.float64, na_value=np.nan)
     durations = durations[visit_rows]
     durations = durations[np.isfinite(durations) & (durations >= 0)]
+    share = None
+    if returning and not events.empty:
+        share = returning_share(events, history, visit_types, location_ids, lookback_days).share
     return {
-        "contacts": contacts,
+        "guests": distinct_contacts(events, GUEST_TYPES),
+        "reached": distinct_contacts(events, REACHED_TYPES),
         "signups": int(type_mask(events, (schema.SIGNUP,)).sum()),
         "logins": int(type_mask(events, (schema.LOGIN,)).sum()),
         "visits": int(visit_rows.sum()),
         "median_dwell": float(np.median(durations)) if len(durations) else None,
-        "returning": (
-            returning_share(events, history, visit_types, location_ids).share if returning else None
-        ),
+        "returning": share,
     }
-
-
-def equal_lookback(previous: pd.DataFrame | None, history: pd.DataFrame | None) -> bool:
-    """Whether `history` reaches back before `previous` at least as long as `previous` lasts.
-
-    Only then are the previous period's visits judged returning as fairly as the current
-    period's, whose look-back is (at least) the previous period itself.
-    """
-    if previous is None or previous.empty or history is None or history.empty:
-        return False
-    period = time_ns(previous[schema.CREATED_AT])
-    period = period[period != NAT_NS]
-    loaded = time_ns(history[schema.CREATED_AT])
-    loaded = loaded[loaded != NAT_NS]
-    if not len(period) or not len(loaded):
-        return False
-    return int(period.min()) - int(loaded.min()) >= int(period.max()) - int(period.min())
 
 
 def overview_kpis(
@@ -332,27 +348,33 @@ def overview_kpis(
     history: pd.DataFrame | None = None,
     visit_types: Iterable[str] = (schema.VISIT,),
     location_ids: Sequence[str] = (),
+    *,
+    returning_comparable: bool = True,
+    lookback_days: float | None = RETURNING_LOOKBACK_DAYS,
 ) -> list[Kpi]:
     """The Overview's headline numbers for `events`, each with its value over `previous`.
 
-    `history` is the whole loaded data, used to find a guest's visit before the period;
-    `location_ids` is the location filter `events` and `previous` were cut with (empty: all).
-    An empty or missing `previous` (e.g. before the loaded data) gives no change figures; the
-    returning share gets one only when `history` reaches back before `previous` as far as
-    `previous` lasts (see `equal_lookback`): otherwise its visits would look less returning
-    than they are, just for lack of data.
+    `previous` is the comparison period's events, or None when there is nothing fair to compare
+    with (no change figures then). `history` holds the visits before each period, searched
+    `lookback_days` back for a guest's previous visit; `location_ids` is the location filter the
+    frames were cut with (empty: all). `returning_comparable` is False when the history does not
+    hold the look-back of the comparison days: the returning share then gets no change figure
+    and a note says why.
     """
     visit_types = tuple(visit_types)
-    now = _headline(events, history, visit_types, location_ids)
-    if events.empty:  # an empty period still has counts: zero
-        now.update(contacts=0, signups=0, logins=0, visits=0)
-    fair = equal_lookback(previous, history)
-    before = _headline(previous, history, visit_types, location_ids, returning=fair)
+    now = _headline(events, history, visit_types, location_ids, lookback_days)
+    empty = dict.fromkeys(now)
+    before = empty
+    if previous is not None:
+        before = _headline(
+            previous, history, visit_types, location_ids, lookback_days, returning_comparable
+        )
     notes = dict.fromkeys(now)
-    if previous is not None and not previous.empty and not fair:
+    if previous is not None and not returning_comparable:
         notes["returning"] = RETURNING_NOT_COMPARABLE
     spec = (
-        ("contacts", "Unique contacts", UNIQUE_CONTACTS_HELP, "count"),
+        ("guests", "Guests", GUESTS_HELP, "count"),
+        ("reached", "Contacts reached", CONTACTS_REACHED_HELP, "count"),
         ("signups", "New sign-ups", NEW_SIGNUPS_HELP, "count"),
         ("logins", "WiFi logins", WIFI_LOGINS_HELP, "count"),
         ("visits", "WiFi visits", VISITS_HELP, "count"),
@@ -414,26 +436,43 @@ def metric_kwargs(kpi: Kpi) -> dict[str, object]:
     }
 
 
-def kpi_table(kpis: list[Kpi]) -> pd.DataFrame:
-    """The headline numbers as a table (for download): metric, value, previous, changes."""
+_UNIT_WORDS = {
+    "count": "count",
+    "minutes": "minutes",
+    "share": "percent (change in percentage points)",
+    "ratio": "ratio",
+}
+
+
+def kpi_table(kpis: list[Kpi], compared_with: str = "") -> pd.DataFrame:
+    """The headline numbers as a table for download, headers in the user's words: Figure, Value,
+    Comparison value, Change, Change (%), Unit, Compared with, Definition. Shares are written
+    as percentages (33.3) and their change in percentage points; numbers are rounded."""
+    scale = [100.0 if k.unit == "share" else 1.0 for k in kpis]
+
+    def scaled(values: list[float | None], digits: int) -> list[float]:
+        return [
+            np.nan if v is None else round(float(v) * f, digits)
+            for v, f in zip(values, scale, strict=True)
+        ]
+
     return pd.DataFrame(
         {
-            "metric": [k.label for k in kpis],
-            "value": [k.value for k in kpis],
-            "previous_period": [k.previous for k in kpis],
-            "change": [k.change for k in kpis],
-            "change_pct": [k.change_pct for k in kpis],
-            "unit": [k.unit for k in kpis],
-            "definition": [k.help for k in kpis],
+            "Figure": [k.label for k in kpis],
+            "Value": scaled([k.value for k in kpis], 2),
+            "Comparison value": scaled([k.previous for k in kpis], 2),
+            "Change": scaled([k.change for k in kpis], 2),
+            "Change (%)": [
+                np.nan
+                if k.unit == "share" or k.change_pct is None
+                else round(k.change_pct * 100, 1)
+                for k in kpis
+            ],
+            "Unit": [_UNIT_WORDS.get(k.unit, k.unit) for k in kpis],
+            "Compared with": [compared_with if k.change is not None else "" for k in kpis],
+            "Definition": [k.help for k in kpis],
         }
-    ).astype(
-        {
-            "value": "float64",
-            "previous_period": "float64",
-            "change": "float64",
-            "change_pct": "float64",
-        }
-    )
+    ).astype({"Value": "float64", "Comparison value": "float64", "Change": "float64"})
 
 
 # --- events per day and weekly heatmap ----------------------------------------------------------
@@ -463,24 +502,42 @@ def type_order(types: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
-    """Events per local day and type: columns day, type, events (every day from first to last).
+def _utc_day(value: dt.date | None, fallback_ns: int) -> int:
+    """A UTC day as a day number since the epoch (``fallback_ns``'s day when None)."""
+    if value is None:
+        return int(fallback_ns // NS_PER_DAY)
+    return (value - dt.date(1970, 1, 1)).days
 
-    Days with no event of a type appear with 0 so gaps show; rows without a local time are left
-    out. Empty input gives an empty frame.
+
+def events_per_day(
+    events: pd.DataFrame,
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """Events per UTC day and type: columns day, type, events, every day of `start..end`
+    (default: the first to the last event's day) listed, with 0 where nothing happened.
+
+    UTC days are the sidebar's days: the bars add up to the headline figures, and no day
+    outside the chosen dates appears. Rows without a time or outside the days are left out.
     """
     columns = {"day": "datetime64[ns]", "type": "str", "events": "int64"}
     rows = np.ones(len(events), dtype=bool) if types is None else type_mask(events, types)
-    local = time_ns(events[schema.CREATED_AT_LOCAL])
-    rows &= local != NAT_NS
+    utc = time_ns(events[schema.CREATED_AT])
+    rows &= utc != NAT_NS
     type_codes, type_labels = codes_and_labels(events[schema.TYPE])
     rows &= type_codes >= 0
     if not rows.any():
         return empty_table(columns)
-    day = local[rows] // NS_PER_DAY
-    code = type_codes[rows]
-    first, n_days, n_types = day.min(), int(day.max() - day.min()) + 1, len(type_labels)
-    counts = np.bincount((day - first) * n_types + code, minlength=n_days * n_types)
+    day = utc[rows] // NS_PER_DAY
+    first = _utc_day(start, int(utc[rows].min()))
+    last = _utc_day(end, int(utc[rows].max()))
+    inside = (day >= first) & (day <= last)
+    day, code = day[inside] - first, type_codes[rows][inside]
+    n_days, n_types = last - first + 1, len(type_labels)
+    if n_days <= 0 or not len(day):
+        return empty_table(columns)
+    counts = np.bincount(day * n_types + code, minlength=n_days * n_types)
     counts = counts.reshape(n_days, n_types)
     totals = counts.sum(axis=0)
     labels = [str(t) for t in type_labels]
@@ -497,13 +554,58 @@ def events_per_day(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
     )
 
 
-def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> pd.DataFrame:
+def events_per_day_table(per_day: pd.DataFrame) -> pd.DataFrame:
+    """`events_per_day` for download: Day (ISO date), Event, Events, headers in the user's
+    words and one label per event type."""
+    return pd.DataFrame(
+        {
+            "Day (UTC)": formatting.iso_days(per_day["day"]),
+            "Event": [formatting.event_label(t) for t in per_day["type"]],
+            "Events": per_day["events"].to_numpy(),
+        }
+    )
+
+
+_QUARTER_HOUR_NS = NS_PER_HOUR // 4
+
+
+def _local_hours_in_range(zone: object, lo_ns: int, hi_ns: int) -> np.ndarray:
+    """For one time zone: on how many days each (weekday, local hour) fell, at least partly,
+    inside the UTC moments ``lo_ns..hi_ns`` (168 counts, Monday 0h first). ``zone`` is an IANA
+    name or a fixed UTC offset in minutes."""
+    if hi_ns <= lo_ns:
+        return np.zeros(168, dtype=np.int64)
+    # quarter hours catch the local hours of zones half or three quarters of an hour off UTC
+    moments = pd.DatetimeIndex(np.arange(lo_ns, hi_ns, _QUARTER_HOUR_NS).astype("datetime64[ns]"))
+    if isinstance(zone, str):
+        try:
+            local = moments.tz_localize("UTC").tz_convert(zone).tz_localize(None)
+        except Exception:  # an unknown zone name: the events carry no usable zone
+            local = moments
+        local_ns = local.asi8
+    else:
+        local_ns = moments.asi8 + int(zone) * 60_000_000_000
+    hours = np.unique(local_ns // NS_PER_HOUR)
+    day = hours // 24
+    return np.bincount(((day + 3) % 7) * 24 + hours % 24, minlength=168).astype(np.int64)
+
+
+def weekly_heatmap(
+    events: pd.DataFrame,
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    until: dt.datetime | None = None,
+) -> pd.DataFrame:
     """Events by weekday × hour of the local time: 168 rows, Monday 0h first.
 
-    Columns: weekday (0 = Monday), weekday_name, hour (0–23), events (total) and per_day (total
-    divided by how many of that weekday lie between the first and last local day of `events`,
-    so a range holding five Tuesdays and four Mondays does not favour Tuesday). Empty input gives
-    an empty frame.
+    Columns: weekday (0 = Monday), weekday_name, hour (0–23), events (total) and per_day. The
+    chosen dates are the UTC days `start..end` (default: the events' first to last UTC day),
+    ending at `until` when the data stops earlier (today). In each time zone, a cell's events
+    are divided by the number of days on which that local hour fell inside those dates there,
+    and the zones' averages are summed: edge days, partial in a store's own time, count only
+    for the hours they hold. Events without a zone use their own offset from UTC. Empty input
+    gives an empty frame.
     """
     columns = {
         "weekday": "int64",
@@ -513,27 +615,41 @@ def weekly_heatmap(events: pd.DataFrame, types: Iterable[str] | None = None) -> 
         "per_day": "float64",
     }
     local = time_ns(events[schema.CREATED_AT_LOCAL])
-    known = local != NAT_NS
+    utc = time_ns(events[schema.CREATED_AT])
+    known = (local != NAT_NS) & (utc != NAT_NS)
     rows = known if types is None else known & type_mask(events, types)
     if not rows.any():
         return empty_table(columns)
-    # the day span comes from all events, so a rare type is averaged over the same days
-    all_days = local[known] // NS_PER_DAY
-    first, last = int(all_days.min()), int(all_days.max())
+    lo = _utc_day(start, int(utc[known].min())) * NS_PER_DAY
+    hi = (_utc_day(end, int(utc[known].max())) + 1) * NS_PER_DAY
+    if until is not None:
+        cut = pd.Timestamp(until)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        hi = min(hi, int(cut.value) + 1)
     ns = local[rows]
-    day = ns // NS_PER_DAY
-    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-    hour = (ns // NS_PER_HOUR) % 24
-    counts = np.bincount(weekday * 24 + hour, minlength=168)
-    span = np.arange(first, last + 1)
-    weekdays_in_span = np.bincount((span + 3) % 7, minlength=7)
-    occurrences = np.repeat(weekdays_in_span, 24)
+    cell = ((ns // NS_PER_DAY + 3) % 7) * 24 + (ns // NS_PER_HOUR) % 24  # 1970-01-01: Thursday
+    zone_codes, zones = codes_and_labels(events[schema.TIMEZONE], rows)
+    offsets = (ns - utc[rows]) // 60_000_000_000  # minutes ahead of UTC, for events without zone
+    groups: dict[object, np.ndarray] = {}
+    for code in np.unique(zone_codes).tolist():
+        in_zone = zone_codes == code
+        if code >= 0:
+            groups[str(zones[code])] = in_zone
+            continue
+        for offset in np.unique(offsets[in_zone]).tolist():
+            groups[int(offset)] = in_zone & (offsets == offset)
+    counts = np.bincount(cell, minlength=168)
+    per_day = np.zeros(168, dtype=np.float64)
+    for zone, members in groups.items():
+        zone_counts = np.bincount(cell[members], minlength=168)
+        hours = _local_hours_in_range(zone, lo, hi)
+        per_day += zone_counts / np.maximum(hours, 1)
     return pd.DataFrame(
         {
             "weekday": np.repeat(np.arange(7), 24).astype(np.int64),
             "weekday_name": pd.Series(np.repeat(np.array(WEEKDAY_NAMES), 24), dtype="str"),
             "hour": np.tile(np.arange(24), 7).astype(np.int64),
             "events": counts.astype(np.int64),
-            "per_day": counts / np.maximum(occurrences, 1),
+            "per_day": per_day,
         }
     )

@@ -1,0 +1,408 @@
+"""Loyalty: do new guests come back, how often guests come, who is new, back or gone, who lapsed.
+
+Every figure counts **visit days**: a guest's WiFi visits on one local day count once, the
+vendor's own rule for returning visits (a visit is returning only when the previous one was on
+another day). Days and weeks are local to the location; weeks run Monday to Sunday. Inputs are
+never modified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+from c4w.metrics.overview import (
+    NAT_NS,
+    NS_PER_DAY,
+    _visit_times,  # the visit's start and local day, as the returning share places it
+    codes_and_labels,
+    empty_table,
+    type_mask,
+)
+
+WEEK, MONTH = "week", "month"
+EXACT, OR_LATER = "exact", "or_later"
+FIRST_VISIT, FIRST_SIGNUP = "visit", "signup"
+_EPOCH = dt.date(1970, 1, 1)
+
+RETENTION_HELP = (
+    "PostHog's first-time retention: guests are grouped by the {period} of their first WiFi "
+    "visit in the loaded history (or their first sign-up). Week k is the share of the group, "
+    "of its full size, with a visit in the k-th {period} after that one ({mode}). "
+    "A {period} that is not over yet shows as not known, not as zero."
+)
+MODE_TEXT = {EXACT: "in that {period} itself", OR_LATER: "in that {period} or any later one"}
+FREQUENCY_HELP = (
+    "Guests by how many days they visited in the selected dates: 1, 2, 3–5, 6–10 or more than 10 "
+    "visit days (several visits on one day count once)."
+)
+RHYTHM_HELP = (
+    "Guests by how often they come, from the average gap between their visit days in the "
+    "selected dates: daily = at least 4 visit days, 1.5 days apart or less on average; weekly = "
+    "at least 2 visit days, 7 days apart or less; monthly = at least 2 visit days, 31 days apart "
+    "or less; occasional = the rest (one visit day only, or gaps over 31 days)."
+)
+LIFECYCLE_HELP = (
+    "PostHog's lifecycle, per calendar week: new = first visit in the loaded history that week; "
+    "returning = came that week and the week before; resurrecting = came that week, not the week "
+    "before, but some time earlier; dormant = came the week before but not that week (drawn "
+    "below zero)."
+)
+LAPSED_HELP = (
+    "Guests with at least {k} visit days up to the end of the selected dates whose last WiFi "
+    "visit was {d} or more days before that day."
+)
+
+FREQUENCY_BUCKETS = ("1", "2", "3–5", "6–10", "10+")
+_FREQUENCY_EDGES = np.array([2, 3, 6, 11])  # visit days at which the next bucket starts
+RHYTHM_BUCKETS = ("daily", "weekly", "monthly", "occasional")
+DAILY_MIN_DAYS, DAILY_MAX_GAP = 4, 1.5
+WEEKLY_MAX_GAP, MONTHLY_MAX_GAP = 7.0, 31.0
+LIFECYCLE_STATES = ("new", "returning", "resurrecting", "dormant")
+
+
+# --- guest days --------------------------------------------------------------------------------
+def guest_days(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per guest and local day with a WiFi visit: contact (text), day (days since
+    1970-01-01, local), visits (WiFi visits that day). Visits with no guest or time are left out."""
+    rows = type_mask(events, (schema.VISIT,))
+    if not rows.any():
+        return empty_table({"contact": "object", "day": "int64", "visits": "int64"})
+    _, day = _visit_times(events, rows)
+    codes, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
+    known = (codes >= 0) & (day != NAT_NS)
+    pairs = pd.DataFrame({"code": codes[known], "day": day[known].astype(np.int64)})
+    out = pairs.groupby(["code", "day"], sort=True).size().reset_index(name="visits")
+    return pd.DataFrame(
+        {
+            "contact": np.asarray(labels, dtype=object)[out["code"].to_numpy()],
+            "day": out["day"].to_numpy(dtype=np.int64),
+            "visits": out["visits"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01 (the day numbers `guest_days` uses)."""
+    return (day - _EPOCH).days
+
+
+def day_date(number: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=int(number))
+
+
+def period_of(days: np.ndarray, period: str = WEEK) -> np.ndarray:
+    """Period number of each day number: weeks from Monday (1970-01-01 was a Thursday), or
+    calendar months since January 1970."""
+    days = np.asarray(days, dtype=np.int64)
+    if period == WEEK:
+        return (days + 3) // 7
+    if period == MONTH:
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    raise ValueError(f"period must be {WEEK!r} or {MONTH!r}, not {period!r}")
+
+
+def period_start(number: int, period: str = WEEK) -> dt.date:
+    """The first day of period `number`."""
+    if period == WEEK:
+        return day_date(number * 7 - 3)
+    return np.datetime64(int(number), "M").astype("datetime64[D]").astype(object)
+
+
+def period_end(number: int, period: str = WEEK) -> dt.date:
+    """The last day of period `number`."""
+    return period_start(number + 1, period) - dt.timedelta(days=1)
+
+
+def _first_signup_days(events: pd.DataFrame) -> pd.Series:
+    """Local day number of each guest's first sign-up, indexed by contact."""
+    rows = type_mask(events, (schema.SIGNUP,))
+    if not rows.any():
+        return pd.Series(dtype="int64")
+    local = events[schema.CREATED_AT_LOCAL].to_numpy()[rows].astype("datetime64[ns]")
+    ns = local.astype(np.int64)
+    codes, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
+    ok = (codes >= 0) & (ns != NAT_NS)
+    frame = pd.DataFrame({"code": codes[ok], "day": ns[ok] // NS_PER_DAY})
+    first = frame.groupby("code")["day"].min()
+    return pd.Series(
+        first.to_numpy(dtype=np.int64), index=np.asarray(labels, dtype=object)[first.index]
+    )
+
+
+# --- retention cohorts ---------------------------------------------------------------------------
+def retention_cohorts(
+    history: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    last_complete_day: dt.date,
+    period: str = WEEK,
+    mode: str = EXACT,
+    max_periods: int = 12,
+    cohort_by: str = FIRST_VISIT,
+) -> pd.DataFrame:
+    """Retention of the guests first seen on days `start..end`, from `history` (every loaded
+    event, as far back and forward as it goes).
+
+    A guest belongs to the cohort of the period (week or month) of their first visit in
+    `history` (or first sign-up, `cohort_by="signup"`). For k = 1..`max_periods`, `returned` is
+    how many of the cohort made a visit in the k-th period after the cohort's own ("exact"), or
+    in that period or any later one ("or_later"); `share` is `returned / cohort_size`. A period
+    that ends after `last_complete_day` is not over: `known` is False and `returned`/`share` are
+    missing (<NA> / NaN), never zero. Columns: cohort (first day of the period), cohort_size,
+    period (k), period_start, returned, share, known.
+    """
+    if mode not in MODE_TEXT:
+        raise ValueError(f"mode must be {EXACT!r} or {OR_LATER!r}, not {mode!r}")
+    columns = {
+        "cohort": "object",
+        "cohort_size": "int64",
+        "period": "int64",
+        "period_start": "object",
+        "returned": "Int64",
+        "share": "float64",
+        "known": "bool",
+    }
+    days = guest_days(history)
+    days = days.loc[days["day"] <= day_number(last_complete_day)]
+    if days.empty:
+        return empty_table(columns)
+    first_visit = days.groupby("contact", sort=False)["day"].min()
+    if cohort_by == FIRST_SIGNUP:
+        first = _first_signup_days(history)
+    elif cohort_by == FIRST_VISIT:
+        first = first_visit
+    else:
+        raise ValueError(f"cohort_by must be {FIRST_VISIT!r} or {FIRST_SIGNUP!r}")
+    first = first[(first >= day_number(start)) & (first <= day_number(end))]
+    if first.empty:
+        return empty_table(columns)
+    cohort_of = pd.Series(period_of(first.to_numpy(), period), index=first.index)
+    sizes = cohort_of.value_counts().sort_index()
+    mine = days.loc[days["contact"].isin(cohort_of.index)]
+    own = cohort_of.loc[mine["contact"]].to_numpy()
+    offset = period_of(mine["day"].to_numpy(), period) - own
+    later = pd.DataFrame({"contact": mine["contact"].to_numpy(), "k": offset, "cohort": own})
+    later = later.loc[(later["k"] >= 1) & (later["k"] <= max_periods)]
+    if mode == EXACT:
+        pairs = later.drop_duplicates(["contact", "k"])
+        counts = pairs.groupby(["cohort", "k"]).size()
+    else:  # a guest counts in every period up to the last one they came back in
+        last = later.groupby(["cohort", "contact"])["k"].max().reset_index()
+        ks = np.arange(1, max_periods + 1)
+        hit = last["k"].to_numpy()[:, None] >= ks[None, :]
+        counts = (
+            pd.DataFrame(hit, columns=ks)
+            .assign(cohort=last["cohort"].to_numpy())
+            .groupby("cohort")
+            .sum()
+            .stack()
+        )
+    limit = day_number(last_complete_day)
+    out = []
+    for cohort, size in sizes.items():
+        for k in range(1, max_periods + 1):
+            over = day_number(period_end(int(cohort) + k, period)) <= limit
+            returned = int(counts.get((cohort, k), 0)) if over else pd.NA
+            out.append(
+                {
+                    "cohort": period_start(int(cohort), period),
+                    "cohort_size": int(size),
+                    "period": k,
+                    "period_start": period_start(int(cohort) + k, period),
+                    "returned": returned,
+                    "share": returned / size if over else np.nan,
+                    "known": over,
+                }
+            )
+    table = pd.DataFrame(out)
+    return table.astype({"returned": "Int64", "share": "float64", "known": "bool"})
+
+
+def retention_grid(cohorts: pd.DataFrame, period: str = WEEK) -> pd.DataFrame:
+    """The cohorts as a table: one row per cohort (first day, guests), one share column per
+    period ("Week 1", ...); periods not over yet stay empty."""
+    label = "Week" if period == WEEK else "Month"
+    if cohorts.empty:
+        return pd.DataFrame({"Cohort": [], "Guests": []})
+    wide = cohorts.pivot(index=["cohort", "cohort_size"], columns="period", values="share")
+    wide.columns = [f"{label} {k}" for k in wide.columns]
+    wide = wide.reset_index().rename(columns={"cohort": "Cohort", "cohort_size": "Guests"})
+    return wide
+
+
+# --- how many, how often ------------------------------------------------------------------------
+def visit_frequency(events: pd.DataFrame) -> pd.DataFrame:
+    """Guests by visit days in `events`: bucket (1, 2, 3–5, 6–10, 10+), guests, share.
+    Every bucket is listed, also when empty."""
+    days = guest_days(events)
+    per_guest = days.groupby("contact", sort=False).size().to_numpy()
+    index = np.searchsorted(_FREQUENCY_EDGES, per_guest, side="right")
+    counts = np.bincount(index, minlength=len(FREQUENCY_BUCKETS))
+    total = counts.sum()
+    return pd.DataFrame(
+        {
+            "bucket": list(FREQUENCY_BUCKETS),
+            "guests": counts.astype(np.int64),
+            "share": counts / total if total else np.zeros(len(counts)),
+        }
+    )
+
+
+def visit_rhythm(events: pd.DataFrame) -> pd.DataFrame:
+    """Guests by how often they come (daily, weekly, monthly, occasional; see RHYTHM_HELP):
+    bucket, guests, share, with every bucket listed."""
+    days = guest_days(events)
+    grouped = days.groupby("contact", sort=False)["day"]
+    n = grouped.size().to_numpy()
+    span = (grouped.max() - grouped.min()).to_numpy()
+    gap = np.where(n > 1, span / np.maximum(n - 1, 1), np.inf)
+    index = np.select(
+        [
+            (n >= DAILY_MIN_DAYS) & (gap <= DAILY_MAX_GAP),
+            (n >= 2) & (gap <= WEEKLY_MAX_GAP),
+            (n >= 2) & (gap <= MONTHLY_MAX_GAP),
+        ],
+        [0, 1, 2],
+        3,
+    )
+    counts = np.bincount(index, minlength=len(RHYTHM_BUCKETS))
+    total = counts.sum()
+    return pd.DataFrame(
+        {
+            "bucket": list(RHYTHM_BUCKETS),
+            "guests": counts.astype(np.int64),
+            "share": counts / total if total else np.zeros(len(counts)),
+        }
+    )
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+def lifecycle(
+    history: pd.DataFrame, start: dt.date, end: dt.date, last_complete_day: dt.date
+) -> pd.DataFrame:
+    """PostHog's lifecycle per calendar week overlapping `start..end`, from `history`.
+
+    Columns: week (its Monday), new, returning, resurrecting, dormant (as a negative count, to
+    be drawn below zero), week_over (False while the week has days after `last_complete_day`).
+    A guest's first week is the week of their first visit in `history`.
+    """
+    columns = {s: "int64" for s in LIFECYCLE_STATES}
+    weeks = np.arange(period_of([day_number(start)])[0], period_of([day_number(end)])[0] + 1)
+    days = guest_days(history)
+    if days.empty:
+        table = pd.DataFrame({s: np.zeros(len(weeks), dtype=np.int64) for s in columns})
+    else:
+        active = pd.DataFrame(
+            {"contact": days["contact"].to_numpy(), "week": period_of(days["day"].to_numpy())}
+        ).drop_duplicates()
+        first = active.groupby("contact")["week"].min()
+        sets = active.groupby("week")["contact"].agg(set)
+        firsts = first.to_dict()
+        rows = []
+        for w in weeks:
+            now = sets.get(w, set())
+            before = sets.get(w - 1, set())
+            new = {c for c in now if firsts[c] == w}
+            returning = (now & before) - new
+            resurrecting = now - before - new
+            rows.append(
+                {
+                    "new": len(new),
+                    "returning": len(returning),
+                    "resurrecting": len(resurrecting),
+                    "dormant": -len(before - now),
+                }
+            )
+        table = pd.DataFrame(rows, columns=list(columns)).astype(columns)
+    table.insert(0, "week", [period_start(int(w)) for w in weeks])
+    limit = day_number(last_complete_day)
+    table["week_over"] = [day_number(period_end(int(w))) <= limit for w in weeks]
+    return table
+
+
+# --- lapsed guests --------------------------------------------------------------------------------
+def lapsed_guests(
+    history: pd.DataFrame, as_of: dt.date, min_visit_days: int = 3, days_away: int = 30
+) -> pd.DataFrame:
+    """Guests who came on at least `min_visit_days` days up to `as_of` and whose last visit was
+    `days_away` or more days before `as_of`: an audience for a win-back campaign.
+
+    Columns: contact_id, email, phone (the latest known), visit_days, first_visit, last_visit,
+    days_away, usual_location (where most of their visits were). Longest away first.
+    """
+    columns = {
+        schema.CONTACT_ID: "object",
+        schema.EMAIL: "object",
+        schema.PHONE: "object",
+        "visit_days": "int64",
+        "first_visit": "object",
+        "last_visit": "object",
+        "days_away": "int64",
+        "usual_location": "object",
+    }
+    days = guest_days(history)
+    days = days.loc[days["day"] <= day_number(as_of)]
+    if days.empty:
+        return empty_table(columns)
+    per = days.groupby("contact", sort=True)["day"].agg(["size", "min", "max"])
+    away = day_number(as_of) - per["max"]
+    per = per.loc[(per["size"] >= min_visit_days) & (away >= days_away)]
+    if per.empty:
+        return empty_table(columns)
+    who = per.index.to_numpy(dtype=object)
+    out = pd.DataFrame(
+        {
+            schema.CONTACT_ID: who,
+            schema.EMAIL: _latest_value(history, schema.EMAIL, who),
+            schema.PHONE: _latest_value(history, schema.PHONE, who),
+            "visit_days": per["size"].to_numpy(dtype=np.int64),
+            "first_visit": [day_date(d) for d in per["min"]],
+            "last_visit": [day_date(d) for d in per["max"]],
+            "days_away": (day_number(as_of) - per["max"]).to_numpy(dtype=np.int64),
+            "usual_location": _usual_location(history, who),
+        }
+    )
+    return out.sort_values(
+        ["days_away", schema.CONTACT_ID], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _latest_value(history: pd.DataFrame, column: str, who: Sequence[str]) -> list[object]:
+    part = history.loc[history[column].notna().to_numpy(dtype=bool), [schema.CONTACT_ID, column]]
+    part = part.loc[part[schema.CONTACT_ID].isin(list(who)).to_numpy(dtype=bool)]
+    latest = part.astype({schema.CONTACT_ID: "object"}).groupby(schema.CONTACT_ID)[column].last()
+    return [latest.get(c) for c in who]
+
+
+def _usual_location(history: pd.DataFrame, who: Sequence[str]) -> list[object]:
+    rows = type_mask(history, (schema.VISIT,))
+    part = pd.DataFrame(
+        {
+            "contact": history[schema.CONTACT_ID].astype("object").to_numpy()[rows],
+            "place": history[schema.LOCATION_NAME].astype("object").to_numpy()[rows],
+        }
+    )
+    part = part.loc[part["contact"].isin(list(who)) & part["place"].notna()]
+    counts = part.groupby(["contact", "place"]).size().reset_index(name="n")
+    counts = counts.sort_values(["contact", "n", "place"], ascending=[True, False, True])
+    usual = counts.drop_duplicates("contact").set_index("contact")["place"]
+    return [usual.get(c) for c in who]
+
+
+COLUMN_LABELS: dict[str, str] = {
+    "visit_days": "Visit days",
+    "first_visit": "First visit",
+    "last_visit": "Last visit",
+    "days_away": "Days since last visit",
+    "usual_location": "Usual location",
+}
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """Column names in the user's words (contact_id, email and phone kept for linking/masking)."""
+    return table.rename(columns=COLUMN_LABELS)

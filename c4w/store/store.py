@@ -1,0 +1,336 @@
+"""The history store of one organization: Parquet files by UTC day, read in place.
+
+``<root>/org=<id>/day=YYYY-MM-DD/events.parquet``, one file a day (see ``partition``): the
+hive layout DuckDB, pyarrow, polars, Spark, BigQuery and Trino all read. Pandas frames are read
+with pyarrow.dataset (only the asked days and columns, categories kept); aggregates run in DuckDB
+over the same files. A day is written through ``write_day`` while holding the organization's
+write lock; a file that cannot be read is reported, left out of every read, and set aside by the
+next sync so the day is fetched again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from c4w import frame, schema
+from c4w.store.lock import StoreBusy, WriteLock
+from c4w.store.partition import (
+    FILE_NAME,
+    STORE_SCHEMA,
+    TEMP_PREFIX,
+    CorruptPartition,
+    DayState,
+    day_table,
+    read_state,
+    verify,
+    write_partition,
+)
+from c4w.store.settle import LATEST_TIMEZONE, SETTLE_LAG, is_settled
+
+log = logging.getLogger(__name__)
+
+_ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DAY_FOLDER = re.compile(r"^day=(\d{4}-\d\d-\d\d)$")
+SET_ASIDE_FOLDER = "_set_aside"  # beside the organizations, outside every table's folder
+LOCK_NAME = ".write.lock"
+_NAT = np.iinfo(np.int64).min
+
+
+def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every day from ``start`` to ``end``, both included (empty when ``start`` is later)."""
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+class EventStore:
+    """One organization's events on disk, under ``root``.
+
+    ``latest_timezone`` and ``settle_lag`` set when a day counts as complete (see ``settle``).
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        org_id: str,
+        *,
+        latest_timezone: str = LATEST_TIMEZONE,
+        settle_lag: dt.timedelta = SETTLE_LAG,
+    ) -> None:
+        if not isinstance(org_id, str) or not _ORG_ID.match(org_id):
+            raise ValueError(
+                "The organization id may hold only letters, digits, '.', '_' and '-' "
+                "(it names the store's folder)."
+            )
+        self.root = Path(root)
+        self.org_id = org_id
+        self.folder = self.root / f"org={org_id}"
+        self.latest_timezone = latest_timezone
+        self.settle_lag = settle_lag
+        self._lock: WriteLock | None = None
+        self._states: dict[Path, tuple[tuple[int, int, int], DayState]] = {}
+        self._corrupt: dict[dt.date, str] = {}
+
+    def __repr__(self) -> str:
+        return f"EventStore(root={str(self.root)!r}, org_id={self.org_id!r})"
+
+    # -- layout ---------------------------------------------------------------------------------
+    def day_path(self, day: dt.date) -> Path:
+        """Where ``day``'s file lives (whether or not it exists)."""
+        return self.folder / f"day={day.isoformat()}" / FILE_NAME
+
+    def _day_files(self) -> list[tuple[dt.date, Path]]:
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for entry in self.folder.iterdir():
+            match = _DAY_FOLDER.match(entry.name)
+            if not match:
+                continue
+            try:
+                day = dt.date.fromisoformat(match.group(1))
+            except ValueError:
+                continue
+            path = entry / FILE_NAME
+            if path.is_file():
+                found.append((day, path))
+        return sorted(found)
+
+    # -- sync state -----------------------------------------------------------------------------
+    def day_states(self) -> dict[dt.date, DayState]:
+        """The state of every readable stored day. Unreadable days are left out, logged and
+        listed by ``corrupt_days``."""
+        states: dict[dt.date, DayState] = {}
+        corrupt: dict[dt.date, str] = {}
+        for day, path in self._day_files():
+            try:
+                info = path.stat()
+            except FileNotFoundError:  # set aside or replaced just now
+                continue
+            key = (info.st_ino, info.st_mtime_ns, info.st_size)
+            cached = self._states.get(path)
+            if cached is not None and cached[0] == key:
+                states[day] = cached[1]
+                continue
+            try:
+                state = read_state(path)
+            except CorruptPartition as exc:
+                if day not in self._corrupt:
+                    log.warning(
+                        "stored day %s of %s is unreadable: %s", day, self.org_id, exc.reason
+                    )
+                corrupt[day] = exc.reason
+                continue
+            self._states[path] = (key, state)
+            states[day] = state
+        self._corrupt = corrupt
+        return states
+
+    def corrupt_days(self) -> dict[dt.date, str]:
+        """Stored days whose file cannot be read, with the reason."""
+        self.day_states()
+        return dict(self._corrupt)
+
+    def missing_days(self, start: dt.date, end: dt.date, now: dt.datetime) -> list[dt.date]:
+        """The days of ``start``..``end`` to fetch: not stored, unreadable, or not complete
+        (fetched before they settled). Days that have not begun at ``now`` are left out."""
+        states = self.day_states()
+        return [
+            day
+            for day in days_between(start, min(end, now.astimezone(dt.UTC).date()))
+            if day not in states or not states[day].complete
+        ]
+
+    def is_settled(self, day: dt.date, moment: dt.datetime) -> bool:
+        """Whether ``day`` is complete at ``moment`` under this store's settle rule."""
+        return is_settled(day, moment, self.latest_timezone, self.settle_lag)
+
+    def span(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last stored day, or None for an empty store."""
+        days = sorted(self.day_states())
+        return (days[0], days[-1]) if days else None
+
+    def last_updated(self) -> dt.datetime | None:
+        """When a day was last fetched into the store, or None for an empty store."""
+        states = self.day_states().values()
+        return max((s.fetched_at for s in states), default=None)
+
+    # -- writing --------------------------------------------------------------------------------
+    @contextmanager
+    def write_lock(self, timeout: float | None = None) -> Iterator[EventStore]:
+        """Hold the organization's write lock (one writer at a time, across processes).
+
+        Refuses at once with ``StoreBusy`` when another writer holds it, or after waiting
+        ``timeout`` seconds. Temporary files a killed writer left behind are removed.
+        """
+        if self._lock is not None:
+            raise RuntimeError("this store already holds its write lock")
+        lock = WriteLock(self.folder / LOCK_NAME, timeout)
+        lock.acquire()
+        self._lock = lock
+        try:
+            self._remove_temporary_files()
+            yield self
+        finally:
+            self._lock = None
+            lock.release()
+
+    def _remove_temporary_files(self) -> None:
+        for leftover in self.folder.glob(f"day=*/{TEMP_PREFIX}*"):
+            leftover.unlink(missing_ok=True)
+
+    def write_day(
+        self,
+        day: dt.date,
+        events: pd.DataFrame,
+        *,
+        complete: bool,
+        api_count: int | None,
+        fetched_at: dt.datetime,
+    ) -> DayState:
+        """Replace ``day``'s partition with ``events`` (canonical frame, every ``created_at`` on
+        that UTC day or missing) in one atomic rename, deduplicated by event id and sorted by
+        time, and record its state. Takes the write lock when not already held (``StoreBusy``
+        when another writer has it)."""
+        if self._lock is None:
+            with self.write_lock():
+                return self.write_day(
+                    day, events, complete=complete, api_count=api_count, fetched_at=fetched_at
+                )
+        if fetched_at.tzinfo is None:
+            raise ValueError("fetched_at must be an aware datetime")
+        table, dropped = day_table(day, events)
+        state = DayState(day, bool(complete), fetched_at, table.num_rows, api_count, dropped)
+        path = self.day_path(day)
+        write_partition(path, table, state)
+        info = path.stat()
+        self._states[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), state)
+        self._corrupt.pop(day, None)
+        return state
+
+    def set_aside(self, day: dt.date) -> Path | None:
+        """Move ``day``'s file out of the table (to ``<root>/_set_aside/``), so it is fetched
+        again; returns where it went (None when there was no file). Needs the write lock."""
+        if self._lock is None:
+            raise StoreBusy("set_aside needs the store's write lock")
+        path = self.day_path(day)
+        if not path.exists():
+            return None
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        target = self.root / SET_ASIDE_FOLDER / f"org={self.org_id}" / f"day={day}-{stamp}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        self._states.pop(path, None)
+        self._corrupt.pop(day, None)
+        log.warning("stored day %s of %s set aside to %s", day, self.org_id, target)
+        return target
+
+    def verify_days(self, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        """Read every page of the stored days in ``start``..``end`` with checksums; the days
+        that fail, with the reason (a fuller check than the footer read of ``day_states``)."""
+        failed = dict((d, r) for d, r in self.corrupt_days().items() if start <= d <= end)
+        for day, path in self._day_files():
+            if start <= day <= end and day not in failed:
+                try:
+                    verify(path)
+                except CorruptPartition as exc:
+                    failed[day] = exc.reason
+        return failed
+
+    # -- reading --------------------------------------------------------------------------------
+    def _readable_files(self, start: dt.date | None, end: dt.date | None) -> list[Path]:
+        states = self.day_states()
+        return [
+            self.day_path(day)
+            for day in sorted(states)
+            if (start is None or day >= start) and (end is None or day <= end)
+        ]
+
+    def read(
+        self,
+        start: dt.date,
+        end: dt.date,
+        columns: Sequence[str] | None = None,
+        types: Sequence[str] | None = None,
+        location_ids: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """The stored events of UTC days ``start``..``end`` (inclusive) as the canonical frame
+        (only ``columns`` when given; only events of ``types`` and at ``location_ids`` when
+        given), sorted by ``created_at``. Unreadable days are left out (see ``corrupt_days``)."""
+        names = list(schema.EVENT_COLUMNS if columns is None else columns)
+        unknown = [name for name in names if name not in schema.EVENT_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown column(s): {', '.join(unknown)}")
+        condition = None
+        if types:
+            condition = pc.field(schema.TYPE).isin(list(types))
+        if location_ids:
+            at = pc.field(schema.LOCATION_ID).isin(list(location_ids))
+            condition = at if condition is None else condition & at
+        files = self._readable_files(start, end)
+        if not files:
+            return frame.empty_events_frame()[names]
+        dataset = ds.dataset([str(p) for p in files], schema=STORE_SCHEMA, format="parquet")
+        table = dataset.to_table(columns=names, filter=condition)
+        return frame.columns_to_frame(_canonical_columns(table), names)
+
+    def query(
+        self,
+        sql: str,
+        params: Sequence | dict | None = None,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pa.Table:
+        """Run ``sql`` in DuckDB over a view ``events`` of the stored days (only ``start``..
+        ``end`` when given), with the hive columns ``org`` and ``day`` beside the event columns;
+        times are UTC timestamps. Returns an arrow table."""
+        files = self._readable_files(start, end)
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if files:
+                listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+                con.execute(
+                    "CREATE VIEW events AS SELECT * FROM read_parquet("
+                    f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+                )
+            else:
+                empty = (
+                    STORE_SCHEMA.empty_table()
+                    .append_column("org", pa.array([], pa.string()))
+                    .append_column("day", pa.array([], pa.date32()))
+                )
+                con.register("_no_events", empty)
+                con.execute("CREATE VIEW events AS SELECT * FROM _no_events")
+            return con.sql(sql, params=params).to_arrow_table()
+        finally:
+            con.close()
+
+
+def _canonical_columns(table: pa.Table) -> pa.Table:
+    """Stored columns in ``c4w.frame``'s column form: times as int64 nanoseconds (NaT where
+    missing), numbers NaN where missing."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            ns = pa.timestamp("ns", tz=column.type.tz)
+            column = column.cast(ns).cast(pa.int64()).fill_null(_NAT)
+        elif pa.types.is_floating(column.type):
+            column = column.fill_null(np.nan)
+        elif name == schema.DATA_PROBLEMS:
+            column = column.fill_null(0)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)

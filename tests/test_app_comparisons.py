@@ -1,0 +1,89 @@
+"""The change figures on the demo through AppTest: none at the edges of the history, the right
+one on Today (up to the same time of day) and for each comparison the sidebar offers.
+
+Expected figures are counted here straight from the demo frame with pandas, not by the
+dashboard's code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from c4w import schema, ui
+from tests.test_app import demo_environment, demo_frame, run_app  # noqa: F401 (autouse fixture)
+
+
+def tiles(at) -> dict[str, object]:
+    return {m.label: m for m in at.metric}
+
+
+def logins_between(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """Logins with start <= created_at < end (UTC), counted with plain pandas."""
+    times = frame[schema.CREATED_AT]
+    logins = frame[schema.TYPE].astype(str) == schema.LOGIN
+    return int((logins & (times >= start) & (times < end)).sum())
+
+
+def expected_login_change(days: int, shift_days: int) -> str:
+    """The WiFi logins tile's change for the last `days` days (ending now) against the same
+    stretch `shift_days` earlier, up to the same time of day."""
+    frame = demo_frame()
+    today = pd.Timestamp(ui.utc_today(), tz="UTC")
+    latest = frame.loc[frame[schema.CREATED_AT] >= today, schema.CREATED_AT].max()
+    start = today - pd.Timedelta(days=days - 1)
+    now = logins_between(frame, start, latest + pd.Timedelta(microseconds=1))
+    shift = pd.Timedelta(days=shift_days)
+    before = logins_between(frame, start - shift, latest - shift)
+    return f"{(now - before) / before:+.1%}"
+
+
+def test_last_90_days_reach_before_the_history_so_there_is_no_change_figure() -> None:
+    at = run_app("overview", range="90d")
+    assert not at.exception
+    assert len(at.metric) >= 7
+    assert all(not m.delta for m in at.metric), [m.delta for m in at.metric]
+    assert any("No change figures: they need the history from" in c.value for c in at.caption)
+    # the same on the other pages with tiles
+    for page in ("logins", "visits"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        assert all(not m.delta for m in at.metric)
+
+
+def test_today_is_compared_with_yesterday_up_to_the_same_time_of_day() -> None:
+    at = run_app("overview", range="today")
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("Change against"))
+    yesterday = ui.utc_today() - dt.timedelta(days=1)
+    assert caption.startswith(f"Change against {yesterday:%d %b %Y} up to ")
+    assert "stops at the same time of day" in caption
+    assert tiles(at)["WiFi logins"].delta == expected_login_change(1, 1)
+    # the tile's help says over what dates
+    assert "up to" in tiles(at)["WiFi logins"].help
+
+
+def test_the_default_30_days_compare_every_tile_with_the_30_days_before() -> None:
+    at = run_app("overview")
+    assert not at.exception
+    assert tiles(at)["WiFi logins"].delta == expected_login_change(30, 30)
+    # 30 + 30 days and the 30-day look-back fit in the demo's 90 days: returning compares too
+    assert tiles(at)["Returning visits"].delta
+    assert tiles(at)["Returning visits"].delta.endswith(" pp")
+
+
+def test_the_sidebar_offers_the_same_days_last_week_and_last_year() -> None:
+    at = run_app("overview", range="7d", vs="week")
+    assert not at.exception
+    assert at.sidebar.selectbox(key="flt_compare").value == "week"
+    assert tiles(at)["WiFi logins"].delta == expected_login_change(7, 7)
+    # the comparison is part of the address, as the other filters
+    assert at.query_params.get("vs") in ("week", ["week"])
+    at.sidebar.selectbox(key="flt_compare").set_value("year").run()
+    assert not at.exception
+    # the demo holds 90 days: a year earlier is outside the history
+    assert all(not m.delta for m in at.metric)
+    assert any("No change figures" in c.value for c in at.caption)
+    at.sidebar.selectbox(key="flt_range").set_value("30d").run()
+    at.sidebar.selectbox(key="flt_compare").set_value("week").run()
+    assert any("up to 7 days" in c.value for c in at.caption)
