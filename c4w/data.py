@@ -50,6 +50,7 @@ NO_ANSWER_S = 25.0  # a fetch with no page answered for this long is given up ("
 BACKFILL_DAYS = 365  # how far back "Fetch older history" reaches
 BACKFILL_CHUNK_DAYS = 7  # older history is fetched a week at a time, newest first
 DEMO_ORG_ID = "demo"
+CACHE_ENV = "C4W_CACHE_DIR"  # c4w.demo.CACHE_ENV: where the demo keeps what it makes
 SYNC_WAIT_S = 120.0  # how long a fetch waits for another one writing the same store
 
 
@@ -211,7 +212,7 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     from c4w.store import EventStore, StoreBusy
 
     size = n_events if n_events is not None else "default"
-    folder = Path(root) / "demo" / f"{size}-{day:%Y%m%d}"
+    folder = Path(root) / f"{size}-{day:%Y%m%d}"
     store = EventStore(folder, DEMO_ORG_ID)
     waited = time.monotonic()
     while not _demo_built(store, day):
@@ -251,12 +252,21 @@ def _remove_older_demos(folder: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
+def demo_store_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the demo's stores live: beside the other things the demo keeps on disk
+    (``C4W_CACHE_DIR``, default ``~/.cache/c4w-dashboard``), since it can always be made again;
+    live stores, which cannot, live under ``C4W_STORE_DIR``."""
+    environ = os.environ if environ is None else environ
+    raw = str(environ.get(CACHE_ENV, "")).strip()
+    folder = Path(raw).expanduser() if raw else Path.home() / ".cache" / "c4w-dashboard"
+    return folder / "demo-store"
+
+
 def store_of(source: Source) -> Handle:
     """The store ``source`` reads from (the demo's is written on first use)."""
-    root = str(store_root())
     if source.is_demo:
-        return _demo_store(demo_size(), root, now().date())
-    return _live_store(source.key, root)
+        return _demo_store(demo_size(), str(demo_store_root()), now().date())
+    return _live_store(source.key, str(store_root()))
 
 
 # --- frames in memory: one cache for every session, bounded in bytes -----------------------------

@@ -7,7 +7,6 @@ Live mode runs against the project's sandbox API over real HTTP.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Iterator
 
 import pandas as pd
@@ -250,8 +249,6 @@ def test_missing_values_show_as_a_dash_and_stay_missing_in_the_data() -> None:
 
 # --- live mode against the sandbox ---------------------------------------------------------------
 def live_env(monkeypatch: pytest.MonkeyPatch, url: str, token: str, org_id: str) -> None:
-    """Live mode against ``url``, with a history store of its own (empty at first)."""
-    monkeypatch.setenv("C4W_STORE_DIR", tempfile.mkdtemp(prefix="c4w-test-live-store-"))
     monkeypatch.setenv("C4W_BASE_URL", url)
     monkeypatch.setenv("C4W_TOKEN", token)
     monkeypatch.setenv("C4W_ORG_ID", org_id)

@@ -291,13 +291,14 @@ def test_the_memory_budget_comes_from_the_environment(raw: str, megabytes: int) 
 def test_the_demo_is_written_into_a_store_and_read_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_STORE_DIR", str(tmp_path))
+    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("C4W_DEMO_EVENTS", "3000")
     for name in LIVE_VARS:
         monkeypatch.delenv(name, raising=False)
     source = data.Source("demo")
     frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
     span = data.history_span(source)
+    assert list(tmp_path.glob("demo-store/3000-*/org=demo/day=*"))  # written under the cache
     first = frame[schema.CREATED_AT].min().date()
     last = frame[schema.CREATED_AT].max().date()
     assert span == (first, last)
