@@ -835,6 +835,51 @@ class Client:
             hint="Reload in a minute; the answer may have been cut off.",
         )
 
+    def contacts(self, org_id: str, page_size: int = MAX_PAGE_SIZE) -> pd.DataFrame:
+        """Every contact of the organization (``c4w.contacts.CONTACT_COLUMNS``), each id once.
+
+        ``GET /v2/customers/organizations/{cid}`` scrolled with ``sid``, ``size`` fixed during
+        the scroll. The answer's shape is not published: the contacts are read from a list under
+        ``customers``, ``contacts``, ``data``, ``items`` or ``results`` (or a bare list), the
+        next cursor from ``sid`` or ``scrollId``; the scroll ends on an empty page or without a
+        cursor. A refused cursor starts the scroll again (at most a few times; repeats are
+        dropped). Contact data is personal: nothing of it is logged.
+        """
+        from c4w.contacts import contacts_frame
+
+        path = f"/v2/customers/organizations/{path_segment(org_id, name='org_id')}"
+        size = check_page_size(page_size)
+        items: list[Any] = []
+        seen: set[str] = set()
+        sid: str | None = None
+        restarts = useful_pages = repeats_in_row = 0
+        while True:
+            params = {"size": str(size)}
+            if sid is not None:
+                params["sid"] = sid
+            try:
+                body = self._get(path, params)
+            except APIError as exc:
+                if sid is None or exc.status not in SCROLL_REFUSED:
+                    raise
+                restarts += 1
+                if restarts > MAX_RESUMES_WITHOUT_PROGRESS:
+                    raise _scroll_refused(exc) from None
+                log.info("the contacts cursor was refused; starting the scroll again")
+                sid, repeats_in_row = None, 0
+                continue
+            page, next_sid = contacts_page(body)
+            fresh = [c for c in page if _contact_key(c) not in seen]
+            seen.update(_contact_key(c) for c in fresh)
+            items.extend(fresh)
+            useful_pages += bool(fresh)
+            repeats_in_row = 0 if fresh else repeats_in_row + 1
+            # more pages of repeats than pages read means the server ignores the cursor
+            if not page or next_sid is None or repeats_in_row > useful_pages:
+                break
+            sid = next_sid
+        return contacts_frame(items)
+
     # -- fetching events ------------------------------------------------------------------------
     def _events(
         self,
@@ -1321,6 +1366,38 @@ def _only_types(page: pa.Table, types: tuple[str, ...] | None) -> pa.Table:
     if types is None:
         return page
     return page.filter(pc.is_in(page.column(schema.TYPE), value_set=pa.array(types, pa.string())))
+
+
+_CONTACT_LISTS = ("customers", "contacts", "data", "items", "results")
+
+
+def contacts_page(body: bytes) -> tuple[list[Any], str | None]:
+    """The contacts of one Contacts answer and its next cursor (None when there is none).
+    Raises TransportError when the answer is not JSON holding a list of contacts."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = None
+    if isinstance(parsed, list):
+        return parsed, None
+    if isinstance(parsed, dict):
+        for key in _CONTACT_LISTS:
+            if isinstance(parsed.get(key), list):
+                cursor = parsed.get("sid", parsed.get("scrollId"))
+                cursor = cursor if isinstance(cursor, str) and cursor else None
+                return parsed[key], cursor
+    if _looks_like_html(body):
+        raise _not_json("contacts request")
+    raise TransportError(
+        "The contacts answer from Cloud4Wi was not readable.",
+        hint="Reload in a minute; the answer may have been cut off.",
+    )
+
+
+def _contact_key(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("id") or item.get("customerId") or id(item))
+    return str(id(item))
 
 
 def _scroll_refused(exc: APIError) -> ScrollExpiredError:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from c4w import export, schema
@@ -44,6 +46,17 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 MARKETING_POLICY = "mktgCommunications"
 PRIVACY_POLICY = "privacy"
 MAX_SEARCH_MATCHES = 50
+
+NAME_HELP = (
+    "First and last name from the guest's Cloud4Wi contact; shown as first name and initial "
+    "until personal data is shown (sidebar)."
+)
+EMAIL_HELP = "The contact's email address in Cloud4Wi; masked until personal data is shown."
+PHONE_HELP = "The contact's phone number in Cloud4Wi; only the last 4 digits until shown."
+CONSENT_HELP = (
+    "Whether the guest accepted marketing communications (the mktgCommunications policy): "
+    "given, refused, or not stated. Audience files keep only guests who gave it, by default."
+)
 
 
 def _text(value: object) -> str | None:
@@ -178,6 +191,43 @@ def with_names(
     position = list(out.columns).index(schema.CONTACT_ID) + 1
     out.insert(position, column, names_for(contacts, out[schema.CONTACT_ID].astype(object), reveal))
     return out
+
+
+class Identity(NamedTuple):
+    """Who one guest is, as the Contact page shows it (masked unless revealed)."""
+
+    name: str
+    email: str
+    phone: str
+    consent: str  # "given", "refused" or "not stated"
+
+
+def consent_label(value: object) -> str:
+    """``True`` -> ``given``, ``False`` -> ``refused``, anything else -> ``not stated``."""
+    if value is True or (isinstance(value, bool | np.bool_) and bool(value)):
+        return "given"
+    if value is False or (isinstance(value, np.bool_) and not bool(value)):
+        return "refused"
+    return "not stated"
+
+
+def identity(contacts: pd.DataFrame, contact_id: str, reveal: bool) -> Identity | None:
+    """The guest's name, email, phone and marketing consent for the Contact page, masked
+    unless ``reveal`` ("–" where Cloud4Wi holds nothing); None for an unknown contact id."""
+    rows = contacts[(contacts[schema.CONTACT_ID] == contact_id).fillna(False).to_numpy()]
+    if rows.empty:
+        return None
+    row = rows.iloc[-1].to_dict()
+    email, phone = _text(row.get(schema.EMAIL)), _text(row.get(schema.PHONE))
+    if not reveal:
+        email = export.mask_email(email) if email else None
+        phone = export.mask_phone(phone) if phone else None
+    return Identity(
+        name=display_name(row, reveal) or "–",
+        email=str(email) if email else "–",
+        phone=str(phone) if phone else "–",
+        consent=consent_label(row.get(MARKETING_CONSENT)),
+    )
 
 
 def _digits(text: str) -> str:

@@ -32,6 +32,7 @@ EVENTS_TTL_S = 600  # live events are refetched after 10 minutes
 LOCATIONS_TTL_S = 3600
 MAX_CACHED_FETCHES = 12  # bound on cached live ranges (each may hold a large frame)
 MAX_CACHED_CONTACTS = 64
+CONTACTS_TTL_S = 1800  # the contacts list (names, consents) is refetched after 30 minutes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +166,14 @@ def _demo_locations(n_events: int | None) -> pd.DataFrame:
     return demo.demo_locations_frame()
 
 
+@st.cache_resource(show_spinner="Preparing the demo guests…", max_entries=2)
+def _demo_contacts(n_events: int | None) -> pd.DataFrame:
+    """The demo's contacts frame, built once per process (read-only, shared)."""
+    from c4w import demo
+
+    return demo.demo_contacts_frame(n_events)
+
+
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
     """Events in ``created_at`` order (missing times last), so date ranges are cheap slices."""
     if frame[schema.CREATED_AT].is_monotonic_increasing:
@@ -199,6 +208,13 @@ def _fetch_events(
 @st.cache_data(ttl=LOCATIONS_TTL_S, max_entries=8, show_spinner=False)
 def _fetch_locations(source_key: str, org_id: str) -> pd.DataFrame:
     return _client(source_key).locations(org_id)
+
+
+@st.cache_resource(ttl=CONTACTS_TTL_S, max_entries=4, show_spinner="Fetching contacts…")
+def _fetch_contacts(source_key: str, org_id: str) -> pd.DataFrame:
+    """Every contact of the org (one read-only frame shared by every session). Raises C4WError
+    on failure, so nothing half-fetched is kept."""
+    return _client(source_key).contacts(org_id)
 
 
 @st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_CONTACTS, show_spinner=False)
@@ -259,6 +275,14 @@ def load_locations(source: Source) -> pd.DataFrame:
     return _fetch_locations(source.key, source.org_id)
 
 
+def load_contacts(source: Source) -> pd.DataFrame:
+    """Who each guest is: the contacts frame (``c4w.contacts.CONTACT_COLUMNS``). Demo: the demo
+    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``. Raises C4WError."""
+    if source.is_demo:
+        return _demo_contacts(demo_size())
+    return _fetch_contacts(source.key, source.org_id)
+
+
 def load_contact_events(
     source: Source, contact_id: str, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.DataFrame:
@@ -271,3 +295,4 @@ def refresh() -> None:
     _fetch_events.clear()
     _fetch_locations.clear()
     _fetch_contact.clear()
+    _fetch_contacts.clear()

@@ -202,6 +202,26 @@ SMS_CAMPAIGNS: tuple[tuple[str, int, float, float], ...] = (
     ("Last call: double points end tonight", 22, 0.45, 0.15),
     ("Flash sale: 20% off whole beans", 40, 0.50, 0.14),
 )
+# Store visits each campaign causes: the share of its recipients who come to their home café
+# within 7 days of the send because of it, and would not have come otherwise (the rest of the
+# returned recipients would have come anyway). Some campaigns bring nobody.
+SEEDED_UPLIFT: dict[str, float] = {
+    "New seasonal menu": 0.04,
+    "Double points days start tomorrow": 0.06,
+    "Your monthly Copperline picks": 0.0,
+    'Try the "Barista\'s choice" box': 0.03,
+    "Buon caffè: Copperline Brera is open": 0.08,
+    "Gift cards for every occasion": 0.0,
+    "We miss you — a pastry on us": 0.10,
+    "Weekend brunch is served": 0.05,
+    "Welcome to Copperline": 0.0,
+    "Happy hour: 2-for-1 cold brew": 0.05,
+    "Last call: double points end tonight": 0.0,
+    "Flash sale: 20% off whole beans": 0.04,
+}
+UPLIFT_DAYS = 7  # the seeded visits come within this many days of the send
+HOLDOUT_SHARE = 0.15  # guests with marketing consent kept out of every campaign (the holdout)
+
 SURVEYS = (
     (
         "Guest satisfaction",
@@ -338,6 +358,7 @@ class DemoOrg:
     types: np.ndarray
     contact_ids: np.ndarray
     generated: str = field(default="")
+    contacts: list[dict] = field(default_factory=list, repr=False)  # the Contacts endpoint's
 
     def __len__(self) -> int:
         return len(self.event_lines)
@@ -403,8 +424,11 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
     end = end.astimezone(UTC).replace(microsecond=0)
     chain = _chain(seed)
     ctx = _clock(int(end.timestamp()), chain.zones)
-    blocks = _events_for_size(n, seed, chain, ctx)
-    return _assemble(blocks, n, seed, chain, ctx, end)
+    blocks, guests = _events_for_size(n, seed, chain, ctx)
+    org = _assemble(blocks, n, seed, chain, ctx, end)
+    if guests is not None:
+        object.__setattr__(org, "contacts", _contacts(guests, blocks, org, seed, ctx))
+    return org
 
 
 def _this_hour() -> datetime:
@@ -813,6 +837,7 @@ class _Block:
     columns: Callable[[np.ndarray], list[list]] | None = None
     geo: bool = False
     keep: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    campaign: list[str] | None = None  # sends only: the campaign name of each send
 
 
 @dataclass(eq=False)
@@ -829,40 +854,52 @@ class _Guests:
     sms_ok: np.ndarray
     source: np.ndarray
     signup_t: np.ndarray  # UTC seconds; far past for guests who signed up before the window
+    marketing: np.ndarray | None = None  # accepted marketing communications
+    holdout: np.ndarray | None = None  # kept out of every campaign (a random share of consents)
+    identity: dict[str, np.ndarray] = field(default_factory=dict)  # names, emails, phones
 
+
+_WIFI_VISIT_PAYLOAD = (
+    ',"visit":{"startAt":"%sT%sZ","startAtLocal":"%sT%sZ","timezone":"%s","duration":%d}'
+)
 
 # Average events per guest at this mix, used for the first guess of the number of guests.
 _EVENTS_PER_GUEST = 22.0
 _CORE_SHARE = 0.88  # the rest are WiFi re-logins during visits, which make the count exact
 
 
-def _events_for_size(n: int, seed: int, chain: _Chain, ctx: _Clock) -> list[_Block]:
+def _events_for_size(
+    n: int, seed: int, chain: _Chain, ctx: _Clock
+) -> tuple[list[_Block], _Guests | None]:
     """Simulate enough guests for about 88% of `n` events, then fill to `n` with re-logins.
+    Returns the event blocks and the guests they were simulated for.
 
     When a tiny `n` cannot be hit that way, more guests are simulated and only the earliest
     `n` events are kept (a prefix in time keeps every funnel and visit consistent).
     """
     if n == 0:
-        return []
+        return [], None
     guests = max(1, round(n * _CORE_SHARE / _EVENTS_PER_GUEST))
     blocks: list[_Block] = []
+    simulated: _Guests | None = None
     attempts = 8
     for attempt in range(attempts):
         rng = np.random.default_rng([seed, 1, attempt])
         blocks, visits = _simulate(guests, rng, chain, ctx)
+        simulated = visits["guests"]
         core = sum(int(b.keep.sum()) for b in blocks)
         settle = attempt >= attempts // 2
         if core <= n:
             fill = _relogins(n - core, rng, visits, ctx)
             if core + len(fill.t) == n and (core >= 0.8 * n or settle):
-                return [*blocks, fill]
+                return [*blocks, fill], simulated
             if core + len(fill.t) < n:  # no visit long enough to log in again: more guests
                 guests = max(guests + 1, round(guests * _CORE_SHARE * n / max(core, 1)))
                 continue
         elif settle:
-            return blocks  # over by a little: the earliest n are kept
+            return blocks, simulated  # over by a little: the earliest n are kept
         guests = max(1, round(guests * _CORE_SHARE * n / max(core, 1)))
-    return blocks
+    return blocks, simulated
 
 
 def _day_weights(chain: _Chain, ctx: _Clock) -> np.ndarray:
@@ -972,7 +1009,12 @@ def _make_guests(count: int, rng, ctx: _Clock) -> _Guests:
     source = rng.choice(4, size=count, p=[0.82, 0.08, 0.04, 0.06])
     source = np.where((source == 3) & ~app, 0, source)
     signup_t = np.full(count, ctx.start - 400 * DAY, dtype=np.int64)
-    return _Guests(count, home, existing, rate, app, ios, email_ok, sms_ok, source, signup_t)
+    guests = _Guests(count, home, existing, rate, app, ios, email_ok, sms_ok, source, signup_t)
+    guests.marketing = consent
+    # The holdout is drawn apart from the simulation's own stream of random numbers.
+    holdout_draw = np.random.default_rng([count, 0x401D]).random(count)
+    guests.holdout = consent & (holdout_draw < HOLDOUT_SHARE)
+    return guests
 
 
 def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block], dict]:
@@ -1088,8 +1130,7 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
             who,
             cafe_where,
             5,
-            payload=',"visit":{"startAt":"%sT%sZ","startAtLocal":"%sT%sZ","timezone":"%s",'
-            '"duration":%d}',
+            payload=_WIFI_VISIT_PAYLOAD,
             columns=_visit_columns(ctx, chain, arrive, zone, minutes),
         )
     )
@@ -1099,10 +1140,12 @@ def _simulate(count: int, rng, chain: _Chain, ctx: _Clock) -> tuple[list[_Block]
 
     # Marketing: welcome emails, broadcasts, SMS.
     blocks.extend(_campaign_blocks(rng, g, who, arrive, new, chain, ctx))
+    blocks.extend(_campaign_visit_blocks(g, blocks, cum, chain, ctx))
 
     for b in blocks:
         b.keep = (b.t >= ctx.start) & (b.t < ctx.end)
     visits = {"who": who, "arrive": arrive, "login": login, "leave": leave, "hotspot": hotspot}
+    visits["guests"] = g  # for the contacts (see _contacts)
     return blocks, visits
 
 
@@ -1284,7 +1327,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     for k, (_name, day, share, _o, _c, rule) in enumerate(EMAIL_CAMPAIGNS):
         local = ctx.day0[home_zone] + day * DAY + 10 * HOUR + rng.integers(0, 1800, g.count)
         send = ctx.to_utc(local, home_zone)
-        eligible = g.email_ok & (g.signup_t < send)
+        eligible = g.email_ok & (g.signup_t < send) & ~g.holdout
         if rule == "europe":
             eligible &= europe | (rng.random(g.count) < 0.08)
         elif rule == "lapsed":
@@ -1297,7 +1340,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
         sends_who.append(chosen)
         sends_comm.append(np.full(len(chosen), k))
     # Welcome email a few minutes after each sign-up in the window.
-    welcome = np.flatnonzero(new & g.email_ok & (g.signup_t >= ctx.start - DAY))
+    welcome = np.flatnonzero(new & g.email_ok & ~g.holdout & (g.signup_t >= ctx.start - DAY))
     sends_t.append(g.signup_t[welcome] + rng.integers(2 * MINUTE, 15 * MINUTE, len(welcome)))
     sends_who.append(welcome)
     sends_comm.append(np.full(len(welcome), len(EMAIL_CAMPAIGNS)))
@@ -1310,6 +1353,7 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     clicked = np.flatnonzero(rng.random(len(opened)) < click_rate[s_comm[opened]])
     c_t = o_t[clicked] + _lognormal_lag(rng, 60, 1.0, len(clicked), 2 * HOUR)
     emails = _emails(rng, g, chain)
+    g.identity["email"] = emails
     prefix = _utf8(chain.email_prefix)
 
     def email_cols(comm: np.ndarray, whom: np.ndarray) -> Callable[[np.ndarray], list[list]]:
@@ -1320,7 +1364,14 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     c_who, c_comm = o_who[clicked], o_comm[clicked]
     blocks = [
         _Block(
-            "send_email", s_t, s_who, home_where[s_who], 6, email_payload, email_cols(s_comm, s_who)
+            "send_email",
+            s_t,
+            s_who,
+            home_where[s_who],
+            6,
+            email_payload,
+            email_cols(s_comm, s_who),
+            campaign=[_campaign_names()[0][k] for k in s_comm.tolist()],
         ),
         _Block(
             "open_email", o_t, o_who, home_where[o_who], 7, email_payload, email_cols(o_comm, o_who)
@@ -1337,11 +1388,13 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     ]
     # SMS at 4 pm local, clicks within minutes.
     phones, prefixes = _phones(rng, g)
+    g.identity["phone"], g.identity["prefix"] = phones, prefixes
     sms_t, sms_who, sms_comm = [], [], []
     for k, (_name, day, share, _rate) in enumerate(SMS_CAMPAIGNS):
         local = ctx.day0[home_zone] + day * DAY + 16 * HOUR + rng.integers(0, 600, g.count)
         send = ctx.to_utc(local, home_zone)
-        chosen = np.flatnonzero(g.sms_ok & (g.signup_t < send) & (rng.random(g.count) < share))
+        chosen = g.sms_ok & ~g.holdout & (g.signup_t < send) & (rng.random(g.count) < share)
+        chosen = np.flatnonzero(chosen)
         sms_t.append(send[chosen])
         sms_who.append(chosen)
         sms_comm.append(np.full(len(chosen), k))
@@ -1361,10 +1414,114 @@ def _campaign_blocks(rng, g: _Guests, who, arrive, new, chain: _Chain, ctx: _Clo
     sms_payload = '%s"phone":"%s","prefix":"%s"}'
     t_who, t_comm = m_who[tapped], m_comm[tapped]
     blocks += [
-        _Block("send_sms", m_t, m_who, home_where[m_who], 6, sms_payload, sms_cols(m_comm, m_who)),
+        _Block(
+            "send_sms",
+            m_t,
+            m_who,
+            home_where[m_who],
+            6,
+            sms_payload,
+            sms_cols(m_comm, m_who),
+            campaign=[_campaign_names()[1][k] for k in m_comm.tolist()],
+        ),
         _Block("click_sms", t_t, t_who, home_where[t_who], 8, sms_payload, sms_cols(t_comm, t_who)),
     ]
     return blocks
+
+
+@lru_cache(maxsize=1)
+def _campaign_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Email campaign names (broadcasts, then the welcome email) and SMS campaign names."""
+    emails = tuple(c[0] for c in EMAIL_CAMPAIGNS) + (WELCOME_EMAIL[0],)
+    return emails, tuple(c[0] for c in SMS_CAMPAIGNS)
+
+
+def _campaign_visit_blocks(
+    g: _Guests, blocks: list[_Block], cum: np.ndarray, chain: _Chain, ctx: _Clock
+) -> list[_Block]:
+    """The store visits the campaigns cause (``SEEDED_UPLIFT``): for each campaign, exactly
+    round(uplift x recipients) recipients who had no WiFi or geofence visit starting in the
+    ``UPLIFT_DAYS`` days after their send get one WiFi visit to their home café in those days.
+
+    Drawn from a stream of random numbers of their own, so the rest of the demo stays the same.
+    """
+    rng = np.random.default_rng([g.count, 0xC4, 11])
+    starts = [b for b in blocks if b.type in ("arriving", "geo_arriving")]
+    who = np.concatenate([b.contact for b in starts] + [np.zeros(0, dtype=np.int64)])
+    when = np.concatenate([b.t for b in starts] + [np.zeros(0, dtype=np.int64)])
+    t0 = ctx.start - 500 * DAY
+    keys = np.sort(who.astype(np.int64) << 32 | (when - t0).astype(np.int64))
+    sends = [b for b in blocks if b.campaign is not None]
+    by_campaign: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for b in sends:
+        names = np.array(b.campaign, dtype=object)
+        for name in dict.fromkeys(b.campaign):
+            m = names == name
+            by_campaign.setdefault(name, []).append((b.t[m], b.contact[m]))
+    kind_of = np.array([KINDS.index(c.kind) for c in CAFES])
+    profiles = np.array([_HOURLY[k][w] for k in KINDS for w in (0, 1)], dtype=float)
+    closing = np.array([[_closing_hour(_HOURLY[k][w]) for w in (0, 1)] for k in KINDS])
+    window = UPLIFT_DAYS * DAY
+    out_who, out_arrive, out_minutes = [], [], []
+    order = sorted(by_campaign, key=lambda n: min(int(t.min()) for t, _ in by_campaign[n]))
+    for name in order:
+        uplift = SEEDED_UPLIFT.get(name, 0.0)
+        send_t = np.concatenate([t for t, _ in by_campaign[name]])
+        send_who = np.concatenate([w for _, w in by_campaign[name]]).astype(np.int64)
+        target = round(uplift * len(send_t))
+        if target <= 0:
+            continue
+        lo = send_who << 32 | (send_t - t0 + 1)
+        hi = send_who << 32 | (send_t - t0 + window)
+        came = np.searchsorted(keys, hi, "right") - np.searchsorted(keys, lo, "left")
+        # When the guest comes: a day after the send day, with the café's own day weights.
+        place = g.home[send_who]
+        zone = chain.cafe_zone[place]
+        send_day = (ctx.to_local(send_t, zone) - ctx.day0[zone]) // DAY
+        day = _sample_days(rng, cum, place, send_day + 1, send_day + UPLIFT_DAYS)
+        weekend = ctx.weekday(np.maximum(day, 0), zone) >= 5
+        tod = _sample_hours(rng, profiles, kind_of[place] * 2 + weekend)
+        arrive = ctx.to_utc(ctx.day0[zone] + day * DAY + tod, zone)
+        median = np.array([_DWELL[k][1] for k in KINDS])[kind_of[place]]
+        sigma = np.array([_DWELL[k][2] for k in KINDS])[kind_of[place]]
+        minutes = np.clip(np.rint(median * np.exp(sigma * rng.standard_normal(len(place)))), 5, 240)
+        last = (closing[kind_of[place], weekend.astype(int)] * HOUR + 10 * MINUTE - tod) // MINUTE
+        minutes = np.clip(minutes, 1, np.maximum(last, 1)).astype(np.int64)
+        leave = arrive + minutes * MINUTE
+        ok = (came == 0) & (day >= 0) & (arrive > send_t) & (arrive <= send_t + window)
+        ok &= (leave < ctx.end) & (arrive >= ctx.start)
+        candidates = np.flatnonzero(ok)
+        pick = rng.choice(candidates, size=min(target, len(candidates)), replace=False)
+        out_who.append(send_who[pick])
+        out_arrive.append(arrive[pick])
+        out_minutes.append(minutes[pick])
+        new_keys = send_who[pick] << 32 | (arrive[pick] - t0)
+        keys = np.sort(np.concatenate([keys, new_keys]))
+    if not out_who:
+        return []
+    who_v = np.concatenate(out_who)
+    arrive_v = np.concatenate(out_arrive)
+    minutes_v = np.concatenate(out_minutes)
+    place = g.home[who_v]
+    zone = chain.cafe_zone[place]
+    leave = arrive_v + minutes_v * MINUTE + rng.integers(0, MINUTE, len(who_v))
+    hotspot = (
+        chain.hotspot_first[place]
+        + rng.integers(0, 1 << 30, len(who_v)) % (chain.hotspot_count[place])
+    )
+    return [
+        _Block("arriving", arrive_v, who_v, hotspot, 0),
+        _Block("login", arrive_v + rng.integers(0, 8, len(who_v)), who_v, hotspot, 2),
+        _Block(
+            "visit",
+            leave,
+            who_v,
+            chain.cafe_where[place],
+            5,
+            payload=_WIFI_VISIT_PAYLOAD,
+            columns=_visit_columns(ctx, chain, arrive_v, zone, minutes_v),
+        ),
+    ]
 
 
 def _in_window(ctx: _Clock, times: list, *parts: list) -> tuple[np.ndarray, ...]:
@@ -1381,6 +1538,7 @@ def _emails(rng, g: _Guests, chain: _Chain) -> np.ndarray:
     number = rng.integers(1, 999, g.count)
     style = rng.integers(0, 3, g.count)
     domain = np.array(_DOMAINS, dtype=object)[rng.integers(0, len(_DOMAINS), g.count)]
+    g.identity["first"], g.identity["last"] = first, last
     out = [
         (f"{f}.{la}" if s == 0 else f"{f}{la}{n}" if s == 1 else f"{f[0]}.{la}{n}") + "@" + d
         for f, la, n, s, d in zip(
@@ -1520,6 +1678,66 @@ def _assemble(
         contact_ids=contacts,
         generated=generated,
     )
+
+
+def _contacts(g: _Guests, blocks: list[_Block], org: DemoOrg, seed: int, ctx: _Clock) -> list[dict]:
+    """The Contacts endpoint's answer for the demo: one contact per guest who signed up, with
+    the name and email their campaign events carry, a phone (the one their SMS go to), the
+    marketing consent the campaigns obey, and visit metrics from their events."""
+    count = 1 + max((int(b.contact.max()) for b in blocks if len(b.contact)), default=-1)
+    ids = _hex(np.random.default_rng([seed, 2]), count)  # the same ids as in _assemble
+    rng = np.random.default_rng([seed, 3])  # contact-only details, apart from the events
+    signed = (g.existing | (g.signup_t >= ctx.start - 3 * DAY))[:count]
+    before = ctx.start - rng.integers(DAY, 400 * DAY, count)
+    created = np.where(g.signup_t[:count] >= ctx.start - 3 * DAY, g.signup_t[:count], before)
+    has_phone = g.sms_ok[:count] | (rng.random(count) < 0.4)
+    has_email = g.email_ok[:count] | ~g.marketing[:count]
+    visits = org.types == "visit"
+    index = {c: i for i, c in enumerate(ids)}
+    visit_guest = np.array([index[c] for c in org.contact_ids[visits].tolist()], dtype=np.int64)
+    n_visits = np.bincount(visit_guest, minlength=count)
+    last_visit = np.full(count, -1, dtype=np.int64)
+    np.maximum.at(last_visit, visit_guest, org.created_at[visits])
+    ident = g.identity
+    out = []
+    for i in np.flatnonzero(signed).tolist():
+        phone = f"{ident['prefix'][i].decode()} {ident['phone'][i].decode()}"
+        out.append(
+            {
+                "id": ids[i],
+                "firstName": str(ident["first"][i]).title(),
+                "lastName": str(ident["last"][i]).title().replace("Obrien", "O'Brien"),
+                "email": ident["email"][i].decode() if has_email[i] else None,
+                "phone": phone if has_phone[i] else None,
+                "created": _iso_seconds(int(created[i])),
+                "signupMethod": SIGNUP_SOURCES[int(g.source[i])],
+                "policies": [
+                    {"name": "privacy", "accepted": True},
+                    {"name": "termsOfUse", "accepted": True},
+                    {"name": "mktgCommunications", "accepted": bool(g.marketing[i])},
+                ],
+                "metrics": {
+                    "countTotalVisits": int(n_visits[i]),
+                    "lastVisitDateUtc": _iso_seconds(int(last_visit[i]))
+                    if last_visit[i] >= 0
+                    else None,
+                },
+            }
+        )
+    return out
+
+
+def _iso_seconds(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def demo_contacts_frame(n_events: int | None = None) -> pd.DataFrame:
+    """The demo organization's contacts frame (``c4w.contacts.CONTACT_COLUMNS``), for the
+    demo of the same size and hour as ``demo_events_frame``."""
+    from c4w.contacts import contacts_frame
+
+    n = demo_size_from_env() if n_events is None else int(n_events)
+    return contacts_frame(build_demo(n, end=_this_hour()).contacts)
 
 
 def _select(lines: list[bytes], indices) -> list[bytes]:

@@ -53,7 +53,8 @@ SCROLL_TTL_S = 120.0  # the legacy v2 API expired scroll ids after 2 minutes
 MAX_SCROLLS = 2_000
 SCROLL_ERROR_STATUS = 404
 
-ENDPOINTS = ("login", "events", "contact", "locations")
+CONTACTS_PATH = ("v2", "customers", "organizations")  # then the organization id
+ENDPOINTS = ("login", "events", "contact", "locations", "contacts")
 NAMED_FAULTS = (
     "reset",  # the connection is reset without an answer
     "timeout",  # the answer is held back for delay_s (past the client's read timeout)
@@ -87,6 +88,7 @@ class StaticSource:
     types: np.ndarray
     contact_ids: np.ndarray
     locations: list[dict] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)  # items of the Contacts endpoint
 
 
 def source_from_events(
@@ -436,6 +438,19 @@ def _param_time(value: str | None, name: str) -> int | None:
     return epoch
 
 
+def _page_size(text: str | None) -> int:
+    """The ``size`` parameter: 1..10000, DEFAULT_PAGE_SIZE when not given."""
+    if text in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(text)
+    except ValueError:
+        raise _BadRequest(409, "size must be a number between 1 and 10000") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise _BadRequest(409, "size must be between 1 and 10000")
+    return size
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "C4WSandbox/1.0"
@@ -522,6 +537,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(method: str, parts: list[str]) -> tuple[str | None, str | None, str | None]:
         if method == "POST" and parts == ["v1", "sts", "login", "services"]:
             return "login", None, None
+        if method == "GET" and len(parts) == 4 and parts[:3] == list(CONTACTS_PATH):
+            return "contacts", parts[3], None
         if method != "GET" or len(parts) < 4 or parts[:2] != ["v1", "organizations"]:
             return None, None, None
         org = parts[2]
@@ -592,6 +609,9 @@ class _Handler(BaseHTTPRequestHandler):
             entry["status"] = 200
             self._send(200, self._locations_body(query.get("tags")))
             return
+        if endpoint == "contacts":
+            self._contacts(entry, number, token, query)
+            return
         plan = self._plan(query, contact)
         entry["page"] = plan.page
         scroll_id = query.get("scrollId") or None
@@ -607,14 +627,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Which events this request gets: a fresh query, or the next page of a scroll."""
         state = self.server.state
         size_text = query.get("size")
-        size = DEFAULT_PAGE_SIZE
-        if size_text not in (None, ""):
-            try:
-                size = int(size_text)
-            except ValueError:
-                raise _BadRequest(409, "size must be a number between 1 and 10000") from None
-            if not 1 <= size <= MAX_PAGE_SIZE:
-                raise _BadRequest(409, "size must be between 1 and 10000")
+        size = _page_size(size_text)
         scroll_id = query.get("scrollId") or None
         if scroll_id is not None:
             scroll = state.find_scroll(scroll_id)
@@ -654,6 +667,44 @@ class _Handler(BaseHTTPRequestHandler):
             scroll_id = state.new_scroll(following)
         return state.page_body(page, len(plan.indices), scroll_id)
 
+    def _contacts(
+        self, entry: dict[str, Any], number: int, token: str, query: dict[str, str]
+    ) -> None:
+        """The Contacts endpoint: ``size`` (1..10000) contacts a page, the next page by ``sid``;
+        the answer is ``{"generated", "count", "sid", "customers": [...]}``, an empty
+        ``customers`` list once every contact was sent."""
+        state = self.server.state
+        everyone = list(getattr(state.source, "contacts", None) or [])
+        sid = query.get("sid") or None
+        if sid is not None:
+            scroll = state.find_scroll(sid)
+            if scroll is None:
+                raise _BadRequest(state.scroll_error_status, "sid not found or expired")
+            plan = _Query(scroll.indices, scroll.size, scroll.page, scroll.offset, True)
+        else:
+            size = _page_size(query.get("size"))
+            plan = _Query(np.arange(len(everyone)), size, 1, 0, True)
+        entry["page"] = plan.page
+        page = plan.indices[plan.offset : plan.offset + plan.size]
+        following = _Scroll(
+            plan.indices,
+            plan.size,
+            plan.offset + len(page),
+            plan.page + 1,
+            time.monotonic() + state.scroll_ttl_s,
+        )
+        head = {"generated": _api_time(time.time()), "count": len(everyone)}
+        head["sid"] = state.new_scroll(following)
+        head["customers"] = [everyone[i] for i in page.tolist()]
+        body = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        fault = state.take_fault("contacts", plan.page, number, sid is not None)
+        if fault is not None:
+            entry["fault"] = str(fault.kind)
+            entry["status"] = self._apply_fault(fault, token, sid, body=body)
+            return
+        entry["status"] = 200
+        self._send(200, body)
+
     def _locations_body(self, tags: str | None) -> bytes:
         items = list(self.server.state.source.locations)
         if tags:
@@ -668,6 +719,7 @@ class _Handler(BaseHTTPRequestHandler):
         token: str | None,
         scroll_id: str | None,
         plan: _Query | None = None,
+        body: bytes | None = None,
     ) -> int:
         """Misbehave as scripted; returns the status sent (0 when no answer was sent)."""
         state = self.server.state
@@ -700,7 +752,8 @@ class _Handler(BaseHTTPRequestHandler):
             page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
             self._send(200, page, content_type="text/html")
             return 200
-        body = self._events_body(plan) if plan is not None else self._locations_body(None)
+        if body is None:
+            body = self._events_body(plan) if plan is not None else self._locations_body(None)
         half = body[: max(1, len(body) // 2)]
         if kind == "truncated":
             self._send(200, half)

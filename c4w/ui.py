@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import data, export, formatting, schema
+from c4w import audience, data, export, formatting, schema
+from c4w import contacts as contact_frame
 from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
@@ -344,6 +345,7 @@ def begin_run(ctx: PageContext) -> None:
 def end_run() -> None:
     """Drop the run's context so its frames are not kept alive between runs."""
     _RUN.ctx = None
+    _RUN.contacts_warned = False
 
 
 def page_context() -> PageContext:
@@ -967,6 +969,14 @@ def show_table(
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
     config: dict[str, object] = {**number_formats(shown), **dict(column_config or {})}
+    if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
+        shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)
+        config.setdefault(
+            GUEST_COLUMN,
+            st.column_config.TextColumn(
+                "Guest", help="Name (Emma S. until personal data is shown), or masked email"
+            ),
+        )
     if schema.CONTACT_ID in shown.columns and schema.CONTACT_ID not in config:
         filters = ctx.filters if ctx is not None else None
         links = [
@@ -993,6 +1003,65 @@ def show_table(
         st.caption(
             f"Showing the first {max_rows:,} of {total:,} rows. Download the CSV for all of them."
         )
+
+
+GUEST_COLUMN = "guest"  # the readable name tables show beside a contact id
+
+
+def contacts_of(ctx: PageContext) -> pd.DataFrame:
+    """Who the guests are (``c4w.contacts.CONTACT_COLUMNS``). When Cloud4Wi cannot be asked, a
+    short warning is shown once per run and an empty frame returned: the page goes on without
+    names and consents."""
+    if ctx.source is None:
+        return contact_frame.empty_contacts()
+    try:
+        return data.load_contacts(ctx.source)
+    except Exception as exc:
+        if not is_api_error(exc):
+            raise
+        if not getattr(_RUN, "contacts_warned", False):
+            _RUN.contacts_warned = True
+            st.warning(f"Guests' names and consents could not be loaded. {error_message(exc)}")
+        return contact_frame.empty_contacts()
+
+
+def download_audience(
+    ctx: PageContext,
+    contact_ids: Iterable[object],
+    what: str,
+    key: str,
+    contacts: pd.DataFrame | None = None,
+) -> None:
+    """A contact list as an audience file (``c4w.audience``): a switch that keeps only contacts
+    who accept marketing (on by default), the download button, and a line saying who is in it.
+    Names, emails and phones are in full only when the viewer revealed personal data."""
+    people = contacts if contacts is not None else contacts_of(ctx)
+    ids = list(dict.fromkeys(c for c in contact_ids if isinstance(c, str) and c))
+    consent_only = st.toggle(
+        "Only contacts who accept marketing",
+        value=True,
+        key=f"{key}_consent",
+        help=audience.CONSENT_ONLY_HELP,
+    )
+    frame = audience.audience_frame(
+        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    )
+
+    def make() -> bytes:
+        return audience.audience_csv(frame)
+
+    st.download_button(
+        f"Download audience ({len(frame):,} contacts)",
+        data=make,
+        file_name=audience.audience_file_name(what, consent_only, ctx.start, ctx.end),
+        mime="text/csv",
+        key=key,
+        icon=":material/group:",
+        on_click="ignore",
+        help="Contact id, first and last name, email, phone (E.164) and marketing consent: "
+        "imports into Cloud4Wi or an email tool as is. Masked unless personal data is shown.",
+    )
+    st.caption(audience.consent_note(len(frame), len(ids), consent_only))
 
 
 def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from c4w import contacts as people
 from c4w import schema, ui
 from c4w.charts import contacts as charts
 from c4w.metrics import contacts as cm
@@ -18,24 +19,44 @@ st.caption(
     "geofences, and the emails and SMS they received, opened and clicked."
 )
 
-# A link (?contact=...) fills the search box; typing an id updates the link, so it can be shared.
+# A link (?contact=...) fills the search box. A search that finds one contact puts that contact's
+# id (never the typed email, phone or name) into the link, so it can be shared.
 from_link = ui.contact_id_from_url()
 if from_link != st.session_state.get(SEEN_KEY):
     st.session_state[SEEN_KEY] = from_link
     st.session_state[SEARCH_KEY] = from_link or ""
 typed = st.text_input(
-    "Contact id",
+    "Contact id, email, phone or name",
     key=SEARCH_KEY,
     max_chars=ui.MAX_CONTACT_ID_CHARS,
-    placeholder="Paste a contact id, or open one from any table",
-    help="The Cloud4Wi customer id. Tables on other pages link here with the Open button.",
+    placeholder="Paste a contact id, type an email, a phone number or a name",
+    help="The Cloud4Wi customer id, the whole email address, the last 6 or more digits of the "
+    "phone, or the start of the first and last name. What you type stays out of the page "
+    "address; only the contact id found goes there.",
 )
+directory = ui.contacts_of(ctx)
 contact_id, problem = ui.clean_contact_id(typed)
 if problem:
     st.warning(problem)
+matches = people.search_contacts(directory, contact_id) if contact_id else directory.iloc[0:0]
+if contact_id and len(matches) == 1:
+    contact_id = str(matches[schema.CONTACT_ID].iloc[0])
+elif len(matches) > 1:
+    st.info(f"{len(matches):,} guests match. Open one:")
+    listing = matches[[schema.CONTACT_ID, people.SIGNUP_METHOD, people.CREATED]]
+    ui.show_table(
+        listing,
+        ctx=ctx,
+        key="contact_matches_table",
+        column_config={people.CREATED: st.column_config.DatetimeColumn("Signed up", format=WHEN)},
+    )
+    st.stop()
+known = contact_id is not None and (
+    len(matches) == 1 or bool((ctx.all_events[schema.CONTACT_ID] == contact_id).fillna(False).any())
+)
 if contact_id != from_link:
     st.session_state[SEEN_KEY] = contact_id
-    if contact_id:
+    if contact_id and (known or not ctx.is_demo) and "@" not in contact_id:
         st.query_params[ui.CONTACT_PARAM] = contact_id
     elif ui.CONTACT_PARAM in st.query_params:
         del st.query_params[ui.CONTACT_PARAM]
@@ -69,6 +90,15 @@ if events.empty:
 
 summary = cm.contact_summary(events, contact_id)
 st.code(contact_id, language=None)
+card = people.identity(directory, contact_id, ctx.reveal_personal)
+if card is None:
+    st.caption("Cloud4Wi holds no name, email or consent for this contact id.")
+else:
+    ids = st.columns(4)
+    ids[0].metric("Guest", card.name, help=people.NAME_HELP)
+    ids[1].metric("Email", card.email, help=people.EMAIL_HELP)
+    ids[2].metric("Phone", card.phone, help=people.PHONE_HELP)
+    ids[3].metric("Marketing consent", card.consent, help=people.CONSENT_HELP)
 st.caption(
     f"All events we have for this guest, not only the selected dates: first on "
     f"{cm.format_time(summary.first_seen)}, last on {cm.format_time(summary.last_seen)}."

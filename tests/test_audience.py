@@ -158,3 +158,18 @@ def test_display_names_and_search() -> None:
     assert ct.search_contacts(f, "smith emma")[schema.CONTACT_ID].tolist() == ["c1"]
     assert ct.search_contacts(f, "mith").empty  # words match from their start
     assert ct.search_contacts(f, "").empty
+
+
+def test_identity_card_is_masked_until_revealed() -> None:
+    f = frame()
+    hidden = ct.identity(f, "c1", reveal=False)
+    assert hidden == ct.Identity("Emma S.", "e***@example.com", "***0101", "given")
+    shown = ct.identity(f, "c1", reveal=True)
+    assert shown == ct.Identity(
+        "Emma Smith", "emma.smith@example.com", "+1 (212) 555-0101", "given"
+    )
+    assert ct.identity(f, "c2", reveal=False).consent == "refused"
+    assert ct.identity(f, "c3", reveal=False) == ct.Identity(
+        "n***@example.net", "n***@example.net", "–", "not stated"
+    )
+    assert ct.identity(f, "ghost", reveal=True) is None

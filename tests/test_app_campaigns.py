@@ -1,0 +1,73 @@
+"""The Campaigns page, the contact search and audience downloads through AppTest (demo data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from c4w import contacts as ct
+from c4w import data, schema
+from tests.test_app import CREDENTIAL_VARS, DEMO_EVENTS, param, run_app
+
+
+@pytest.fixture(autouse=True)
+def demo_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("C4W_DEMO_EVENTS", DEMO_EVENTS)
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+def demo_contacts():
+    return data.load_contacts(data.Source("demo"))
+
+
+def a_guest_with_email_and_phone() -> dict:
+    people = demo_contacts()
+    has = people[people[schema.EMAIL].notna() & people[schema.PHONE].notna()]
+    return has.iloc[0].to_dict()
+
+
+def test_contact_search_by_email_finds_the_guest_and_keeps_the_email_out_of_the_address():
+    guest = a_guest_with_email_and_phone()
+    at = run_app("contact")
+    at.text_input(key="contact_search").set_value(guest[schema.EMAIL].upper()).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the address names the contact by id only
+    assert param(at, "contact") == [guest[schema.CONTACT_ID]]
+    for name in at.query_params:
+        for value in param(at, name):
+            assert "@" not in value and guest[schema.EMAIL] not in value
+    shown = {m.label: m.value for m in at.metric}
+    first, last = guest[ct.FIRST_NAME], guest[ct.LAST_NAME]
+    assert shown["Guest"] == f"{first} {last[0]}."
+    local, _, domain = guest[schema.EMAIL].partition("@")
+    assert shown["Email"] == f"{local[0]}***@{domain}"
+    digits = "".join(ch for ch in guest[schema.PHONE] if ch.isdigit())
+    assert shown["Phone"] == "***" + digits[-4:]
+    assert shown["Marketing consent"] in ("given", "refused", "not stated")
+    at.sidebar.toggle(key="flt_reveal").set_value(True).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Guest"] == f"{first} {last}" and shown["Email"] == guest[schema.EMAIL]
+    assert shown["Phone"] == guest[schema.PHONE]
+
+
+def test_contact_search_by_phone_and_by_name():
+    guest = a_guest_with_email_and_phone()
+    at = run_app("contact")
+    for typed in (guest[schema.PHONE], guest[ct.NAME]):
+        at.text_input(key="contact_search").set_value(typed).run()
+        assert not at.exception, [e.value for e in at.exception]
+        matches = ct.search_contacts(demo_contacts(), typed)
+        assert guest[schema.CONTACT_ID] in set(matches[schema.CONTACT_ID])
+        # one match opens that guest; several give a list to open from
+        if len(matches) == 1:
+            assert param(at, "contact") == [guest[schema.CONTACT_ID]]
+        else:
+            assert any(f"{len(matches):,} guests match" in str(i.value) for i in at.info)
+            listed = set(at.dataframe[0].value[schema.CONTACT_ID])
+            assert guest[schema.CONTACT_ID] in listed
+        assert typed not in str(dict(at.query_params))
+        digits = "".join(ch for ch in guest[schema.PHONE] if ch.isdigit())
+        assert digits not in str(dict(at.query_params))
