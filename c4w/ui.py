@@ -768,7 +768,7 @@ def require_sign_in() -> None:
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
-        st.sidebar.caption(f"Signed in: {who}")
+        st.sidebar.caption(f"Signed in: {export.escape_markdown(who)}")
         st.sidebar.button("Sign out", key="auth_logout", on_click=st.logout)
         return
     providers = [name for name, value in auth.items() if isinstance(value, Mapping)]
@@ -788,6 +788,16 @@ def require_sign_in() -> None:
 # --- headline figures, tables, downloads, errors -------------------------------------------------
 def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
     return df if reveal else export.mask_personal(df)
+
+
+def md_text(value: object, ctx: PageContext | None = None) -> str:
+    """Text from event data for an element that renders Markdown (metric labels and values,
+    st.markdown, captions, st.info/warning, tab, expander and button labels, radio and
+    segmented-control options): emails and phone numbers in it masked unless the viewer
+    revealed them, then every Markdown character escaped, so it shows exactly as typed (never
+    an image, a link, an HTML comment or a formula). Empty for None or a missing value."""
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    return export.escape_markdown(value if reveal else export.mask_free_text(value))
 
 
 def download_csv(

@@ -106,7 +106,9 @@ st.caption(
 r1 = st.columns(4)
 r1[0].metric("First seen", cm.format_day(summary.first_seen), help=cm.FIRST_SEEN_HELP)
 r1[1].metric("Last seen", cm.format_day(summary.last_seen), help=cm.LAST_SEEN_HELP)
-r1[2].metric("Signup source", summary.signup_source or "–", help=cm.SIGNUP_SOURCE_HELP)
+r1[2].metric(
+    "Signup source", ui.md_text(summary.signup_source, ctx) or "–", help=cm.SIGNUP_SOURCE_HELP
+)
 r1[3].metric("Locations visited", f"{len(summary.locations_visited):,}", help=cm.LOCATIONS_HELP)
 r2 = st.columns(6)
 r2[0].metric("WiFi visits", f"{summary.visits:,}", help=cm.VISITS_HELP)
