@@ -7,13 +7,16 @@ the live account. With an ``[auth]`` section, visitors sign in first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from c4w import data, ui
 
 st.set_page_config(
     page_title="Guest analytics · Cloud4Wi",
-    page_icon=":material/wifi:",
+    # bundled: a material icon or an emoji would be fetched from an outside server
+    page_icon=str(Path(__file__).parent / "assets" / "icon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
 )

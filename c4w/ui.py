@@ -768,7 +768,7 @@ def require_sign_in() -> None:
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
-        st.sidebar.caption(f"Signed in: {who}")
+        st.sidebar.caption(f"Signed in: {export.escape_markdown(who)}")
         st.sidebar.button("Sign out", key="auth_logout", on_click=st.logout)
         return
     providers = [name for name, value in auth.items() if isinstance(value, Mapping)]
@@ -790,17 +790,29 @@ def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
     return df if reveal else export.mask_personal(df)
 
 
+def md_text(value: object, ctx: PageContext | None = None) -> str:
+    """Text from event data for an element that renders Markdown (metric labels and values,
+    st.markdown, captions, st.info/warning, tab, expander and button labels, radio and
+    segmented-control options): emails and phone numbers in it masked unless the viewer
+    revealed them, then every Markdown character escaped, so it shows exactly as typed (never
+    an image, a link, an HTML comment or a formula). Empty for None or a missing value."""
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    return export.escape_markdown(value if reveal else export.mask_free_text(value))
+
+
 def download_csv(
     df: pd.DataFrame,
     what: str = "data",
     ctx: PageContext | None = None,
     key: str | None = None,
     label: str | None = None,
+    readable: bool = False,
 ) -> None:
     """A download button for ``df`` as a spreadsheet-safe CSV named after ``what`` and the dates.
 
-    Emails and phone numbers are masked unless the viewer revealed them. The file is made only
-    when the button is clicked.
+    Emails and phone numbers are masked unless the viewer revealed them. With ``readable``,
+    the file has headers in the user's words, event labels and rounded numbers
+    (``formatting.csv_ready``, after masking). The file is made only when the button is clicked.
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
@@ -808,6 +820,8 @@ def download_csv(
     frame = df
 
     def make() -> bytes:
+        if readable:  # mask first: csv_ready renames the personal columns
+            return export.csv_bytes(formatting.csv_ready(_personal_safe(frame, reveal)))
         return export.csv_bytes(frame, reveal_personal=reveal)
 
     rows = len(df)
@@ -831,13 +845,21 @@ class Download(NamedTuple):
     what: str
     key: str
     label: str
+    readable: bool = False  # headers in the user's words (see ``download_csv``)
 
 
 def download_row(ctx: PageContext, *downloads: Download) -> None:
     """CSV download buttons side by side, one column each (each as ``download_csv``)."""
     for column, item in zip(st.columns(len(downloads)), downloads, strict=True):
         with column:
-            download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
+            download_csv(
+                item.df,
+                what=item.what,
+                ctx=ctx,
+                key=item.key,
+                label=item.label,
+                readable=item.readable,
+            )
 
 
 def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | None:
@@ -924,6 +946,24 @@ _LINK_COLUMN = "_contact_page"
 MISSING_TEXT = "—"  # what an empty cell shows on screen (the CSV keeps it empty)
 
 
+def number_formats(df: pd.DataFrame) -> dict[str, object]:
+    """Column formats that write numbers one way on screen: whole numbers with thousands
+    separators (1,260), other numbers with separators and at most three decimals, and columns
+    whose name ends in "(%)" as percentages with one decimal (41.2%)."""
+    config: dict[str, object] = {}
+    for column in df.columns:
+        dtype = df[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            continue
+        if str(column).endswith(formatting.PERCENT_SUFFIX):
+            config[column] = st.column_config.NumberColumn(format="%.1f%%")
+        elif pd.api.types.is_integer_dtype(dtype):
+            config[column] = st.column_config.NumberColumn(format="accounting", step=1)
+        else:
+            config[column] = st.column_config.NumberColumn(format="localized")
+    return config
+
+
 def show_table(
     df: pd.DataFrame,
     ctx: PageContext | None = None,
@@ -933,11 +973,12 @@ def show_table(
 ) -> None:
     """``df`` as a table of at most ``max_rows`` rows, personal columns masked unless revealed,
     with a note when rows were left out (the download has them all). Contact ids link to the
-    Contact page; missing values show as a dash."""
+    Contact page; missing values show as a dash; numbers follow ``number_formats`` unless
+    ``column_config`` says otherwise."""
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
-    config: dict[str, object] = dict(column_config or {})
+    config: dict[str, object] = {**number_formats(shown), **dict(column_config or {})}
     if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
         shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)
         config.setdefault(
