@@ -1119,6 +1119,16 @@ def download_audience(
     st.caption(audience.consent_note(len(frame), len(ids), consent_only))
 
 
+def set_location_filter(location_ids: Sequence[str]) -> None:
+    """Choose these locations in the sidebar's location filter. Call it from a widget's
+    callback, which runs before the sidebar is drawn again. The other filters are set again as
+    they are, so they hold when the callback also switches page."""
+    for key in (_K_RANGE, _K_DATES, _K_COMPARE, _K_REVEAL):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.session_state[_K_LOCS] = list(location_ids)
+
+
 def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:
     """Relative address of another page (``"visits"``; ``""`` for the Overview) with the
     filters' dates and ``location_ids`` (the filters' own locations when None)."""
