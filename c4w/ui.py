@@ -735,20 +735,65 @@ def data_status(ctx: PageContext) -> None:
         st.rerun()
 
 
+DEMO_NOTICE = (
+    "**Demo data**: this is sample data from a made-up café chain, so you can try every view. "
+    "To see your own guests, ask whoever runs this dashboard to connect your Cloud4Wi account."
+)
+CONNECT_STEPS = """1. In the Cloud4Wi dashboard, open **Manage > Developers > APIs** and create
+   credentials for **API v3** with the role **Organization Manager**.
+2. Give the dashboard the organization id, the client key and the client secret: in the
+   `[c4w]` section of `.streamlit/secrets.toml` (`org_id`, `client_key`, `client_secret`), or
+   as the environment variables `C4W_ORG_ID`, `C4W_CLIENT_KEY` and `C4W_CLIENT_SECRET`.
+3. Restart the dashboard. This notice goes away and the sidebar says *Data as of* instead of
+   *Demo data built*."""
+
+
 def demo_banner(source: data.Source) -> None:
-    """A one-line notice that this is demo data and how to connect a real account."""
+    """A notice for the marketer that this is sample data and whom to ask, with the steps for
+    whoever runs the dashboard behind an expander."""
     if source.problem:
         st.warning(
             "Cloud4Wi credentials are set but incomplete, so demo data is shown. " + source.problem,
             icon=":material/key_off:",
         )
     elif source.is_demo:
-        st.info(
-            "**Demo data** — a made-up café chain, so you can try every view. To see your own "
-            "guests, whoever runs this dashboard adds your Cloud4Wi API credentials (README: "
-            "*Connecting a real Cloud4Wi account*).",
-            icon=":material/science:",
-        )
+        st.info(DEMO_NOTICE, icon=":material/science:")
+    else:
+        return
+    with st.expander("For whoever runs this dashboard: connecting a Cloud4Wi account"):
+        st.markdown(CONNECT_STEPS)
+
+
+def missing_page_note(requested: str | None, known_paths: Collection[str]) -> str | None:
+    """A short note when the address asks for a page that does not exist (the Overview is
+    shown instead); None when the page exists or none was asked for."""
+    if not requested:
+        return None
+    name = requested.strip("/")
+    if not name or name in known_paths:
+        return None
+    # only plain names are repeated on screen: the address is typed by anyone
+    plain = len(name) <= 60 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name)
+    what = f"There is no page called “{name}”" if plain else "The address names no page"
+    return f"{what}, so the Overview is shown instead. Pick a page on the left."
+
+
+def requested_page() -> str | None:
+    """The page name the address asked for in this run (None when it asked for none)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = get_script_run_ctx()
+    manager = getattr(run, "pages_manager", None) if run is not None else None
+    name = getattr(manager, "intended_page_name", None)
+    return str(name) if name else None
+
+
+def glossary_popover() -> None:
+    """The glossary, one click away in the sidebar on every page."""
+    from c4w.glossary import glossary_markdown
+
+    with st.sidebar.popover("What the words mean", icon=":material/menu_book:"):
+        st.markdown(glossary_markdown())
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -1072,6 +1117,16 @@ def download_audience(
         "imports into Cloud4Wi or an email tool as is. Masked unless personal data is shown.",
     )
     st.caption(audience.consent_note(len(frame), len(ids), consent_only))
+
+
+def set_location_filter(location_ids: Sequence[str]) -> None:
+    """Choose these locations in the sidebar's location filter. Call it from a widget's
+    callback, which runs before the sidebar is drawn again. The other filters are set again as
+    they are, so they hold when the callback also switches page."""
+    for key in (_K_RANGE, _K_DATES, _K_COMPARE, _K_REVEAL):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.session_state[_K_LOCS] = list(location_ids)
 
 
 def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:
