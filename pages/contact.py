@@ -10,7 +10,7 @@ from c4w.charts import contacts as charts
 from c4w.metrics import contacts as cm
 
 SEARCH_KEY, SEEN_KEY = "contact_search", "contact_seen_link"
-WHEN = "D MMM YYYY, HH:mm"
+WHEN = "DD MMM YYYY, HH:mm"
 
 ctx = ui.page_context()
 st.title("Contact")
@@ -75,7 +75,9 @@ if not contact_id:
             "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format=WHEN),
         },
     )
-    ui.download_csv(active, what="most-active-contacts", ctx=ctx, key="contact_active_csv")
+    ui.download_csv(
+        active, what="most-active-contacts", ctx=ctx, key="contact_active_csv", readable=True
+    )
     st.stop()
 
 events = ui.contact_events(ctx, contact_id)
@@ -135,4 +137,4 @@ ui.show_table(
     key="contact_events_table",
     column_config={schema.CONTACT_ID: st.column_config.TextColumn("contact_id")},
 )
-ui.download_csv(table, what="contact-events", ctx=ctx, key="contact_events_csv")
+ui.download_csv(table, what="contact-events", ctx=ctx, key="contact_events_csv", readable=True)
