@@ -7,13 +7,16 @@ the live account. With an ``[auth]`` section, visitors sign in first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from c4w import data, ui
 
 st.set_page_config(
     page_title="Guest analytics · Cloud4Wi",
-    page_icon=":material/wifi:",
+    # bundled: a material icon or an emoji would be fetched from an outside server
+    page_icon=str(Path(__file__).parent / "assets" / "icon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -56,7 +59,13 @@ except Exception as exc:
     st.stop()
 
 filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
+ui.glossary_popover()
 ui.demo_banner(source)
+no_such_page = ui.missing_page_note(
+    ui.requested_page(), {page.url_path for section in PAGES.values() for page in section}
+)
+if no_such_page:
+    st.warning(no_such_page, icon=":material/link_off:")
 try:
     ctx = ui.load_context(source, filters, reveal=reveal)
 except Exception as exc:

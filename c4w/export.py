@@ -9,6 +9,11 @@ text typed by strangers (names, campaign names, survey answers), so every text c
 with one of those characters gets a leading single quote, which spreadsheets show as plain text.
 Numbers stay numbers. The file starts with a UTF-8 byte order mark so that a double-click in
 Excel keeps accented names intact.
+
+The same strangers' text reaches elements that render Markdown on screen (``st.metric``,
+``st.caption``, labels...): ``escape_markdown`` makes it show as typed, so an image, a link, an
+HTML comment or ``$...$`` in a name is never drawn. Emails and phone numbers are masked by column,
+and inside free text (survey answers) wherever they look like one, unless the viewer reveals them.
 """
 
 from __future__ import annotations
@@ -70,6 +75,55 @@ def mask_phone(value: object) -> object:
 
 _MASKERS = {schema.EMAIL: mask_email, schema.PHONE: mask_phone}
 
+# Columns of text typed by guests or by whoever set up a form, where personal data may hide.
+FREE_TEXT_COLUMNS = (schema.SURVEY_ANSWERS, schema.SIGNUP_SOURCE)
+_EMAIL_IN_TEXT = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# a phone number: an optional +, then 7 to 15 digits in groups split by a space, dot, dash or
+# parentheses; it must not touch letters, digits or a dash (so ids such as c-12345678 stay)
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+-])\+?\(?\d(?:[\s().-]{0,2}\d){6,14}(?![\w-])")
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|\d{2}:\d{2}:\d{2}")
+
+
+def mask_free_text(value: object) -> object:
+    """Free text with every email-shaped part masked as ``mask_email`` does and every
+    phone-shaped part as ``mask_phone`` does (dates and times are left alone); NA stays NA.
+
+    ``"call +39 333 123 4567 or a@b.it"`` -> ``"call ***4567 or a***@b.it"``.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    text = _EMAIL_IN_TEXT.sub(lambda m: str(mask_email(m.group(0))), value)
+    dates = [m.span() for m in _DATE_OR_TIME.finditer(text)]
+
+    def phone(match: re.Match[str]) -> str:
+        start, end = match.span()
+        if any(a < end and start < b for a, b in dates):
+            return match.group(0)
+        return str(mask_phone(match.group(0)))
+
+    return _PHONE_IN_TEXT.sub(phone, text)
+
+
+# Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and
+# Streamlit's Markdown (links, images, HTML, emphasis, $math$, :emoji: and :color[...]) is
+# built from them only.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
+# GitHub-flavoured Markdown also turns bare addresses into links after reading the escapes
+# (``http://``, ``www.``, ``name@domain``): an invisible word joiner keeps them plain text.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=:)|(?<=http)(?=:)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
+
+
+def escape_markdown(value: object) -> str:
+    """``value`` as text that an element rendering Markdown shows as typed, on one line (with an
+    invisible word joiner that keeps a bare web or email address from becoming a link):
+    ``"![x](a) $y$"`` -> ``"\\!\\[x\\]\\(a\\) \\$y\\$"``. NA and None are an empty text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = _AUTOLINK.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
 
 # --- whole columns -----------------------------------------------------------------------------
 def _map_text(series: pd.Series, func) -> pd.Series:
@@ -86,16 +140,24 @@ def _map_text(series: pd.Series, func) -> pd.Series:
 
 
 def mask_personal(
-    df: pd.DataFrame, columns: Iterable[str] = schema.PERSONAL_COLUMNS
+    df: pd.DataFrame,
+    columns: Iterable[str] = schema.PERSONAL_COLUMNS,
+    free_text: Iterable[str] = FREE_TEXT_COLUMNS,
 ) -> pd.DataFrame:
-    """Return a copy of ``df`` with emails and phone numbers masked; ``df`` is not changed."""
+    """Return a copy of ``df`` with emails and phone numbers masked: whole cells of ``columns``,
+    and the email- and phone-shaped parts of the text in ``free_text`` columns; ``df`` is not
+    changed (and is returned as it is when it has none of those columns)."""
     present = [c for c in columns if c in df.columns]
-    if not present:
+    texts = [c for c in free_text if c in df.columns and c not in present]
+    if not present and not texts:
         return df
     out = df.copy()
     for col in present:
         masker = _MASKERS.get(col, lambda v: MASK if isinstance(v, str) else v)
         out[col] = _map_text(out[col], masker)
+    for col in texts:
+        if _is_text(out[col]):
+            out[col] = _map_text(out[col], mask_free_text)
     return out
 
 

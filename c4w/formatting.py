@@ -131,3 +131,73 @@ def round_numbers(table: pd.DataFrame, decimals: int = CSV_DECIMALS) -> pd.DataF
     for column in floats:
         out[column] = out[column].round(decimals)
     return out
+
+
+# Headers of the events columns in the user's words, for downloads.
+EVENT_COLUMN_LABELS: dict[str, str] = {
+    schema.EVENT_ID: "Event id",
+    schema.TYPE: "Event",
+    schema.CONTACT_ID: "Contact id",
+    schema.ORGANIZATION_ID: "Organization id",
+    schema.CREATED_AT: "Time (UTC)",
+    schema.CREATED_AT_LOCAL: "Local time",
+    schema.TIMEZONE: "Time zone",
+    schema.LOCATION_ID: "Location id",
+    schema.LOCATION_NAME: "Location",
+    schema.HOTSPOT_ID: "Hotspot id",
+    schema.GEOFENCE_ID: "Geofence id",
+    schema.GEOFENCE_NAME: "Geofence",
+    schema.GEOFENCE_EXT_ID: "Geofence external id",
+    schema.GEOFENCE_SHAPE: "Geofence shape",
+    schema.GEOFENCE_LON: "Geofence longitude",
+    schema.GEOFENCE_LAT: "Geofence latitude",
+    schema.GEOFENCE_RADIUS_M: "Geofence radius (metres)",
+    schema.VISIT_START: "Visit start (UTC)",
+    schema.VISIT_START_LOCAL: "Visit start (local time)",
+    schema.VISIT_DURATION_MIN: "Visit length (minutes)",
+    schema.APP_OS: "App system",
+    schema.SIGNUP_SOURCE: "Sign-up source",
+    schema.CAMPAIGN_ID: "Campaign id",
+    schema.CAMPAIGN_NAME: "Campaign",
+    schema.COMMUNICATION_ID: "Communication id",
+    schema.CHANNEL: "Channel",
+    schema.EMAIL: "Email",
+    schema.PHONE: "Phone",
+    schema.PHONE_PREFIX: "Phone prefix",
+    schema.SURVEY_ANSWERS: "Survey answers",
+    schema.PROMO_TYPE: "Promo type",
+    schema.DATA_PROBLEMS: "Data problems (code)",
+    "visit_kind": "Visit kind",
+    "place": "Place",
+}
+# Coordinates keep their precision; every other decimal number is rounded for the file.
+_PRECISE_COLUMNS = {schema.GEOFENCE_LON, schema.GEOFENCE_LAT}
+
+
+def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` as a download wants it: events headers in the user's words
+    (``EVENT_COLUMN_LABELS``; other snake_case headers with spaces), event types as their
+    label, decimal numbers rounded. Personal columns must be masked before (their names
+    change here). ``table`` is not changed."""
+    out = round_numbers(table.drop(columns=[c for c in _PRECISE_COLUMNS if c in table.columns]))
+    for column in _PRECISE_COLUMNS & set(table.columns):
+        out[column] = table[column]
+    out = out[list(table.columns)]
+    if schema.TYPE in out.columns:
+        out = out.copy() if out is table else out
+        types = out[schema.TYPE]
+        if isinstance(types.dtype, pd.CategoricalDtype):
+            labels = [event_label(t) for t in types.cat.categories]
+            if len(set(labels)) == len(labels):
+                out[schema.TYPE] = types.cat.rename_categories(labels)
+            else:
+                out[schema.TYPE] = types.astype(object).map(event_label)
+        else:
+            lookup = {t: event_label(t) for t in pd.unique(types.dropna())}
+            out[schema.TYPE] = types.map(lookup)
+    names = {
+        c: EVENT_COLUMN_LABELS.get(c, c.replace("_", " ").capitalize() if "_" in c else c)
+        for c in out.columns
+        if isinstance(c, str)
+    }
+    return out.rename(columns=names)

@@ -142,7 +142,7 @@ def sync(
     verify: bool = False,
 ) -> SyncReport:
     """Fetch into ``store`` the days of ``start``..``end`` it lacks (see ``days_to_fetch``),
-    ``workers`` days at once (default ``fetch_workers()``), holding the store's write lock
+    ``workers`` days at once (default: the client's ``workers``), holding the store's write lock
     (``StoreBusy`` at once when another sync holds it, or after ``wait_s`` seconds).
 
     A day counts as complete when it had settled at the moment its query was sent. ``verify``
@@ -153,7 +153,7 @@ def sync(
     began = time.monotonic()
     if start > end:
         raise ValueError(f"the start ({start}) is after the end ({end})")
-    workers = fetch_workers() if workers is None else workers
+    workers = client.workers if workers is None else workers
     report = SyncReport(start, end)
     with store.write_lock(timeout=wait_s):
         unreadable = store.verify_days(start, end) if verify else store.corrupt_days()

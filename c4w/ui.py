@@ -735,20 +735,65 @@ def data_status(ctx: PageContext) -> None:
         st.rerun()
 
 
+DEMO_NOTICE = (
+    "**Demo data**: this is sample data from a made-up café chain, so you can try every view. "
+    "To see your own guests, ask whoever runs this dashboard to connect your Cloud4Wi account."
+)
+CONNECT_STEPS = """1. In the Cloud4Wi dashboard, open **Manage > Developers > APIs** and create
+   credentials for **API v3** with the role **Organization Manager**.
+2. Give the dashboard the organization id, the client key and the client secret: in the
+   `[c4w]` section of `.streamlit/secrets.toml` (`org_id`, `client_key`, `client_secret`), or
+   as the environment variables `C4W_ORG_ID`, `C4W_CLIENT_KEY` and `C4W_CLIENT_SECRET`.
+3. Restart the dashboard. This notice goes away and the sidebar says *Data as of* instead of
+   *Demo data built*."""
+
+
 def demo_banner(source: data.Source) -> None:
-    """A one-line notice that this is demo data and how to connect a real account."""
+    """A notice for the marketer that this is sample data and whom to ask, with the steps for
+    whoever runs the dashboard behind an expander."""
     if source.problem:
         st.warning(
             "Cloud4Wi credentials are set but incomplete, so demo data is shown. " + source.problem,
             icon=":material/key_off:",
         )
     elif source.is_demo:
-        st.info(
-            "**Demo data** — a made-up café chain, so you can try every view. To see your own "
-            "guests, whoever runs this dashboard adds your Cloud4Wi API credentials (README: "
-            "*Connecting a real Cloud4Wi account*).",
-            icon=":material/science:",
-        )
+        st.info(DEMO_NOTICE, icon=":material/science:")
+    else:
+        return
+    with st.expander("For whoever runs this dashboard: connecting a Cloud4Wi account"):
+        st.markdown(CONNECT_STEPS)
+
+
+def missing_page_note(requested: str | None, known_paths: Collection[str]) -> str | None:
+    """A short note when the address asks for a page that does not exist (the Overview is
+    shown instead); None when the page exists or none was asked for."""
+    if not requested:
+        return None
+    name = requested.strip("/")
+    if not name or name in known_paths:
+        return None
+    # only plain names are repeated on screen: the address is typed by anyone
+    plain = len(name) <= 60 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name)
+    what = f"There is no page called “{name}”" if plain else "The address names no page"
+    return f"{what}, so the Overview is shown instead. Pick a page on the left."
+
+
+def requested_page() -> str | None:
+    """The page name the address asked for in this run (None when it asked for none)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = get_script_run_ctx()
+    manager = getattr(run, "pages_manager", None) if run is not None else None
+    name = getattr(manager, "intended_page_name", None)
+    return str(name) if name else None
+
+
+def glossary_popover() -> None:
+    """The glossary, one click away in the sidebar on every page."""
+    from c4w.glossary import glossary_markdown
+
+    with st.sidebar.popover("What the words mean", icon=":material/menu_book:"):
+        st.markdown(glossary_markdown())
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -768,7 +813,7 @@ def require_sign_in() -> None:
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
-        st.sidebar.caption(f"Signed in: {who}")
+        st.sidebar.caption(f"Signed in: {export.escape_markdown(who)}")
         st.sidebar.button("Sign out", key="auth_logout", on_click=st.logout)
         return
     providers = [name for name, value in auth.items() if isinstance(value, Mapping)]
@@ -790,17 +835,29 @@ def _personal_safe(df: pd.DataFrame, reveal: bool) -> pd.DataFrame:
     return df if reveal else export.mask_personal(df)
 
 
+def md_text(value: object, ctx: PageContext | None = None) -> str:
+    """Text from event data for an element that renders Markdown (metric labels and values,
+    st.markdown, captions, st.info/warning, tab, expander and button labels, radio and
+    segmented-control options): emails and phone numbers in it masked unless the viewer
+    revealed them, then every Markdown character escaped, so it shows exactly as typed (never
+    an image, a link, an HTML comment or a formula). Empty for None or a missing value."""
+    reveal = bool(ctx.reveal_personal) if ctx is not None else False
+    return export.escape_markdown(value if reveal else export.mask_free_text(value))
+
+
 def download_csv(
     df: pd.DataFrame,
     what: str = "data",
     ctx: PageContext | None = None,
     key: str | None = None,
     label: str | None = None,
+    readable: bool = False,
 ) -> None:
     """A download button for ``df`` as a spreadsheet-safe CSV named after ``what`` and the dates.
 
-    Emails and phone numbers are masked unless the viewer revealed them. The file is made only
-    when the button is clicked.
+    Emails and phone numbers are masked unless the viewer revealed them. With ``readable``,
+    the file has headers in the user's words, event labels and rounded numbers
+    (``formatting.csv_ready``, after masking). The file is made only when the button is clicked.
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
@@ -808,6 +865,8 @@ def download_csv(
     frame = df
 
     def make() -> bytes:
+        if readable:  # mask first: csv_ready renames the personal columns
+            return export.csv_bytes(formatting.csv_ready(_personal_safe(frame, reveal)))
         return export.csv_bytes(frame, reveal_personal=reveal)
 
     rows = len(df)
@@ -831,13 +890,21 @@ class Download(NamedTuple):
     what: str
     key: str
     label: str
+    readable: bool = False  # headers in the user's words (see ``download_csv``)
 
 
 def download_row(ctx: PageContext, *downloads: Download) -> None:
     """CSV download buttons side by side, one column each (each as ``download_csv``)."""
     for column, item in zip(st.columns(len(downloads)), downloads, strict=True):
         with column:
-            download_csv(item.df, what=item.what, ctx=ctx, key=item.key, label=item.label)
+            download_csv(
+                item.df,
+                what=item.what,
+                ctx=ctx,
+                key=item.key,
+                label=item.label,
+                readable=item.readable,
+            )
 
 
 def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | None:
@@ -924,6 +991,24 @@ _LINK_COLUMN = "_contact_page"
 MISSING_TEXT = "—"  # what an empty cell shows on screen (the CSV keeps it empty)
 
 
+def number_formats(df: pd.DataFrame) -> dict[str, object]:
+    """Column formats that write numbers one way on screen: whole numbers with thousands
+    separators (1,260), other numbers with separators and at most three decimals, and columns
+    whose name ends in "(%)" as percentages with one decimal (41.2%)."""
+    config: dict[str, object] = {}
+    for column in df.columns:
+        dtype = df[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            continue
+        if str(column).endswith(formatting.PERCENT_SUFFIX):
+            config[column] = st.column_config.NumberColumn(format="%.1f%%")
+        elif pd.api.types.is_integer_dtype(dtype):
+            config[column] = st.column_config.NumberColumn(format="accounting", step=1)
+        else:
+            config[column] = st.column_config.NumberColumn(format="localized")
+    return config
+
+
 def show_table(
     df: pd.DataFrame,
     ctx: PageContext | None = None,
@@ -933,11 +1018,12 @@ def show_table(
 ) -> None:
     """``df`` as a table of at most ``max_rows`` rows, personal columns masked unless revealed,
     with a note when rows were left out (the download has them all). Contact ids link to the
-    Contact page; missing values show as a dash."""
+    Contact page; missing values show as a dash; numbers follow ``number_formats`` unless
+    ``column_config`` says otherwise."""
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     total = len(df)
     shown = _personal_safe(df.head(max_rows), reveal)
-    config: dict[str, object] = dict(column_config or {})
+    config: dict[str, object] = {**number_formats(shown), **dict(column_config or {})}
     if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
         shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)
         config.setdefault(
@@ -1031,6 +1117,16 @@ def download_audience(
         "imports into Cloud4Wi or an email tool as is. Masked unless personal data is shown.",
     )
     st.caption(audience.consent_note(len(frame), len(ids), consent_only))
+
+
+def set_location_filter(location_ids: Sequence[str]) -> None:
+    """Choose these locations in the sidebar's location filter. Call it from a widget's
+    callback, which runs before the sidebar is drawn again. The other filters are set again as
+    they are, so they hold when the callback also switches page."""
+    for key in (_K_RANGE, _K_DATES, _K_COMPARE, _K_REVEAL):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.session_state[_K_LOCS] = list(location_ids)
 
 
 def page_link(page_path: str, filters: Filters, location_ids: Sequence[str] | None = None) -> str:

@@ -10,7 +10,7 @@ from c4w.charts import contacts as charts
 from c4w.metrics import contacts as cm
 
 SEARCH_KEY, SEEN_KEY = "contact_search", "contact_seen_link"
-WHEN = "D MMM YYYY, HH:mm"
+WHEN = "DD MMM YYYY, HH:mm"
 
 ctx = ui.page_context()
 st.title("Contact")
@@ -75,7 +75,9 @@ if not contact_id:
             "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format=WHEN),
         },
     )
-    ui.download_csv(active, what="most-active-contacts", ctx=ctx, key="contact_active_csv")
+    ui.download_csv(
+        active, what="most-active-contacts", ctx=ctx, key="contact_active_csv", readable=True
+    )
     st.stop()
 
 events = ui.contact_events(ctx, contact_id)
@@ -104,7 +106,9 @@ st.caption(
 r1 = st.columns(4)
 r1[0].metric("First seen", cm.format_day(summary.first_seen), help=cm.FIRST_SEEN_HELP)
 r1[1].metric("Last seen", cm.format_day(summary.last_seen), help=cm.LAST_SEEN_HELP)
-r1[2].metric("Signup source", summary.signup_source or "–", help=cm.SIGNUP_SOURCE_HELP)
+r1[2].metric(
+    "Signup source", ui.md_text(summary.signup_source, ctx) or "–", help=cm.SIGNUP_SOURCE_HELP
+)
 r1[3].metric("Locations visited", f"{len(summary.locations_visited):,}", help=cm.LOCATIONS_HELP)
 r2 = st.columns(6)
 r2[0].metric("WiFi visits", f"{summary.visits:,}", help=cm.VISITS_HELP)
@@ -133,4 +137,4 @@ ui.show_table(
     key="contact_events_table",
     column_config={schema.CONTACT_ID: st.column_config.TextColumn("contact_id")},
 )
-ui.download_csv(table, what="contact-events", ctx=ctx, key="contact_events_csv")
+ui.download_csv(table, what="contact-events", ctx=ctx, key="contact_events_csv", readable=True)

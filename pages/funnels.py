@@ -133,7 +133,7 @@ ui.show_table(
     key="funnels_steps_table",
     column_config={fm.FROM_PREVIOUS: PERCENT, fm.FROM_ENTRY: PERCENT, fm.STEP_MINUTES: MINUTES},
 )
-ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv")
+ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv", readable=True)
 
 st.subheader("Where it works best")
 ui.url_choice(
@@ -163,7 +163,7 @@ ui.show_table(
     key="funnels_breakdown_table",
     column_config={fm.COLUMN_LABELS["overall_conversion"]: PERCENT},
 )
-ui.download_csv(shown, what=f"funnel-by-{by}", ctx=ctx, key="funnels_breakdown_csv")
+ui.download_csv(shown, what=f"funnel-by-{by}", ctx=ctx, key="funnels_breakdown_csv", readable=True)
 
 st.subheader("Who stopped where")
 st.caption(
@@ -186,9 +186,12 @@ ui.download_csv(
     what="funnel-audience" if not stop else f"funnel-stopped-before-step-{stop}",
     ctx=ctx,
     key="funnels_dropped_csv",
+    readable=True,
 )
 with st.expander("Every contact who entered, with the time of each step"):
     journeys = fm.readable(result.journeys)
     times = {c: WHEN for c in journeys.columns if c in result.names or "(UTC)" in c}
     ui.show_table(journeys, ctx=ctx, key="funnels_journeys_table", column_config=times)
-    ui.download_csv(journeys, what="funnel-contacts", ctx=ctx, key="funnels_journeys_csv")
+    ui.download_csv(
+        journeys, what="funnel-contacts", ctx=ctx, key="funnels_journeys_csv", readable=True
+    )

@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from c4w import ui
+from c4w import formatting, schema, ui
 from c4w.charts import geofences as charts
 from c4w.metrics import contacts as cm
 from c4w.metrics import geofences as gm
 
 ALL = ""  # the "every geofence" choice of the picker
+EVERYWHERE = "Everything"  # the map's quick pick that fits every geofence and store
 MAP_KEY, PICK_KEY, LAST_CLICK_KEY = "geofences_map", "geofences_pick", "geofences_last_click"
+LOW_ARRIVALS, LOW_SHARE = 20, 0.25
 
 ctx = ui.page_context()
 st.title("Geofences")
 st.caption(
     "Each circle is a geofence at its true size: the darker the colour, the more arrivals or "
-    "visits from your app users in the selected dates. Blue dots are your WiFi locations. "
-    "Click a circle (or pick it from the list) to look at one geofence."
+    "visits from your app users in the selected dates (or the higher the walk-in share). Dark "
+    "ringed dots are your WiFi locations. Click a circle (or pick it from the list) to look at "
+    "one geofence."
 )
 
-# Geofence events carry no store, so they are taken from the selected dates only; the location
-# filter narrows the WiFi dots.
-in_dates = ui.slice_events(ctx.all_events, ctx.start, ctx.end)
-summary = gm.geofence_summary(in_dates, ctx.all_events)
+# Geofence events carry no location, so they are taken from the selected dates at every
+# location; the location filter narrows the WiFi dots.
+in_dates = ctx.history(ctx.start, ctx.end)
+history = ctx.history()
+summary = gm.geofence_summary(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:
-    st.caption("Geofences are not tied to a store: the location filter applies to the blue dots.")
+    st.caption("Geofence events carry no location: the location filter applies to the dots.")
+
+minutes = st.number_input(
+    "Walk-in: a WiFi login or visit within (minutes) of the arrival",
+    min_value=5,
+    max_value=240,
+    value=gm.WALK_IN_MINUTES,
+    step=5,
+    key="geofences_walk_in_minutes",
+    help=gm.LINK_RULE_HELP,
+)
+stores = gm.geofence_stores(summary, ctx.locations, gm.geofence_ext_ids(history))
+wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1))
+walk = gm.walk_ins(in_dates, stores, wifi, float(minutes))
+summary = gm.with_walk_ins(summary, stores, walk)
+walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
+st.caption(f"**Geofence to store.** {walk_help}")
 
 # A click on the map picks that geofence in the list below (the list stays usable on its own).
 keys = summary[gm.GEOFENCE].tolist()
@@ -60,15 +82,64 @@ selected = picked or None
 
 focus = gm.geofence_events(in_dates, selected) if selected else in_dates
 totals = gm.geofence_totals(focus)
-k1, k2, k3, k4, k5 = st.columns(5)
+focus_walk = walk.loc[walk[gm.GEOFENCE] == selected] if selected else walk
+walked, arrived = int(focus_walk["walk_ins"].sum()), int(focus_walk["arrivals"].sum())
+k1, k2, k3, k4, k5, k6 = st.columns(6)
 k1.metric("Active geofences", f"{totals.geofences:,}", help=gm.GEOFENCES_HELP)
 k2.metric("Arrivals", f"{totals.arrivals:,}", help=gm.ARRIVALS_HELP)
 k3.metric("Visits", f"{totals.visits:,}", help=gm.VISITS_HELP)
 k4.metric("Contacts", f"{totals.unique_contacts:,}", help=gm.CONTACTS_HELP)
 k5.metric("Median dwell", cm.format_minutes(totals.median_dwell_min), help=gm.DWELL_HELP)
+k6.metric(
+    "Walk-in share",
+    formatting.format_percent(walked / arrived if arrived else None),
+    help=walk_help + " Here: all walk-ins over all arrivals at geofences with a store.",
+)
+
+low = gm.low_walk_in(summary, LOW_ARRIVALS, LOW_SHARE)
+if len(low):
+    listed = "; ".join(
+        f"**{row.name}** ({row.arrivals:,} arrivals, {formatting.format_percent(row.walk_in_share)}"
+        " walked in)"
+        for row in low.head(5).itertuples(index=False)
+    )
+    st.warning(
+        f"Many pass by, few come in: {listed}. "
+        + gm.LOW_WALK_IN_HELP.format(n=LOW_ARRIVALS, share=LOW_SHARE),
+        icon=":material/directions_walk:",
+    )
 
 on_map = gm.mappable(summary)
-deck = charts.geofence_map(on_map, points, color_by=color_by, selected=selected)
+visits_at = in_dates.loc[in_dates[schema.TYPE] == schema.VISIT, schema.LOCATION_ID]
+store_visits = visits_at.astype("object").value_counts().to_dict()
+clusters = gm.map_clusters(
+    gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)
+)
+picks = [*clusters["name"].tolist(), EVERYWHERE] if len(clusters) > 1 else []
+zoom = (
+    st.segmented_control(
+        "Zoom to",
+        picks,
+        default=picks[0],
+        key="geofences_zoom",
+        help="The map opens on the busiest cluster of geofences and stores; pick another city "
+        "or fit everything.",
+    )
+    if picks
+    else None
+)
+bounds = None
+if zoom and zoom != EVERYWHERE:
+    row = clusters.loc[clusters["name"] == zoom].iloc[0]
+    bounds = (row.lat_min, row.lat_max, row.lon_min, row.lon_max)
+deck = charts.geofence_map(
+    on_map,
+    points,
+    color_by=color_by,
+    selected=selected,
+    overlapping=gm.overlaps(on_map),
+    bounds=bounds,
+)
 st.pydeck_chart(
     deck,
     on_select="rerun",
@@ -76,10 +147,15 @@ st.pydeck_chart(
     key=MAP_KEY,
     height=520,
 )
-legend = (
-    "Grey circles had no activity in these dates; light yellow to deep red means few to many "
-    f"{charts.COLOR_BY[color_by].lower()}."
-)
+st.markdown(charts.legend_html(on_map, color_by), unsafe_allow_html=True)
+if color_by == "walk_in_share":
+    legend = "Grey circles have no store or no arrivals; pale to deep blue is 0% to 100%."
+else:
+    legend = (
+        "Grey circles had no activity in these dates; light yellow to deep red means few to "
+        f"many {charts.COLOR_BY[color_by].lower()}."
+    )
+legend += " Hover a circle for its figures and the circles it overlaps."
 missing = len(summary) - len(on_map)
 if missing:
     legend += f" {missing:,} geofences have no map position and appear only in the table."
@@ -115,5 +191,15 @@ else:
 st.subheader("All geofences" if not selected else "This geofence")
 rows = summary.loc[summary[gm.GEOFENCE] == selected] if selected else summary
 table = gm.readable(rows)
-ui.show_table(table, ctx=ctx, key="geofences_table")
+ui.show_table(
+    table,
+    ctx=ctx,
+    key="geofences_table",
+    column_config={
+        "Walk-in share (%)": st.column_config.NumberColumn(format="%.1f", help=walk_help),
+        "Median lag to login (min)": st.column_config.NumberColumn(format="%.1f", help=gm.LAG_HELP),
+        "Store": st.column_config.TextColumn(help=gm.LINK_RULE_HELP),
+        "Median dwell (min)": st.column_config.NumberColumn(format="%.1f", help=gm.DWELL_HELP),
+    },
+)
 ui.download_csv(table, what="geofences", ctx=ctx, key="geofences_csv")

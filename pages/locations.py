@@ -11,14 +11,25 @@ from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
 
-# the other pages a row opens, filtered to that store: (column, page address, page title)
+# the other pages a row opens, filtered to that store: (column, page address, page title, file)
 OPENS = (
-    ("Overview", "", "Overview"),
-    ("Visits page", "visits", "Visits"),
-    ("Logins page", "logins", "WiFi logins"),
-    ("Loyalty page", "loyalty", "Loyalty"),
+    ("Overview", "", "Overview", "pages/overview.py"),
+    ("Visits page", "visits", "Visits", "pages/visits.py"),
+    ("Logins page", "logins", "WiFi logins", "pages/logins.py"),
+    ("Loyalty page", "loyalty", "Loyalty", "pages/loyalty.py"),
 )
 MIN_PREVIOUS_VISITS = 20
+GO_TO = "locations_go_to"  # the page a button below asked for, opened on the next run
+
+target = st.session_state.pop(GO_TO, None)
+if target:
+    st.switch_page(target)
+
+
+def open_filtered(page_file: str, location_ids: list[str]) -> None:
+    ui.set_location_filter(location_ids)
+    st.session_state[GO_TO] = page_file
+
 
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
@@ -98,7 +109,7 @@ for _figure, (label, text, unit, _better) in sm.FIGURES.items():
     config[name] = st.column_config.NumberColumn(name, help=text)
     change = f"{label} vs before (points)" if unit == "share" else f"{label} vs before (%)"
     config[change] = st.column_config.NumberColumn(change, help=sm.CHANGE_HELP, format="%+.1f")
-for column, path, title in OPENS:
+for column, path, title, _file in OPENS:
     shown[column] = [ui.page_link(path, ctx.filters, ids) for ids in table["location_ids"]]
     config[column] = st.column_config.LinkColumn(
         column, display_text="Open", help=f"The {title} page filtered to this row's locations"
@@ -108,6 +119,25 @@ st.caption(
     f"Bounce rate: WiFi visits shorter than {vm.DEFAULT_BOUNCE_MIN:g} minutes. Returning share "
     "is judged at each store on its own (the guest's previous visit at that store)."
 )
-csv = shown.drop(columns=[c for c, _p, _t in OPENS])
+st.markdown("**Open one row's pages here**")
+names = dict(zip(table["group"], table["name"], strict=True))
+ids_of = dict(zip(table["group"], table["location_ids"], strict=True))
+row_key = st.selectbox(
+    "Row",
+    list(names),
+    format_func=names.get,
+    key="locations_open_row",
+    label_visibility="collapsed",
+)
+for column, (_c, _path, title, page_file) in zip(st.columns(len(OPENS)), OPENS, strict=True):
+    column.button(
+        title,
+        key=f"locations_open_{page_file}",
+        on_click=open_filtered,
+        args=(page_file, list(ids_of.get(row_key, []))),
+        help=f"The {title} page with the sidebar's location filter set to this row",
+        use_container_width=True,
+    )
+csv = shown.drop(columns=[c for c, _p, _t, _f in OPENS])
 csv["Visits per day"] = [" ".join(map(str, t)) for t in table["trend"]]
 ui.download_csv(csv, what=f"locations-by-{by}", ctx=ctx, key="locations_csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c4w import ui
+from c4w import formatting, ui
 from c4w.charts import logins as charts
 from c4w.charts.colours import location_colours
 from c4w.metrics import logins as lm
@@ -87,16 +87,16 @@ table = top.rename(
         "logins": "Logins",
         "contacts": "Guests",
         "logins_per_contact": "Logins per guest",
-        "share": "Share of logins",
+        "share": "Share of logins (%)",
     }
-)
+).assign(**{"Share of logins (%)": lambda t: formatting.percent_points(t["Share of logins (%)"])})
 ui.show_table(
     table,
     ctx=ctx,
     key="logins_locations_table",
     column_config={
         "Logins per guest": st.column_config.NumberColumn(format="%.2f"),
-        "Share of logins": st.column_config.NumberColumn(format="percent"),
+        "Share of logins (%)": st.column_config.NumberColumn(format="%.1f%%"),
     },
 )
 
@@ -106,13 +106,20 @@ with st.expander("Download the figures and the logins behind them"):
     ui.download_row(
         ctx,
         ui.Download(
-            table, "logins-by-location", "logins_locations_csv", "Logins by location (CSV)"
+            table,
+            "logins-by-location",
+            "logins_locations_csv",
+            "Logins by location (CSV)",
+            readable=True,
         ),
         ui.Download(
-            timeline,
+            lm.login_timeline_table(timeline, granularity),
             f"logins-per-{granularity}",
             "logins_timeline_csv",
             f"Logins per {granularity} (CSV)",
+            readable=True,
         ),
-        ui.Download(rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)"),
+        ui.Download(
+            rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)", readable=True
+        ),
     )

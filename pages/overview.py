@@ -85,12 +85,25 @@ with st.expander("Download the figures and the events behind them"):
     events = ctx.events
     ui.download_row(
         ctx,
-        ui.Download(headline, "overview-headline", "overview_kpis_csv", "Headline numbers (CSV)"),
+        ui.Download(
+            headline,
+            "overview-headline",
+            "overview_kpis_csv",
+            "Headline numbers (CSV)",
+            readable=True,
+        ),
         ui.Download(
             om.events_per_day_table(per_day),
             "events-per-day",
             "overview_per_day_csv",
             "Events per day (CSV)",
+            readable=True,
         ),
-        ui.Download(events, "events", "overview_events_csv", f"All {len(events):,} events (CSV)"),
+        ui.Download(
+            events,
+            "events",
+            "overview_events_csv",
+            f"All {len(events):,} events (CSV)",
+            readable=True,
+        ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c4w import ui
+from c4w import formatting, ui
 from c4w.charts import visits as charts
 from c4w.charts.colours import location_colours
 from c4w.metrics import visits as vm
@@ -129,9 +129,11 @@ table = by_place.rename(
         "without_length": "Without length",
         "median_min": "Median (min)",
         "p90_min": "90th percentile (min)",
-        "bounce_rate": f"Bounce rate (< {threshold} min)",
+        "bounce_rate": f"Bounce rate (< {threshold} min) (%)",
     }
 )
+bounce_column = f"Bounce rate (< {threshold} min) (%)"
+table[bounce_column] = formatting.percent_points(table[bounce_column])
 ui.show_table(
     table,
     ctx=ctx,
@@ -139,7 +141,7 @@ ui.show_table(
     column_config={
         "Median (min)": st.column_config.NumberColumn(format="%.1f"),
         "90th percentile (min)": st.column_config.NumberColumn(format="%.1f"),
-        f"Bounce rate (< {threshold} min)": st.column_config.NumberColumn(format="percent"),
+        bounce_column: st.column_config.NumberColumn(format="%.1f%%"),
     },
 )
 
@@ -148,7 +150,21 @@ with st.expander("Download the figures and the visits behind them"):
     rows = vm.visit_rows(ctx.events, kind, chosen)
     ui.download_row(
         ctx,
-        ui.Download(table, "visit-length-by-place", "visits_by_place_csv", "Length by place (CSV)"),
-        ui.Download(buckets, "visit-length-buckets", "visits_buckets_csv", "Length buckets (CSV)"),
-        ui.Download(rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)"),
+        ui.Download(
+            table,
+            "visit-length-by-place",
+            "visits_by_place_csv",
+            "Length by place (CSV)",
+            readable=True,
+        ),
+        ui.Download(
+            vm.dwell_buckets_table(buckets),
+            "visit-length-buckets",
+            "visits_buckets_csv",
+            "Length buckets (CSV)",
+            readable=True,
+        ),
+        ui.Download(
+            rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)", readable=True
+        ),
     )

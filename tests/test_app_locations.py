@@ -40,3 +40,15 @@ def test_loyalty_states_its_rule_and_the_history() -> None:
     assert "PostHog's first-time retention" in captions
     assert "The loaded history goes from" in captions
     assert "not over yet" in captions
+
+
+def test_a_row_button_opens_the_visits_page_filtered_to_that_store() -> None:
+    at = run_app("locations", range="7d")
+    locations = demo.demo_locations_frame().set_index("name")["id"]
+    picked = locations["Copperline LoDo"]
+    at.selectbox(key="locations_open_row").set_value(picked).run()
+    at.button(key="locations_open_pages/visits.py").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Visits"]
+    assert at.sidebar.multiselect(key="flt_locations").value == [picked]
+    assert param(at, "loc") == [picked] and param(at, "range") == ["7d"]

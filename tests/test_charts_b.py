@@ -103,20 +103,22 @@ def test_geofence_map_layers_radius_tooltip_and_style() -> None:
     deck = geofence_charts.geofence_map(summary_frame(), points, color_by="arrivals")
     assert isinstance(deck, pdk.Deck)
     spec = json.loads(deck.to_json())
-    wifi, geo = spec["layers"]
+    outline, geo, wifi = spec["layers"]  # the stores on top of the circles
     assert geo["id"] == geofence_charts.GEOFENCE_LAYER and wifi["id"] == geofence_charts.WIFI_LAYER
+    assert outline["id"] == geofence_charts.OUTLINE_LAYER and outline["@@type"] == "GeoJsonLayer"
+    assert len(outline["data"]["features"]) > 150  # every country, bundled
     assert geo["@@type"] == "ScatterplotLayer"
     assert geo["radiusUnits"] == "meters" and geo["radiusMinPixels"] > 0
     assert geo["lineWidthUnits"] == "pixels" and wifi["radiusUnits"] == "pixels"
     # data fields are accessors
     assert geo["getRadius"] == "@@=radius_m"
     assert geo["pickable"] is True
-    # true radius in metres
-    assert [d["radius_m"] for d in geo["data"]] == [100.0, 250.0]
-    tip = geo["data"][0]["tip"]
+    # true radius in metres; the bigger circle is drawn first, so the smaller stays on top
+    assert [d["radius_m"] for d in geo["data"]] == [250.0, 100.0]
+    tip = geo["data"][1]["tip"]
     assert "Radius: 100 m" in tip and "Arrivals: 5" in tip and "Visits: 4" in tip
     assert "Median dwell: 12 min" in tip
-    assert "Median dwell: –" in geo["data"][1]["tip"]
+    assert "Median dwell: –" in geo["data"][0]["tip"]
     assert "WiFi location: Milan Store" in wifi["data"][0]["tip"]
     # plain-text tooltip only; no Mapbox style or token needed
     tooltip = deck._tooltip
@@ -131,7 +133,7 @@ def test_geofence_map_frames_the_selected_geofence() -> None:
     view = spec["initialViewState"]
     assert (view["longitude"], view["latitude"]) == (9.21, 45.48)
     lines = {d["geofence"]: d["line_px"] for d in spec["layers"][1]["data"]}
-    assert lines == {"g1": 1, "g2": 3}
+    assert lines == {"g1": 1.5, "g2": 3}
 
 
 def test_geofence_map_without_geofences() -> None:

@@ -94,3 +94,78 @@ def test_logins_and_visits_charts_draw_a_location_in_its_own_colour() -> None:
     drawn = {t.name: t.line.color for t in fig.data}
     assert drawn["Flatiron"] == colours.PLACE_COLOURS[0]
     assert drawn["SoHo"] == colours.PLACE_COLOURS[1]
+
+
+def test_tables_write_counts_with_separators_and_percent_columns_with_one_decimal() -> None:
+    from c4w import ui
+
+    table = pd.DataFrame(
+        {"Logins": [1260], "Share of logins (%)": [41.2], "Per guest": [1.5], "Place": ["A"]}
+    )
+    formats = {name: cfg["type_config"] for name, cfg in ui.number_formats(table).items()}
+    assert formats["Logins"]["format"] == "accounting"  # 1,260 whatever the browser's language
+    assert formats["Share of logins (%)"]["format"] == "%.1f%%"  # 41.2%
+    assert formats["Per guest"]["format"] == "localized"
+    assert "Place" not in formats
+
+
+def test_csv_files_have_headers_in_the_users_words_labels_and_rounded_numbers() -> None:
+    import io
+
+    from c4w import export
+    from tests.frames import event, make_events
+
+    frame = make_events(
+        [
+            event(
+                schema.VISIT,
+                "c1",
+                "2024-03-05 10:00",
+                visit_duration_min=96.60000000000002,
+                email="anna@example.com",
+                location_name="Flatiron",
+            ),
+            event(schema.LOGIN, "c2", "2024-03-05 11:00"),
+        ]
+    )
+    # the page layer masks first (the header "Email" would escape the mask), then renames
+    ready = fmt.csv_ready(export.mask_personal(frame))
+    text = export.csv_bytes(ready).decode("utf-8-sig")
+    table = pd.read_csv(io.StringIO(text))
+    assert {"Event", "Contact id", "Time (UTC)", "Visit length (minutes)", "Email"} <= set(
+        table.columns
+    )
+    assert not any("_" in c for c in table.columns)
+    assert table["Event"].tolist() == ["WiFi visit", "WiFi login"]
+    assert table["Visit length (minutes)"].tolist()[0] == 96.6
+    assert table["Email"].tolist()[0] == "a***@example.com"
+    assert table["Time (UTC)"].tolist()[0] == "2024-03-05 10:00:00"
+
+
+def test_logins_and_visit_length_downloads_in_the_users_words() -> None:
+    from c4w.metrics import logins as lm
+    from c4w.metrics import visits as vm
+
+    timeline = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2026-11-25", "2026-11-26"]),
+            "location": ["Flatiron", "Flatiron"],
+            "logins": [1260, 3],
+        }
+    )
+    table = lm.login_timeline_table(timeline, "day")
+    assert list(table.columns) == ["Day (local date)", "Location", "WiFi logins"]
+    assert table["Day (local date)"].tolist() == ["2026-11-25", "2026-11-26"]
+    buckets = pd.DataFrame(
+        {
+            "group": ["All visits", "All visits"],
+            "bucket": ["<5 min", "5+ min"],
+            "from_min": [0.0, 5.0],
+            "to_min": [5.0, float("inf")],
+            "visits": [1, 2],
+            "share": [1 / 3, 2 / 3],
+        }
+    )
+    out = vm.dwell_buckets_table(buckets)
+    assert out["Share of visits (%)"].tolist() == [33.3, 66.7]
+    assert out["To (minutes)"].tolist()[0] == 5.0 and pd.isna(out["To (minutes)"].tolist()[1])

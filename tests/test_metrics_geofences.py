@@ -174,7 +174,174 @@ def test_wifi_points_follow_the_location_filter() -> None:
     assert len(geofences.wifi_location_points(locations, [])) == 2
 
 
-def test_readable_puts_the_name_first() -> None:
-    table = geofences.readable(geofences.geofence_summary(in_range()))
-    assert table.columns[:2].tolist() == ["Geofence", "Geofence id"]
-    assert "Median dwell (min)" in table.columns
+def test_readable_leads_with_name_and_puts_ids_last() -> None:
+    frame = walk_frame()
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(summary, STORES, geofences.geofence_ext_ids(frame))
+    table = geofences.readable(
+        geofences.with_walk_ins(summary, links, geofences.walk_ins(frame, links))
+    )
+    assert table.columns[:7].tolist() == [
+        "Geofence",
+        "Store",
+        "Radius (m)",
+        "Arrivals",
+        "Visits",
+        "Walk-in share (%)",
+        "Median dwell (min)",
+    ]
+    assert table.columns[-4:].tolist() == ["Latitude", "Longitude", "Geofence id", "Store id"]
+    assert table.loc[table["Geofence"] == "Brera door", "Walk-in share (%)"].item() == 50.0
+    people = geofences.readable(geofences.geofence_contacts(frame))
+    assert people.columns[0] == schema.CONTACT_ID
+
+
+# --- geofence to store ----------------------------------------------------------------------------
+STORES = pd.DataFrame(
+    {
+        "id": ["L1", "L2"],
+        "name": ["Brera", "Navigli"],
+        "lat": [45.4720, 45.4520],
+        "lng": [9.1875, 9.1750],
+        "city": ["Milano", "Milano"],
+        "address": ["Via Brera 1", "Ripa 2"],
+        "external_id": ["MIL-001", "MIL-002"],
+    }
+)
+G1 = {**fence("g1", "Brera door", 9.1876, 45.4722, 60), schema.GEOFENCE_EXT_ID: "MIL-001"}
+# 50 m north of Navigli (50 / 111,320 m per degree), no matching extId: tied by distance
+G2 = {**fence("g2", "Navigli corner", 9.1750, 45.4520 + 50 / 111_320, 40)}
+G2[schema.GEOFENCE_EXT_ID] = "POI-7"
+G3 = {**fence("g3", "Stadium", 9.1240, 45.4781, 300), schema.GEOFENCE_EXT_ID: "POI-9"}
+
+
+def wifi(kind: str, contact: str, at: str, place: str, **extra: object) -> dict:
+    return event(kind, contact, at, **{schema.LOCATION_ID: place, **extra})
+
+
+def walk_frame() -> pd.DataFrame:
+    """Arrivals at g1 (Brera's geofence) on 1 Mar:
+    A 10:00, logs in at Brera 10:03 -> walk-in after 3 min
+    B 11:00, logs in at Navigli 11:05 -> another store: no
+    C logs in at Brera 11:50, arrives 12:00 -> login before the arrival: no; C's visit at
+      Brera starting 13:30 (ends 14:00, 30 min) is 90 min after: no within 60 min
+    A 14:00 again, a Brera visit starting 14:20 (emitted 14:50) -> walk-in after 20 min
+    g2 (Navigli's by distance): D 09:00, logs in at Navigli 09:01 -> walk-in after 1 min
+    g3 (no store): E arrives, logs in at Brera 5 min later -> not counted anywhere
+    """
+    return make_events(
+        [
+            event(ARR, "D", "2024-03-01 09:00", **G2),
+            wifi(schema.LOGIN, "D", "2024-03-01 09:01", "L2"),
+            event(ARR, "A", "2024-03-01 10:00", **G1),
+            wifi(schema.LOGIN, "A", "2024-03-01 10:03", "L1"),
+            event(ARR, "B", "2024-03-01 11:00", **G1),
+            wifi(schema.LOGIN, "B", "2024-03-01 11:05", "L2"),
+            wifi(schema.LOGIN, "C", "2024-03-01 11:50", "L1"),
+            event(ARR, "C", "2024-03-01 12:00", **G1),
+            event(ARR, "E", "2024-03-01 12:30", **G3),
+            wifi(schema.LOGIN, "E", "2024-03-01 12:35", "L1"),
+            wifi(schema.VISIT, "C", "2024-03-01 14:00", "L1", **{DUR: 30.0}),
+            event(ARR, "A", "2024-03-01 14:00", **G1),
+            wifi(schema.VISIT, "A", "2024-03-01 14:50", "L1", **{DUR: 30.0}),
+        ]
+    )
+
+
+def test_distance_by_hand() -> None:
+    # 50 m due north; and one degree of latitude is 111.19 km on a 6,371 km sphere
+    assert abs(geofences.distance_m(45.452, 9.175, 45.452 + 50 / 111_320, 9.175) - 49.94) < 0.05
+    assert abs(geofences.distance_m(0.0, 0.0, 1.0, 0.0) - 111_194.9) < 1
+
+
+def test_each_geofence_gets_its_store_by_ext_id_or_distance() -> None:
+    frame = walk_frame()
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(summary, STORES, geofences.geofence_ext_ids(frame))
+    by = links.set_index(geofences.GEOFENCE)
+    assert (by.loc["g1", "location_id"], by.loc["g1", "link_rule"]) == ("L1", "extId")
+    assert (by.loc["g2", "location_id"], by.loc["g2", "link_rule"]) == ("L2", "distance")
+    assert by.loc["g2", "store"] == "Navigli"
+    assert abs(by.loc["g2", "store_distance_m"] - 49.94) < 0.05
+    assert by.loc["g3", "location_id"] is None and by.loc["g3", "link_rule"] is None
+    # a store 50 m away is too far for a 40 m circle when only 5 m beyond it are allowed
+    tight = geofences.geofence_stores(summary, STORES, pd.Series(dtype=object), extra_m=5)
+    assert tight.set_index(geofences.GEOFENCE).loc["g2", "location_id"] is None
+
+
+def test_walk_in_share_and_lag() -> None:
+    frame = walk_frame()
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(summary, STORES, geofences.geofence_ext_ids(frame))
+    walk = geofences.walk_ins(frame, links).set_index(geofences.GEOFENCE)
+    assert sorted(walk.index) == ["g1", "g2"]  # g3 has no store
+    g1 = walk.loc["g1"]
+    assert (g1["arrivals"], g1["walk_ins"], g1["walk_in_share"]) == (4, 2, 0.5)
+    assert (g1["app_users"], g1["users_walked_in"]) == (3, 1)  # A, B, C; only A
+    assert g1["median_lag_min"] == 11.5  # 3 and 20 minutes
+    g2 = walk.loc["g2"]
+    assert (g2["walk_ins"], g2["walk_in_share"], g2["median_lag_min"]) == (1, 1.0, 1.0)
+    # a 100-minute window also takes C's visit 90 minutes after the arrival
+    wide = geofences.walk_ins(frame, links, minutes=100).set_index(geofences.GEOFENCE)
+    assert wide.loc["g1", "walk_ins"] == 3 and wide.loc["g1", "median_lag_min"] == 20.0
+
+
+def test_low_walk_in_geofences_are_called_out() -> None:
+    frame = walk_frame()
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(summary, STORES, geofences.geofence_ext_ids(frame))
+    table = geofences.with_walk_ins(summary, links, geofences.walk_ins(frame, links))
+    assert geofences.low_walk_in(table, min_arrivals=2, below=0.6)[geofences.GEOFENCE].tolist() == [
+        "g1"
+    ]
+    assert geofences.low_walk_in(table, min_arrivals=5, below=0.6).empty  # g1 has 4 arrivals
+    assert geofences.overlaps(summary) == {"g1": [], "g2": [], "g3": []}
+
+
+def test_overlapping_circles_and_map_clusters() -> None:
+    summary = pd.DataFrame(
+        {
+            geofences.GEOFENCE: ["a", "b", "c"],
+            "name": ["Big", "Small", "Far"],
+            "lat": [45.0, 45.0 + 150 / 111_320, 40.0],
+            "lon": [9.0, 9.0, -74.0],
+            "radius_m": [100.0, 60.0, 50.0],
+            "arrivals": [5, 1, 30],
+            "visits": [0, 0, 10],
+        }
+    )
+    # 150 m apart with radii 100 + 60 = 160: they overlap
+    assert geofences.overlaps(summary) == {"a": ["Small"], "b": ["Big"], "c": []}
+    points = pd.DataFrame(
+        {"name": ["Shop"], "lat": [45.01], "lon": [9.01], "city": ["Milano"], "location_id": ["L"]}
+    )
+    clusters = geofences.map_clusters(geofences.map_places(summary, points))
+    # the New York geofence has the most activity (40); Milan's cluster is named by its store
+    assert clusters["name"].tolist() == ["Far", "Milano"]
+    assert clusters["places"].tolist() == [1, 3]
+    assert clusters.loc[1, "lat_max"] == 45.01
+
+
+def test_demo_geofences_with_high_and_low_walk_in() -> None:
+    """The demo seeds few walk-bys at Flatiron and River North, many at Williamsburg and Santa
+    Monica; the airport geofence (its café inside the circle) almost never leads to the café."""
+    from c4w import demo
+
+    frame = demo.demo_events_frame(60_000)
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(
+        summary, demo.demo_locations_frame(), geofences.geofence_ext_ids(frame)
+    )
+    table = geofences.with_walk_ins(summary, links, geofences.walk_ins(frame, links))
+    share = table.set_index("name")["walk_in_share"]
+    assert share["Copperline Flatiron geofence"] > 0.85
+    assert share["Copperline River North geofence"] > 0.85
+    assert share["Copperline Williamsburg geofence"] < 0.35
+    assert share["Copperline Santa Monica geofence"] < 0.35
+    rules = table.set_index("name")["link_rule"]
+    assert rules["O'Hare International Airport"] == "distance"
+    low = geofences.low_walk_in(table)["name"].tolist()
+    assert {"Copperline Williamsburg geofence", "O'Hare International Airport"} <= set(low)
+    assert "Copperline Flatiron geofence" not in low
+    lag = table.set_index("name")["median_lag_min"]
+    assert 0.5 < lag["Copperline Flatiron geofence"] < 6  # the app sees guests 0.5-5 min early

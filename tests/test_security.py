@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from c4w import ui
+from c4w import export, schema, ui
 
 TODAY = dt.date(2024, 6, 15)
 CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
@@ -101,3 +102,124 @@ def test_an_error_page_keeps_the_sidebar_and_offers_to_try_again(live, endpoint:
     at.button(key="error_refresh").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.metric) >= 6  # the Overview, now that the API answers
+
+
+# --- 4: Markdown from event data is shown as typed ------------------------------------------------
+MARKDOWN = "![px](http://127.0.0.1:8729/p.png) [Sign in again](http://phish.invalid/x)"
+
+
+def test_escaped_markdown_keeps_every_character_behind_a_backslash() -> None:
+    # every ASCII punctuation character is escaped; letters, digits and spaces are not
+    assert export.escape_markdown("![a](b) $x$") == r"\!\[a\]\(b\) \$x\$"
+    assert export.escape_markdown("<!-- c -->") == r"\<\!\-\- c \-\-\>"
+    assert export.escape_markdown(":red[x] **b** _i_ `c`") == r"\:red\[x\] \*\*b\*\* \_i\_ \`c\`"
+    assert export.escape_markdown("# title\n- item\r\n1. x") == r"\# title \- item 1\. x"
+    assert export.escape_markdown("Café 5 à 7") == "Café 5 à 7"
+    assert export.escape_markdown(None) == "" and export.escape_markdown(pd.NA) == ""
+
+
+def test_unescaping_gives_back_the_text() -> None:
+    import re
+
+    for text in (MARKDOWN, "<!-- hidden -->", "$$\\sum_i x_i$$", "a\\b", "=1+2"):
+        escaped = export.escape_markdown(text).replace(export.WORD_JOINER, "")
+        assert re.sub(r"\\(.)", r"\1", escaped) == text  # CommonMark's reading of the escapes
+
+
+def test_bare_addresses_are_kept_from_becoming_links() -> None:
+    # GitHub-flavoured Markdown links "http://", "www." and "name@domain" even when escaped
+    joiner = export.WORD_JOINER
+    assert export.escape_markdown("http://a") == f"http{joiner}\\:\\/\\/a"
+    assert export.escape_markdown("WWW.a.b") == f"WWW{joiner}\\.a\\.b"
+    assert export.escape_markdown("x@y.z") == f"x{joiner}\\@y\\.z"
+
+
+# --- 5: personal data inside free text -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("call me: +39 333 123 4567", "call me: ***4567"),
+        ("mail john.doe@example.com please", "mail j***@example.com please"),
+        ("answer_1: (555) 123-4567; answer_2: 4", "answer_1: ***4567; answer_2: 4"),
+        ("answer_1: 333.123.4567", "answer_1: ***4567"),
+        # left alone: dates and times, short numbers, ids with letters or dashes
+        ("answer_1: 2024-05-01 09:30:00", "answer_1: 2024-05-01 09:30:00"),
+        ("code 123456, id c-12345678, ev-2-000012", "code 123456, id c-12345678, ev-2-000012"),
+    ],
+)
+def test_emails_and_phones_inside_free_text_are_masked(text: str, masked: str) -> None:
+    assert export.mask_free_text(text) == masked
+
+
+def test_survey_answers_are_masked_on_screen_and_in_csv_unless_revealed() -> None:
+    answers = "answer_1: anna@example.com; answer_2: +44 20 7946 0958"
+    df = pd.DataFrame(
+        {
+            schema.CONTACT_ID: ["c-1", "c-2"],
+            schema.SURVEY_ANSWERS: pd.Series([answers, "answer_1: yes"], dtype="category"),
+        }
+    )
+    masked = export.mask_personal(df)
+    assert masked[schema.SURVEY_ANSWERS].tolist() == [
+        "answer_1: a***@example.com; answer_2: ***0958",
+        "answer_1: yes",
+    ]
+    assert df[schema.SURVEY_ANSWERS].tolist()[0] == answers  # the input is not changed
+    hidden = export.csv_bytes(df).decode("utf-8-sig")
+    assert "anna@example.com" not in hidden and "7946" not in hidden
+    assert "a***@example.com" in hidden
+    assert answers in export.csv_bytes(df, reveal_personal=True).decode("utf-8-sig")
+
+
+def hostile_contact_source():
+    """One contact whose signup source is Markdown and whose survey answer holds an email and a
+    phone number, in the last days (so the default dates show them)."""
+    from c4w.sandbox import source_from_events
+    from tests.conftest import LOCATIONS, ORG_ID, nested_event
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    signup = nested_event(
+        "ev-md-1", schema.SIGNUP, "c-md", now - dt.timedelta(hours=5), LOCATIONS[0]
+    )
+    signup["event"]["signup"] = {"source": MARKDOWN}
+    survey = nested_event(
+        "ev-md-2", schema.SURVEY, "c-md", now - dt.timedelta(hours=4), LOCATIONS[0]
+    )
+    survey["event"]["survey"] = {
+        "campaignId": "cmp-s",
+        "campaignName": "Feedback",
+        "answerId": "a1",
+        "questions": {"question_1": "How can we reach you?"},
+        "answers": {"answer_1": "anna@example.com or +39 333 123 4567"},
+    }
+    return source_from_events([signup, survey], ORG_ID, LOCATIONS)
+
+
+def test_the_contact_page_escapes_and_masks_event_text(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox_factory(hostile_contact_source())
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("C4W_BASE_URL", box.url)
+    monkeypatch.setenv("C4W_TOKEN", box.token)
+    monkeypatch.setenv("C4W_ORG_ID", box.org_id)
+    at = run_app("contact", contact="c-md")
+    assert not at.exception, [e.value for e in at.exception]
+    source = {m.label: m.value for m in at.metric}["Signup source"]
+    assert source == export.escape_markdown(MARKDOWN)
+    assert "](" not in source.replace("\\]\\(", "")  # no unescaped link or image syntax is left
+    shown = " ".join(
+        " ".join(t.value[schema.SURVEY_ANSWERS].dropna().astype(str))
+        for t in at.dataframe
+        if schema.SURVEY_ANSWERS in t.value.columns
+    )
+    assert "a***@example.com" in shown and "***4567" in shown
+    assert "anna@example.com" not in shown and "333 123" not in shown
+    at.sidebar.toggle(key="flt_reveal").set_value(True).run()
+    shown = " ".join(
+        " ".join(t.value[schema.SURVEY_ANSWERS].dropna().astype(str))
+        for t in at.dataframe
+        if schema.SURVEY_ANSWERS in t.value.columns
+    )
+    assert "anna@example.com or +39 333 123 4567" in shown

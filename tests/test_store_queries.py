@@ -32,22 +32,40 @@ def test_headline_counts_by_hand(tmp_path):
             event("visit", "c-b", "2024-03-06 11:00", location_id="L2", visit_duration_min=20.0),
             event("visit", "c-c", "2024-03-06 12:00", location_id="L2", visit_duration_min=-5.0),
             event("login", None, "2024-03-06 13:00", location_id="L2"),
+            event("send_email", "c-d", "2024-03-06 14:00", location_id="L2"),
+            event("send_email", "c-a", "2024-03-06 14:00", location_id="L1"),
         ]
     )
     store = EventStore(tmp_path, "org-1")
     write_events(store, events, FETCHED)
     first, last = dt.date(2024, 3, 5), dt.date(2024, 3, 6)
-    # 3 contacts (no contact on the last login), 1 signup, 2 logins, 4 visits; usable lengths
-    # 10, 40, 20 (the negative one left out): median 20
-    expected = {"contacts": 3, "signups": 1, "logins": 2, "visits": 4, "median_dwell": 20.0}
+    # 3 guests with a login or visit (a, b, c; the last login has no contact), 2 reached by
+    # email (d, a), 1 signup, 2 logins, 4 visits; usable lengths 10, 40, 20 (the negative one
+    # left out): median 20
+    expected = {
+        "guests": 3,
+        "reached": 2,
+        "signups": 1,
+        "logins": 2,
+        "visits": 4,
+        "median_dwell": 20.0,
+    }
     assert headline_counts(store, first, last) == expected
     assert pandas_headline(events) == expected
-    # at L2 only: c-b, c-c; lengths 40, 20: median 30
-    at_l2 = {"contacts": 2, "signups": 0, "logins": 1, "visits": 3, "median_dwell": 30.0}
+    # at L2 only: guests b, c; reached d; lengths 40, 20: median 30
+    at_l2 = {
+        "guests": 2,
+        "reached": 1,
+        "signups": 0,
+        "logins": 1,
+        "visits": 3,
+        "median_dwell": 30.0,
+    }
     assert headline_counts(store, first, last, location_ids=["L2"]) == at_l2
     # 5 March alone
     assert headline_counts(store, first, first) == {
-        "contacts": 1,
+        "guests": 1,
+        "reached": 0,
         "signups": 1,
         "logins": 1,
         "visits": 1,
@@ -58,6 +76,7 @@ def test_headline_counts_by_hand(tmp_path):
         {"day": first, "type": "signup", "events": 1},
         {"day": first, "type": "visit", "events": 1},
         {"day": last, "type": "login", "events": 1},
+        {"day": last, "type": "send_email", "events": 2},
         {"day": last, "type": "visit", "events": 3},
     ]
 
@@ -85,4 +104,11 @@ def test_an_empty_range_counts_zero(tmp_path):
     store = EventStore(tmp_path, "org-1")
     write_events(store, frame.empty_events_frame(), FETCHED)
     got = headline_counts(store, dt.date(2024, 1, 1), dt.date(2024, 1, 2))
-    assert got == {"contacts": 0, "signups": 0, "logins": 0, "visits": 0, "median_dwell": None}
+    assert got == {
+        "guests": 0,
+        "reached": 0,
+        "signups": 0,
+        "logins": 0,
+        "visits": 0,
+        "median_dwell": None,
+    }

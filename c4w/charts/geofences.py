@@ -1,14 +1,23 @@
 """The geofence map (pydeck) and a geofence's activity per day (plotly).
 
 Each geofence is a circle of its true radius in metres, with a minimum size in pixels so small
-ones stay visible when zoomed out. The map needs no Mapbox token; the circles are drawn by
-deck.gl and show even when the background tiles cannot be loaded. Tooltips use deck.gl's plain
-`text` form, so geofence names are never read as markup.
+ones stay visible when zoomed out; larger circles are drawn first, so a small one on top of a
+big one stays visible, and each tooltip names the circles that overlap it. WiFi locations are
+dark dots with a white ring above the circles. The map needs no Mapbox token: the background
+tiles are Carto's light basemap, which Streamlit loads from the internet. Under everything lies a
+bundled low-resolution outline of the world's countries (Natural Earth 1:110m, public domain, from
+the world-atlas package; `c4w/assets/countries-110m.geojson`), so without internet the map still
+shows where things are. Tooltips use deck.gl's plain `text` form, so names are never read as
+markup.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,11 +30,18 @@ from c4w.metrics.geofences import GEOFENCE
 
 GEOFENCE_LAYER = "geofences"
 WIFI_LAYER = "wifi-locations"
-COLOR_BY = {"visits": "Visits", "arrivals": "Arrivals"}
+OUTLINE_LAYER = "country-outlines"
+OUTLINE_FILE = Path(__file__).resolve().parent.parent / "assets" / "countries-110m.geojson"
+COLOR_BY = {"visits": "Visits", "arrivals": "Arrivals", "walk_in_share": "Walk-in share"}
 ZERO_COLOR = [150, 150, 150, 90]
 LOW_COLOR = (255, 224, 130)
 HIGH_COLOR = (200, 20, 40)
-WIFI_COLOR = [25, 90, 190, 230]
+SHARE_LOW = (222, 235, 247)  # walk-in share 0: pale blue
+SHARE_HIGH = (8, 69, 148)  # walk-in share 100%: deep blue
+WIFI_COLOR = [17, 24, 39, 255]  # near-black dots with a white ring: distinct under any circle
+WIFI_RING = [255, 255, 255, 255]
+LAND_FILL = [238, 236, 228, 255]
+LAND_LINE = [160, 160, 160, 255]
 SELECTED_LINE = [20, 20, 20, 255]
 TOOLTIP = {
     "text": "{tip}",
@@ -51,19 +67,109 @@ def activity_colors(values: pd.Series) -> list[list[int]]:
     return out
 
 
-def _geofence_records(summary: pd.DataFrame, color_by: str, selected: str | None) -> list[dict]:
-    colors = activity_colors(summary[color_by]) if len(summary) else []
+def share_colors(values: pd.Series) -> list[list[int]]:
+    """RGBA fill per geofence for a share (0..1): pale to deep blue; grey when unknown (no
+    store, or no arrivals)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    out: list[list[int]] = []
+    for x in v:
+        if not np.isfinite(x):
+            out.append(list(ZERO_COLOR))
+            continue
+        t = min(max(x, 0.0), 1.0)
+        rgb = [round(lo + (hi - lo) * t) for lo, hi in zip(SHARE_LOW, SHARE_HIGH, strict=True)]
+        out.append([*rgb, 190])
+    return out
+
+
+def fill_colors(summary: pd.DataFrame, color_by: str) -> list[list[int]]:
+    """The circles' fill for the chosen colouring."""
+    if not len(summary):
+        return []
+    if color_by == "walk_in_share":
+        return share_colors(summary.get(color_by, pd.Series(np.nan, index=summary.index)))
+    return activity_colors(summary[color_by])
+
+
+def _rgb_hex(rgb: Sequence[int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb[:3])
+
+
+def legend_items(summary: pd.DataFrame, color_by: str) -> list[tuple[str, str]]:
+    """The map's colour legend as (colour, label) pairs, from no activity to the most."""
+    grey = (
+        _rgb_hex(ZERO_COLOR),
+        "no store or no arrivals" if color_by == "walk_in_share" else "none",
+    )
+    if color_by == "walk_in_share":
+        steps = [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")]
+        return [grey] + [(_rgb_hex(share_colors(pd.Series([t]))[0]), label) for t, label in steps]
+    values = pd.to_numeric(summary.get(color_by, pd.Series(dtype=float)), errors="coerce")
+    top = float(values.max()) if len(values) and values.notna().any() else 0.0
+    if top <= 0:
+        return [grey]
+    marks = sorted({max(1.0, round(top * f * f)) for f in (0.25, 0.5, 1.0)})
+    return [grey] + [
+        (_rgb_hex(activity_colors(pd.Series([m, top]))[0]), f"{m:,.0f}") for m in marks
+    ]
+
+
+def legend_html(summary: pd.DataFrame, color_by: str) -> str:
+    """The legend as a line of small colour swatches (numbers and fixed words only)."""
+    swatch = (
+        '<span style="display:inline-block;width:14px;height:14px;border-radius:7px;'
+        'background:{c};border:1px solid #666;vertical-align:middle;margin:0 4px 0 10px"></span>'
+    )
+    items = "".join(swatch.format(c=c) + label for c, label in legend_items(summary, color_by))
+    store = swatch.format(c=_rgb_hex(WIFI_COLOR)).replace("#666", "#fff;outline:1px solid #111")
+    what = COLOR_BY[color_by].lower()
+    return (
+        f'<div style="font-size:0.85rem">Circles by {what}:{items}'
+        f"&nbsp;&nbsp;·&nbsp;{store}WiFi location</div>"
+    )
+
+
+@lru_cache(maxsize=1)
+def country_outlines() -> dict:
+    """The bundled world outline (GeoJSON FeatureCollection); empty when the file is missing."""
+    try:
+        return json.loads(OUTLINE_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"type": "FeatureCollection", "features": []}
+
+
+def _geofence_records(
+    summary: pd.DataFrame,
+    color_by: str,
+    selected: str | None,
+    overlapping: dict[str, list[str]] | None = None,
+) -> list[dict]:
+    colors = fill_colors(summary, color_by)
+    overlapping = overlapping or {}
     records = []
     for row, color in zip(summary.itertuples(index=False), colors, strict=True):
         key = getattr(row, GEOFENCE)
         radius = float(row.radius_m) if pd.notna(row.radius_m) and row.radius_m > 0 else 1.0
-        tip = (
-            f"{row.name}\n"
-            f"Radius: {radius:,.0f} m\n"
-            f"Arrivals: {row.arrivals:,}\n"
-            f"Visits: {row.visits:,}\n"
-            f"Median dwell: {format_minutes(row.median_dwell_min)}"
-        )
+        lines = [str(row.name)]
+        store = getattr(row, "store", None)
+        if isinstance(store, str) and store:
+            lines.append(f"Store: {store}")
+        lines += [
+            f"Radius: {radius:,.0f} m",
+            f"Arrivals: {row.arrivals:,}",
+            f"Visits: {row.visits:,}",
+        ]
+        share = getattr(row, "walk_in_share", None)
+        if share is not None and pd.notna(share):
+            lines.append(f"Walk-in share: {share:.0%}")
+        lines.append(f"Median dwell: {format_minutes(row.median_dwell_min)}")
+        others = overlapping.get(str(key)) or []
+        if others:
+            shown = ", ".join(others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else ""
+            )
+            lines.append(f"Overlaps: {shown}")
+        tip = "\n".join(lines)
         records.append(
             {
                 "geofence": str(key),
@@ -72,11 +178,12 @@ def _geofence_records(summary: pd.DataFrame, color_by: str, selected: str | None
                 "lat": float(row.lat),
                 "radius_m": radius,
                 "fill": color,
-                "line": SELECTED_LINE if key == selected else [90, 90, 90, 200],
-                "line_px": 3 if key == selected else 1,
+                "line": SELECTED_LINE if key == selected else [60, 60, 60, 230],
+                "line_px": 3 if key == selected else 1.5,
                 "tip": tip,
             }
         )
+    records.sort(key=lambda r: -r["radius_m"])  # big circles first: small ones stay on top
     return records
 
 
@@ -119,26 +226,50 @@ def geofence_map(
     points: pd.DataFrame | None = None,
     color_by: str = "visits",
     selected: str | None = None,
+    overlapping: dict[str, list[str]] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> pdk.Deck:
-    """Geofences as circles of their radius in metres coloured by `color_by` ("visits" or
-    "arrivals"), WiFi locations as blue dots; the `selected` geofence is outlined and framed.
+    """Geofences as circles of their radius in metres coloured by `color_by` ("visits",
+    "arrivals" or "walk_in_share"), WiFi locations as dark ringed dots above them, over the
+    bundled country outline; the `selected` geofence is outlined and framed. Otherwise the view
+    fits `bounds` (lat_min, lat_max, lon_min, lon_max, e.g. a cluster of `map_clusters`), or
+    every geofence and location.
 
-    `summary` is `mappable(geofence_summary(...))`; `points` is `wifi_location_points(...)`.
-    Layers have ids (GEOFENCE_LAYER, WIFI_LAYER) so a click can select a geofence.
+    `summary` is `mappable(geofence_summary(...))`, optionally with store and walk-in columns
+    (`with_walk_ins`); `points` is `wifi_location_points(...)`; `overlapping` is `overlaps(...)`
+    for the tooltips. Layers have ids (GEOFENCE_LAYER, WIFI_LAYER, OUTLINE_LAYER) so a click can
+    select a geofence.
     """
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {sorted(COLOR_BY)}")
-    geo = _geofence_records(summary, color_by, selected)
+    geo = _geofence_records(summary, color_by, selected, overlapping)
     pts = _point_records(points) if points is not None and len(points) else []
     wifi = pdk.Layer(
         "ScatterplotLayer",
         id=WIFI_LAYER,
         data=pts,
         get_position=["lon", "lat"],
-        get_radius=4,
+        get_radius=5,
         radius_units="'pixels'",  # quoted: pydeck reads bare strings as data fields
         get_fill_color=WIFI_COLOR,
+        get_line_color=WIFI_RING,
+        get_line_width=2,
+        line_width_units="'pixels'",
+        stroked=True,
         pickable=True,
+    )
+    outline = pdk.Layer(
+        "GeoJsonLayer",
+        id=OUTLINE_LAYER,
+        data=country_outlines(),
+        filled=True,
+        stroked=True,
+        get_fill_color=LAND_FILL,
+        get_line_color=LAND_LINE,
+        get_line_width=1,
+        line_width_units="'pixels'",
+        opacity=0.35,
+        pickable=False,
     )
     circles = pdk.Layer(
         "ScatterplotLayer",
@@ -156,13 +287,17 @@ def geofence_map(
         filled=True,
         pickable=True,
         auto_highlight=True,
+        highlight_color=[255, 255, 255, 110],
     )
-    layers = [wifi, circles]  # circles on top, translucent, so the dots show through
+    layers = [outline, circles, wifi]  # the stores on top, so they read under any circle
     chosen = [g for g in geo if g["geofence"] == selected]
     if chosen:
         view = view_for(
             np.array([chosen[0]["lon"]]), np.array([chosen[0]["lat"]]), chosen[0]["radius_m"]
         )
+    elif bounds is not None:
+        lat_min, lat_max, lon_min, lon_max = bounds
+        view = view_for(np.array([lon_min, lon_max]), np.array([lat_min, lat_max]))
     else:
         lons = np.array([g["lon"] for g in geo] + [p["lon"] for p in pts])
         lats = np.array([g["lat"] for g in geo] + [p["lat"] for p in pts])
@@ -202,21 +337,32 @@ def geofence_activity_chart(daily: pd.DataFrame) -> go.Figure:
 
 
 def geofence_bar_chart(summary: pd.DataFrame, color_by: str = "visits", top: int = 15) -> go.Figure:
-    """The busiest geofences by `color_by`, as horizontal bars (names escaped)."""
-    part = summary.sort_values(color_by, ascending=False, kind="stable").head(top).iloc[::-1]
+    """The busiest geofences by `color_by` (or those with a store by walk-in share, in %), as
+    horizontal bars (names escaped)."""
+    share = color_by == "walk_in_share"
+    part = summary.loc[summary[color_by].notna()] if share else summary
+    part = part.sort_values(color_by, ascending=False, kind="stable").head(top).iloc[::-1]
+    values = (part[color_by] * 100).round(1) if share else part[color_by]
+    colour = (
+        _rgb_hex(SHARE_HIGH) if share else VISITS_COLOR if color_by == "visits" else ARRIVALS_COLOR
+    )
+    unit = "% walked in" if share else " " + COLOR_BY[color_by].lower()
     fig = go.Figure(
         go.Bar(
             y=[plain_text(n) for n in part["name"]],
-            x=part[color_by].tolist(),
+            x=values.tolist(),
             orientation="h",
-            marker={"color": VISITS_COLOR if color_by == "visits" else ARRIVALS_COLOR},
-            hovertemplate="%{y}<br>%{x:,} " + COLOR_BY[color_by].lower() + "<extra></extra>",
+            marker={"color": colour},
+            hovertemplate="%{y}<br>%{x:,}" + unit + "<extra></extra>",
         )
     )
     fig.update_layout(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=80 + 26 * max(len(part), 1),
-        xaxis={"title": COLOR_BY[color_by], "rangemode": "tozero"},
+        xaxis={
+            "title": "Walk-in share (%)" if share else COLOR_BY[color_by],
+            "rangemode": "tozero",
+        },
         yaxis={"automargin": True},
     )
     return fig

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
+from c4w.metrics.overview import NAT_NS, empty_table, time_ns, type_mask
 
 ARRIVALS_HELP = "Times a contact's phone entered the geofence (geo_arriving events)."
 VISITS_HELP = "Completed stays inside the geofence (geo_visit events, sent when the stay ends)."
@@ -189,27 +190,44 @@ def geofence_totals(events: pd.DataFrame | None) -> GeofenceTotals:
 
 COLUMN_LABELS: dict[str, str] = {
     "name": "Geofence",
-    GEOFENCE: "Geofence id",
-    "lon": "Longitude",
-    "lat": "Latitude",
+    "store": "Store",
     "radius_m": "Radius (m)",
-    "shape": "Shape",
     "arrivals": "Arrivals",
     "visits": "Visits",
-    "unique_contacts": "Contacts",
+    "walk_in_share": "Walk-in share (%)",
     "median_dwell_min": "Median dwell (min)",
+    "median_lag_min": "Median lag to login (min)",
+    "walk_ins": "Walk-ins",
+    "app_users": "App users arrived",
+    "users_walked_in": "App users walked in",
+    "unique_contacts": "Contacts",
     "total_dwell_min": "Total dwell (min)",
     "last_seen": "Last seen (UTC)",
+    "shape": "Shape",
+    "link_rule": "Store found by",
+    "store_distance_m": "Store distance (m)",
+    "lat": "Latitude",
+    "lon": "Longitude",
+    GEOFENCE: "Geofence id",
+    "location_id": "Store id",
 }
+_LAST = ("Latitude", "Longitude", "Geofence id", "Store id")  # people read lat before lon
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """The same table with column names in the user's words, the name first (contact_id is kept
-    as it is, so tables can link to the Contact page)."""
-    out = table.rename(columns=COLUMN_LABELS)
-    if "Geofence" in out.columns:
-        out = out[["Geofence", *[c for c in out.columns if c != "Geofence"]]]
-    return out
+    """The same table with column names in the user's words, in the order people read them:
+    name, store, radius, arrivals, visits, walk-in share, median dwell, ...; latitude before
+    longitude, ids last (contact_id is kept as it is, so tables can link to the Contact page).
+    Shares become percentages (41.2)."""
+    out = table.copy()
+    if "walk_in_share" in out:
+        out["walk_in_share"] = (out["walk_in_share"].astype("float64") * 100).round(1)
+    out = out.rename(columns=COLUMN_LABELS)
+    known = [c for c in COLUMN_LABELS.values() if c in out.columns and c not in _LAST]
+    rest = [c for c in out.columns if c not in known and c not in _LAST]
+    last = [c for c in _LAST if c in out.columns]
+    first = [c for c in rest if c == schema.CONTACT_ID]
+    return out[first + known + [c for c in rest if c not in first] + last]
 
 
 def mappable(summary: pd.DataFrame) -> pd.DataFrame:
@@ -330,3 +348,327 @@ def wifi_location_points(
     )
     points["name"] = points["name"].where(points["name"] != "", points["location_id"])
     return points.reset_index(drop=True)
+
+
+# --- geofence to store -------------------------------------------------------------------
+WALK_IN_MINUTES = 60  # default window after an arrival
+LINK_EXTRA_M = 100  # a store this far outside the circle still counts as the geofence's store
+EARTH_RADIUS_M = 6_371_000.0
+LINK_RULE_HELP = (
+    "A geofence belongs to the WiFi location whose external id (or id) equals the geofence's "
+    "extId; failing that, to the nearest WiFi location no farther from the geofence's centre "
+    f"than its radius plus {LINK_EXTRA_M} m. Geofences with neither have no store."
+)
+WALK_IN_HELP = (
+    "Of the geofence arrivals by app users, the share followed by a WiFi login, or the start of "
+    "a WiFi visit, by the same guest at the geofence's store within {m} minutes. A login before "
+    "the arrival, or at another store, does not count."
+)
+LAG_HELP = "Median time from a geofence arrival to the guest's first WiFi login or visit start "
+LAG_HELP += "at its store, over the arrivals that walked in."
+LOW_WALK_IN_HELP = (
+    "Geofences with a store, at least {n} arrivals and a walk-in share under {share:.0%}: many "
+    "people pass by, few come in."
+)
+LINK_COLUMNS = ("location_id", "store", "link_rule", "store_distance_m")
+WALK_IN_COLUMNS = (
+    "walk_ins",
+    "walk_in_share",
+    "app_users",
+    "users_walked_in",
+    "median_lag_min",
+)
+
+
+def distance_m(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in metres (haversine; arrays broadcast)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def geofence_ext_ids(events: pd.DataFrame | None) -> pd.Series:
+    """The latest extId of each geofence (by summary key) seen in `events`."""
+    if events is None or events.empty:
+        return pd.Series(dtype="object")
+    has = events[schema.GEOFENCE_EXT_ID].notna().to_numpy(dtype=bool)
+    part = events.loc[has, [schema.GEOFENCE_ID, schema.GEOFENCE_NAME, schema.GEOFENCE_EXT_ID]]
+    key = _geofence_key(part).astype("str")
+    return part[schema.GEOFENCE_EXT_ID].astype("object").groupby(key.to_numpy()).last()
+
+
+def geofence_stores(
+    summary: pd.DataFrame,
+    locations: pd.DataFrame | None,
+    ext_ids: pd.Series | None = None,
+    extra_m: float = LINK_EXTRA_M,
+) -> pd.DataFrame:
+    """The store of each geofence of `summary` (see LINK_RULE_HELP): geofence, location_id,
+    store (its name), link_rule ("extId", "distance" or None), store_distance_m."""
+    out = pd.DataFrame(
+        {
+            GEOFENCE: summary[GEOFENCE].astype("str").to_numpy(),
+            "location_id": pd.Series([None] * len(summary), dtype="object"),
+            "store": pd.Series([None] * len(summary), dtype="object"),
+            "link_rule": pd.Series([None] * len(summary), dtype="object"),
+            "store_distance_m": np.full(len(summary), np.nan),
+        }
+    )
+    points = wifi_location_points(locations)
+    if summary.empty or points.empty:
+        return out
+    ext = locations.set_index(locations["id"].astype(str))
+    by_ext = {
+        str(v): k
+        for k, v in ext.get("external_id", pd.Series(dtype=object)).items()
+        if isinstance(v, str) and v
+    }
+    by_ext.update({k: k for k in ext.index})
+    names = dict(zip(points["location_id"], points["name"], strict=True))
+    lat, lon = summary["lat"].to_numpy(float), summary["lon"].to_numpy(float)
+    dist = distance_m(
+        lat[:, None], lon[:, None], points["lat"].to_numpy()[None, :], points["lon"].to_numpy()
+    )
+    ext_ids = ext_ids if ext_ids is not None else pd.Series(dtype="object")
+    radius = summary["radius_m"].fillna(0).to_numpy(float)
+    point_ids = points["location_id"].tolist()
+    for i, key in enumerate(out[GEOFENCE]):
+        own = ext_ids.get(key)
+        loc = by_ext.get(str(own)) if isinstance(own, str) and own else None
+        rule = "extId" if loc is not None else None
+        if loc is None and np.isfinite(dist[i]).any():
+            j = int(np.nanargmin(dist[i]))
+            if dist[i, j] <= radius[i] + extra_m:
+                loc, rule = point_ids[j], "distance"
+        if loc is None:
+            continue
+        out.at[i, "location_id"] = loc
+        out.at[i, "store"] = names.get(loc, str(ext.loc[loc, "name"]) if loc in ext.index else loc)
+        out.at[i, "link_rule"] = rule
+        if loc in point_ids:
+            out.at[i, "store_distance_m"] = float(dist[i, point_ids.index(loc)])
+    return out
+
+
+def _wifi_moments(events: pd.DataFrame) -> pd.DataFrame:
+    """WiFi logins (at their time) and WiFi visits (at their start): contact, location, t."""
+    rows = np.flatnonzero(type_mask(events, (schema.LOGIN, schema.VISIT)))
+    part = events.take(rows)
+    is_visit = type_mask(part, (schema.VISIT,))
+    created = time_ns(part[schema.CREATED_AT])
+    start = time_ns(part[schema.VISIT_START])
+    t = np.where(is_visit & (start != NAT_NS), start, created)
+    frame = pd.DataFrame(
+        {
+            "contact": part[schema.CONTACT_ID].astype("object").to_numpy(),
+            "location_id": part[schema.LOCATION_ID].astype("object").to_numpy(),
+            "t": t,
+        }
+    )
+    return frame.loc[frame["contact"].notna() & frame["location_id"].notna() & (t != NAT_NS)]
+
+
+def walk_ins(
+    events: pd.DataFrame | None,
+    stores: pd.DataFrame,
+    wifi_events: pd.DataFrame | None = None,
+    minutes: float = WALK_IN_MINUTES,
+) -> pd.DataFrame:
+    """Per geofence with a store (`geofence_stores`): arrivals (geo_arriving events in `events`
+    by a known guest), walk_ins (those followed within `minutes` by a WiFi login or visit start
+    of the same guest at the store, see WALK_IN_HELP), walk_in_share, app_users (guests who
+    arrived), users_walked_in, median_lag_min. WiFi events come from `wifi_events` (default
+    `events`), so a walk-in just past the last day can be seen."""
+    columns = {GEOFENCE: "str", "arrivals": "int64"}
+    columns.update(
+        {
+            c: "float64" if c in ("walk_in_share", "median_lag_min") else "int64"
+            for c in WALK_IN_COLUMNS
+        }
+    )
+    tied = stores.loc[stores["location_id"].notna(), [GEOFENCE, "location_id"]]
+    if events is None or events.empty or tied.empty:
+        return empty_table(columns)
+    rows = np.flatnonzero(type_mask(events, (schema.GEO_ARRIVING,)))
+    part = events.take(rows)
+    arrivals = pd.DataFrame(
+        {
+            GEOFENCE: _geofence_key(part).astype("str").to_numpy(),
+            "contact": part[schema.CONTACT_ID].astype("object").to_numpy(),
+            "t": time_ns(part[schema.CREATED_AT]),
+        }
+    )
+    arrivals = arrivals.loc[arrivals["contact"].notna() & (arrivals["t"] != NAT_NS)]
+    arrivals = arrivals.merge(tied, on=GEOFENCE, how="inner")
+    arrivals = arrivals.astype({"contact": "object", "location_id": "object"})
+    if arrivals.empty:
+        return empty_table(columns)
+    wifi = _wifi_moments(wifi_events if wifi_events is not None else events)
+    wifi = wifi.assign(wifi_t=wifi["t"]).sort_values("t", kind="stable")
+    wifi = wifi.astype({"contact": "object", "location_id": "object"})
+    found = pd.merge_asof(
+        arrivals.sort_values("t", kind="stable"),
+        wifi,
+        on="t",
+        by=["contact", "location_id"],
+        direction="forward",
+        tolerance=int(minutes * 60 * 1_000_000_000),
+    )
+    found["lag_min"] = (found["wifi_t"] - found["t"]) / 60e9
+    found["walked"] = found["wifi_t"].notna()
+    grouped = found.groupby(GEOFENCE, sort=True)
+    per_user = found.groupby([GEOFENCE, "contact"])["walked"].any().groupby(level=0)
+    out = pd.DataFrame(
+        {
+            "arrivals": grouped.size(),
+            "walk_ins": grouped["walked"].sum(),
+            "app_users": per_user.size(),
+            "users_walked_in": per_user.sum(),
+            "median_lag_min": grouped["lag_min"].median(),
+        }
+    )
+    out["walk_in_share"] = out["walk_ins"] / out["arrivals"]
+    out = out.rename_axis(GEOFENCE).reset_index()
+    return out[list(columns)].astype(columns)
+
+
+def with_walk_ins(summary: pd.DataFrame, stores: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
+    """`summary` with its store and walk-in columns added (missing for geofences without a
+    store, or without arrivals)."""
+    out = summary.merge(stores, on=GEOFENCE, how="left")
+    out = out.merge(walk.drop(columns=["arrivals"]), on=GEOFENCE, how="left")
+    return out
+
+
+def low_walk_in(table: pd.DataFrame, min_arrivals: int = 20, below: float = 0.25) -> pd.DataFrame:
+    """Geofences of `with_walk_ins(...)` with a store, at least `min_arrivals` arrivals and a
+    walk-in share under `below`: the most arrivals first."""
+    if table.empty or "walk_in_share" not in table:
+        return table.iloc[0:0]
+    hit = (
+        table["location_id"].notna()
+        & (table["arrivals"] >= min_arrivals)
+        & (table["walk_in_share"] < below)
+    )
+    return table.loc[hit].sort_values("arrivals", ascending=False, kind="stable")
+
+
+def overlaps(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """For each geofence key, the names of the other geofences whose circle overlaps its own
+    (centres closer than the two radii together)."""
+    if len(summary) < 2:
+        return {str(k): [] for k in summary.get(GEOFENCE, [])}
+    lat, lon = summary["lat"].to_numpy(float), summary["lon"].to_numpy(float)
+    radius = summary["radius_m"].fillna(0).to_numpy(float)
+    dist = distance_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    touch = (dist < radius[:, None] + radius[None, :]) & ~np.eye(len(summary), dtype=bool)
+    names = summary["name"].astype(str).to_numpy()
+    return {str(k): names[touch[i]].tolist() for i, k in enumerate(summary[GEOFENCE].astype(str))}
+
+
+# --- where the map opens ------------------------------------------------------------------
+CLUSTER_KM = 60.0
+
+
+def map_clusters(places: pd.DataFrame, km: float = CLUSTER_KM) -> pd.DataFrame:
+    """Places (lat, lon, label, weight, is_store) grouped into clusters: places closer than `km`
+    to any place of a cluster join it. Returns cluster, name (the `label` of its stores with the
+    most weight, else of its places), places, weight, and the cluster's bounds (min/max lat and
+    lon), the heaviest cluster first."""
+    columns = {
+        "cluster": "int64",
+        "name": "str",
+        "places": "int64",
+        "weight": "float64",
+        "lat_min": "float64",
+        "lat_max": "float64",
+        "lon_min": "float64",
+        "lon_max": "float64",
+    }
+    if places is None or places.empty:
+        return empty_table(columns)
+    lat, lon = places["lat"].to_numpy(float), places["lon"].to_numpy(float)
+    n = len(places)
+    parent = np.arange(n)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    near = distance_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) < km * 1000
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+        a, b = root(int(i)), root(int(j))
+        if a != b:
+            parent[b] = a
+    labels = np.array([root(i) for i in range(n)])
+    frame = places.assign(cluster=labels)
+    rows = []
+    for _key, part in frame.groupby("cluster", sort=False):
+        named = part.loc[part.get("is_store", pd.Series(False, index=part.index)).astype(bool)]
+        pool = named if len(named) else part
+        label = (
+            pool["label"]
+            .astype(str)
+            .value_counts()
+            .sort_index()
+            .sort_values(ascending=False, kind="stable")
+            .index[0]
+        )
+        rows.append(
+            {
+                "name": label,
+                "places": len(part),
+                "weight": float(part["weight"].sum()),
+                "lat_min": part["lat"].min(),
+                "lat_max": part["lat"].max(),
+                "lon_min": part["lon"].min(),
+                "lon_max": part["lon"].max(),
+            }
+        )
+    out = pd.DataFrame(rows).sort_values(
+        ["weight", "places", "name"], ascending=[False, False, True], kind="stable"
+    )
+    out.insert(0, "cluster", np.arange(len(out)))
+    out["name"] = unique_names(out["name"].tolist())
+    return out.reset_index(drop=True).astype(columns)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def map_places(
+    summary: pd.DataFrame, points: pd.DataFrame, store_visits: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Geofences and WiFi locations as places for `map_clusters`: lat, lon, label (a store's
+    city, a geofence's name), weight (a geofence's arrivals plus visits, a store's
+    `store_visits`), is_store."""
+    visits = store_visits or {}
+    geo = pd.DataFrame(
+        {
+            "lat": summary["lat"].to_numpy(float),
+            "lon": summary["lon"].to_numpy(float),
+            "label": summary["name"].astype(str).to_numpy(),
+            "weight": (summary["arrivals"] + summary["visits"]).to_numpy(float),
+            "is_store": False,
+        }
+    )
+    stores = pd.DataFrame(
+        {
+            "lat": points["lat"].to_numpy(float),
+            "lon": points["lon"].to_numpy(float),
+            "label": [c if c else n for c, n in zip(points["city"], points["name"], strict=True)],
+            "weight": [float(visits.get(i, 0.0)) for i in points["location_id"]],
+            "is_store": True,
+        }
+    )
+    parts = [f for f in (geo, stores) if len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else geo

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from c4w import schema
+from c4w import formatting, schema
 from c4w.metrics.overview import Kpi, empty_table, place_codes, type_mask
 
 WIFI = "wifi"
@@ -408,6 +408,22 @@ def dwell_buckets(
             "to_min": np.tile(ends, len(g)),
             "visits": counts[g].reshape(-1).astype(np.int64),
             "share": (counts / np.maximum(totals, 1))[g].reshape(-1),
+        }
+    )
+
+
+def dwell_buckets_table(buckets: pd.DataFrame) -> pd.DataFrame:
+    """`dwell_buckets` for download, in the user's words: Group, Visit length, From (minutes),
+    To (minutes; empty for the open last bucket), Visits, Share of visits (%)."""
+    to_min = buckets["to_min"].astype("float64")
+    return pd.DataFrame(
+        {
+            "Group": buckets["group"].to_numpy(),
+            "Visit length": buckets["bucket"].to_numpy(),
+            "From (minutes)": buckets["from_min"].to_numpy(),
+            "To (minutes)": to_min.where(np.isfinite(to_min)).to_numpy(),
+            "Visits": buckets["visits"].to_numpy(),
+            "Share of visits (%)": formatting.percent_points(buckets["share"]).to_numpy(),
         }
     )
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from c4w import schema
+from c4w.metrics.overview import GUEST_TYPES, REACHED_TYPES
 from c4w.store.store import EventStore
 
 
@@ -25,10 +26,11 @@ def headline_counts(
     location_ids: Sequence[str] = (),
     visit_types: Sequence[str] = (schema.VISIT,),
 ) -> dict[str, float | int | None]:
-    """The Overview's headline numbers of UTC days ``start``..``end`` (see
-    ``c4w.metrics.overview.overview_kpis``): distinct contacts, sign-ups, WiFi logins, visits
-    (of ``visit_types``) and the median visit length in minutes (visits without a usable length
-    left out; None when there is none), only at ``location_ids`` when given."""
+    """The Overview's headline counts of UTC days ``start``..``end`` (see
+    ``c4w.metrics.overview.overview_kpis``): guests (distinct contacts with a visit, login or
+    arrival), contacts reached (with an email or SMS sent), sign-ups, WiFi logins, visits (of
+    ``visit_types``) and the median visit length in minutes (visits without a usable length left
+    out; None when there is none), only at ``location_ids`` when given."""
     visit_types = list(visit_types)
     where, params = "", []
     if location_ids:
@@ -36,9 +38,12 @@ def headline_counts(
         params = list(location_ids)
     visits = f"type IN ({_placeholders(visit_types)})"
     usable = "isfinite(visit_duration_min) AND visit_duration_min >= 0"
+    guest = ", ".join(f"'{name}'" for name in GUEST_TYPES)
+    reached = ", ".join(f"'{name}'" for name in REACHED_TYPES)
     sql = f"""
         SELECT
-            count(DISTINCT contact_id) AS contacts,
+            count(DISTINCT contact_id) FILTER (WHERE type IN ({guest})) AS guests,
+            count(DISTINCT contact_id) FILTER (WHERE type IN ({reached})) AS reached,
             count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
             count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
             count(*) FILTER (WHERE {visits}) AS visits,
@@ -48,7 +53,8 @@ def headline_counts(
     """
     row = store.query(sql, visit_types * 2 + params, start=start, end=end).to_pylist()[0]
     return {
-        "contacts": int(row["contacts"]),
+        "guests": int(row["guests"]),
+        "reached": int(row["reached"]),
         "signups": int(row["signups"]),
         "logins": int(row["logins"]),
         "visits": int(row["visits"]),

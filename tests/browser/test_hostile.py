@@ -1,10 +1,12 @@
 """Hostile data and the credentials, in a real browser, in live mode against the sandbox API.
 
 Location, geofence and campaign names and survey answers hold an HTML payload that would run
-script if rendered as HTML, or a spreadsheet formula. Every page is opened: no dialog may fire,
-no injected element may exist, the CSV export must neutralise every formula, and neither the
-client secret nor the token it buys may appear anywhere: not in the websocket traffic, the page
-HTML, the CSV or the server's output.
+script if rendered as HTML, or a spreadsheet formula; signup sources, campaign names and survey
+answers hold Markdown (an image on another server, a link, an HTML comment, ``$...$`` LaTeX).
+Every page is opened: no dialog may fire, no injected element may exist, no link or image or
+formula may be drawn from the data, no request may leave for anywhere but the app itself, the
+CSV export must neutralise every formula, and neither the client secret nor the token it buys may
+appear anywhere: not in the websocket traffic, the page HTML, the CSV or the server's output.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
+# Markdown: an image that a browser would fetch (from a port nothing listens on), a link, an
+# HTML comment and LaTeX; each would be drawn by an element that renders Markdown
+PIXEL = "http://127.0.0.1:9/p.png"
+PHISH = "http://phish.invalid/sign-in"
+BASE_MAP = "https://basemaps.cartocdn.com/"  # the map's tiles and style (Streamlit's default)
+MARKDOWN = f"![px]({PIXEL}) [Sign in again]({PHISH}) <!-- hidden --> $x^2$ $$y$$"
 ORG_ID = "org-hostile-01"
 # distinctive values, so any leak is found by a plain search
 TOKEN = "tok-" + secrets.token_hex(20)
@@ -64,7 +72,9 @@ def hostile_events() -> tuple[list[dict], list[dict]]:
         contact = CONTACT if i % 3 == 0 else f"{XSS}-{i % 7}"
         event = nested_event(f"ev-h-{i:04d}", kind, contact, created, where)
         body = event["event"]
-        name = XSS if i % 2 else FORMULA
+        name = (XSS, FORMULA, MARKDOWN)[i % 3]
+        if kind == schema.SIGNUP:
+            body["signup"] = {"source": MARKDOWN}
         if kind in (schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL):
             body["email"]["campaignName"] = name
             body["email"]["email"] = f"{FORMULA}@example.com"
@@ -76,7 +86,7 @@ def hostile_events() -> tuple[list[dict], list[dict]]:
                 "campaignName": name,
                 "answerId": f"a{i}",
                 "questions": {"question_1": XSS},
-                "answers": {"answer_1": FORMULA, "answer_2": XSS},
+                "answers": {"answer_1": FORMULA, "answer_2": XSS, "answer_3": MARKDOWN},
             }
         if kind in schema.GEOFENCE_TYPES:
             event["where"]["geofenceName"] = XSS
@@ -126,6 +136,8 @@ def test_hostile_names_never_run_and_the_credentials_never_leave(
         ws.on("framesent", keep)
 
     page.on("websocket", watch)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
     html: list[str] = []
     try:
         for path in PAGES:
@@ -140,6 +152,11 @@ def test_hostile_names_never_run_and_the_credentials_never_leave(
             page.wait_for_timeout(300)
             assert page.locator("img[src='x']").count() == 0, path
             assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0, path
+            assert page.locator("a[href*='phish.invalid']").count() == 0, path
+            assert page.locator("img[src*='p.png']").count() == 0, path
+            assert page.locator(".katex, math").count() == 0, path  # no LaTeX was typeset
+            if path == "contact":  # the signup source is shown, as typed
+                assert "[Sign in again](" in page.inner_text("[data-testid='stMain']")
             html.append(page.content())
             screenshot(page, f"hostile-{path or 'overview'}")
         csv_bytes = download_events_csv(page, server.url)
@@ -148,6 +165,12 @@ def test_hostile_names_never_run_and_the_credentials_never_leave(
 
     assert any(entry["endpoint"] == "login" for entry in box.state.log), "logged in"
     assert dialogs == [], "a script ran"
+    # nothing was fetched from anywhere but the app (not the Markdown image, not a page icon or
+    # a font from an outside server), except the Geofences map's base map, which the browser
+    # draws from CARTO's servers by design
+    allowed = (server.url, "data:", "blob:", BASE_MAP)
+    outside = [url for url in requested if not url.startswith(allowed)]
+    assert requested and outside == []
     assert frames, "the websocket traffic was captured"
     # the hostile text did reach the browser (as data), so the checks above were meaningful
     assert any(XSS.encode() in frame for frame in frames)

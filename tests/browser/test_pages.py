@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from c4w import demo, schema
+from c4w import demo, formatting, schema
 
 from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
 
@@ -70,7 +70,7 @@ def test_a_shared_link_opened_first_after_start_gets_the_whole_frame(
     expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Visits")
     sidebar = page.locator("[data-testid='stSidebar']")
     today = dt.datetime.now(dt.UTC).date()
-    week = f"{today - dt.timedelta(days=6):%a %d %b %Y} – {today:%a %d %b %Y}"
+    week = f"{today - dt.timedelta(days=6):%d %b %Y} – {today:%d %b %Y} (7 days, UTC)"
     expect(sidebar.get_by_text(week)).to_be_visible()
     expect(sidebar.get_by_text("Campaign funnels")).to_be_visible()
     expect(page.get_by_text("Page not found")).to_have_count(0)
@@ -127,9 +127,11 @@ def test_csv_download_holds_the_filtered_rows(demo_app: AppServer, page: Page) -
     assert download.suggested_filename == f"events_{start}_{end}.csv"
     rows = read_csv(download.path().read_bytes())
     assert len(rows) == shown > 0
-    assert {row[schema.LOCATION_ID] for row in rows} == {location}
-    days = {row[schema.CREATED_AT][:10] for row in rows}
+    # headers in the user's words (c4w.formatting.EVENT_COLUMN_LABELS)
+    labels = formatting.EVENT_COLUMN_LABELS
+    assert {row[labels[schema.LOCATION_ID]] for row in rows} == {location}
+    days = {row[labels[schema.CREATED_AT]][:10] for row in rows}
     assert min(days) >= start.isoformat() and max(days) <= end.isoformat()
     # personal data is masked by default
-    emails = [row[schema.EMAIL] for row in rows if row[schema.EMAIL]]
+    emails = [row[labels[schema.EMAIL]] for row in rows if row[labels[schema.EMAIL]]]
     assert emails and all("***@" in e for e in emails)
