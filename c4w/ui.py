@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import os
 import threading
+import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -26,7 +29,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import audience, data, export, formatting, schema
+from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
 from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
@@ -387,18 +390,17 @@ class _ProgressBar:
 
     def __init__(self, placeholder) -> None:
         self._placeholder = placeholder
-        self._shown: tuple[int, int] | None = None
+        self._shown: tuple[int, int, str] | None = None
 
     def __call__(self, counter: data.FetchCounter) -> None:
         events, pages = counter.events, counter.pages
-        if (events, pages) == self._shown:
+        text = fetch_progress_text(events, pages, getattr(counter, "retry_at", None), time.time())
+        if (events, pages, text) == self._shown:
             return
-        self._shown = (events, pages)
+        self._shown = (events, pages, text)
         # The total is unknown until the last page, so the bar approaches the end gradually.
         fraction = min(0.95, 0.05 + pages / (pages + 4.0))
-        self._placeholder.progress(
-            fraction, text=f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages)"
-        )
+        self._placeholder.progress(fraction, text=text)
 
 
 def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> PageContext:
@@ -700,12 +702,19 @@ def sidebar_filters(
         "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
         "locations are chosen.",
     )
-    reveal = side.toggle(
-        "Show full emails and phone numbers",
-        key=_K_REVEAL,
-        help="Off: emails and phone numbers are masked on screen and in downloads "
-        "(j***@example.com, ***1234).",
-    )
+    if may_reveal():
+        reveal = side.toggle(
+            "Show full emails and phone numbers",
+            key=_K_REVEAL,
+            help="Off: emails and phone numbers are masked on screen and in downloads "
+            "(j***@example.com, ***1234).",
+        )
+    else:
+        st.session_state[_K_REVEAL] = reveal = False
+        side.caption(
+            ":material/lock: Emails and phone numbers stay masked: this dashboard is open to "
+            "the network without sign-in."
+        )
     side.caption(
         ":material/link: The page address keeps these filters and the choices on each page: "
         "copy it to share this view."
@@ -809,11 +818,47 @@ def _auth_settings() -> Mapping[str, object] | None:
     return auth if isinstance(auth, Mapping) and auth else None
 
 
+def _listening_address() -> str:
+    """The address the server listens on ("" for every interface, Streamlit's default)."""
+    return str(st.get_option("server.address") or "")
+
+
+def _open_on_purpose() -> bool:
+    return os.environ.get(launch.ALLOW_OPEN_ENV, "").strip() == "1"
+
+
+def serving_problem(address: str, signs_in: bool, allow_open: bool) -> str | None:
+    """Why the dashboard refuses to show data when served on ``address`` (None when it may):
+    beyond this computer it needs sign-in (``[auth]``) or an explicit open choice."""
+    return launch.exposure_problem(address, signs_in=signs_in, allow_open=allow_open)
+
+
+def reveal_allowed(address: str, signs_in: bool, signed_in: bool) -> bool:
+    """Whether the viewer may switch on full emails and phone numbers: a signed-in visitor when
+    sign-in is configured; without it, only on a dashboard served to this computer alone."""
+    return signed_in if signs_in else launch.is_loopback(address)
+
+
+def may_reveal() -> bool:
+    """``reveal_allowed`` for this session."""
+    signs_in = _auth_settings() is not None
+    signed_in = bool(signs_in and st.user.is_logged_in)
+    return reveal_allowed(_listening_address(), signs_in, signed_in)
+
+
 def require_sign_in() -> None:
     """With an ``[auth]`` section in secrets, stop here until the visitor has signed in through
-    ``st.login`` (OpenID Connect); without one the dashboard stays open (e.g. on localhost)."""
+    ``st.login`` (OpenID Connect). Without one the dashboard stays open on this computer
+    (``server.address`` 127.0.0.1, the default in ``.streamlit/config.toml``); served beyond it,
+    it shows nothing unless it was started open on purpose (``C4W_ALLOW_OPEN``, set by
+    ``python -m c4w.launch --allow-open``)."""
     auth = _auth_settings()
     if auth is None:
+        problem = serving_problem(_listening_address(), False, _open_on_purpose())
+        if problem:
+            st.title("Guest analytics")
+            st.error(problem, icon=":material/lock:")
+            st.stop()
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
@@ -1208,6 +1253,16 @@ _ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an i
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )
+
+
+def fetch_progress_text(events: int, pages: int, retry_at: float | None, now: float) -> str:
+    """What the progress bar of a live fetch says: the events so far, or, while Cloud4Wi asks
+    to wait (429 with Retry-After), that it is rate limited and when the next try starts."""
+    so_far = f"{events:,} so far ({pages} pages)"
+    if retry_at is not None and retry_at > now:
+        seconds = max(1, math.ceil(retry_at - now))
+        return f"Cloud4Wi is rate limited, retrying in {seconds} s… {so_far}"
+    return f"Fetching events from Cloud4Wi… {so_far}"
 
 
 def error_message(exc: BaseException) -> str:
