@@ -454,6 +454,7 @@ class FetchCounter:
         self.pages = 0
         self.days_done = 0
         self.days_total = 0
+        self.retry_at: float | None = None  # while rate limited: when the next try starts
         self.changed = time.monotonic()
 
     def __call__(self, progress: Any) -> None:
@@ -466,6 +467,7 @@ class FetchCounter:
                 self.changed = time.monotonic()
             for name, value in seen.items():
                 setattr(self, name, max(getattr(self, name), value))
+            self.retry_at = getattr(progress, "retry_at", None)
 
 
 class NotAnsweringError(errors.NotAnsweringError):

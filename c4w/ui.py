@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import os
 import threading
 import time
 import urllib.parse
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import audience, data, export, formatting, schema
+from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
 from c4w.metrics import comparison, stores
@@ -423,6 +425,8 @@ class _ProgressBar:
             fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
             done = f"{counter.pages} pages"
         text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
+        if counter.retry_at is not None and counter.retry_at > time.time():
+            text = fetch_progress_text(counter.events, counter.pages, counter.retry_at, time.time())
         if silent >= 5:
             text += f" · no answer for {silent:.0f} s"
         self._placeholder.progress(fraction, text=text)
@@ -631,7 +635,11 @@ def _note_address(page: str | None) -> None:
     written = st.session_state.get(_K_URL_WRITTEN)
     last_page = st.session_state.get(_K_URL_PAGE)
     switched = page is not None and last_page is not None and page != last_page
-    _RUN.from_outside = written is None or (_url_params() != written and not switched)
+    current = _url_params()
+    # An empty address within a session is the one Streamlit pushes when the viewer changes
+    # page (it drops the parameters before the run writes them back), also reached with Back:
+    # it keeps the view the session has, it does not reset it.
+    _RUN.from_outside = written is None or (current != written and not switched and bool(current))
     _RUN.choices = []
     if page is not None:
         st.session_state[_K_URL_PAGE] = page
@@ -785,12 +793,19 @@ def sidebar_filters(
         "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
         "locations are chosen.",
     )
-    reveal = side.toggle(
-        "Show full emails and phone numbers",
-        key=_K_REVEAL,
-        help="Off: emails and phone numbers are masked on screen and in downloads "
-        "(j***@example.com, ***1234).",
-    )
+    if may_reveal():
+        reveal = side.toggle(
+            "Show full emails and phone numbers",
+            key=_K_REVEAL,
+            help="Off: emails and phone numbers are masked on screen and in downloads "
+            "(j***@example.com, ***1234).",
+        )
+    else:
+        st.session_state[_K_REVEAL] = reveal = False
+        side.caption(
+            ":material/lock: Emails and phone numbers stay masked: this dashboard is open to "
+            "the network without sign-in."
+        )
     side.caption(
         ":material/link: The page address keeps these filters and the choices on each page: "
         "copy it to share this view."
@@ -958,11 +973,47 @@ def _auth_settings() -> Mapping[str, object] | None:
     return auth if isinstance(auth, Mapping) and auth else None
 
 
+def _listening_address() -> str:
+    """The address the server listens on ("" for every interface, Streamlit's default)."""
+    return str(st.get_option("server.address") or "")
+
+
+def _open_on_purpose() -> bool:
+    return os.environ.get(launch.ALLOW_OPEN_ENV, "").strip() == "1"
+
+
+def serving_problem(address: str, signs_in: bool, allow_open: bool) -> str | None:
+    """Why the dashboard refuses to show data when served on ``address`` (None when it may):
+    beyond this computer it needs sign-in (``[auth]``) or an explicit open choice."""
+    return launch.exposure_problem(address, signs_in=signs_in, allow_open=allow_open)
+
+
+def reveal_allowed(address: str, signs_in: bool, signed_in: bool) -> bool:
+    """Whether the viewer may switch on full emails and phone numbers: a signed-in visitor when
+    sign-in is configured; without it, only on a dashboard served to this computer alone."""
+    return signed_in if signs_in else launch.is_loopback(address)
+
+
+def may_reveal() -> bool:
+    """``reveal_allowed`` for this session."""
+    signs_in = _auth_settings() is not None
+    signed_in = bool(signs_in and st.user.is_logged_in)
+    return reveal_allowed(_listening_address(), signs_in, signed_in)
+
+
 def require_sign_in() -> None:
     """With an ``[auth]`` section in secrets, stop here until the visitor has signed in through
-    ``st.login`` (OpenID Connect); without one the dashboard stays open (e.g. on localhost)."""
+    ``st.login`` (OpenID Connect). Without one the dashboard stays open on this computer
+    (``server.address`` 127.0.0.1, the default in ``.streamlit/config.toml``); served beyond it,
+    it shows nothing unless it was started open on purpose (``C4W_ALLOW_OPEN``, set by
+    ``python -m c4w.launch --allow-open``)."""
     auth = _auth_settings()
     if auth is None:
+        problem = serving_problem(_listening_address(), False, _open_on_purpose())
+        if problem:
+            st.title("Guest analytics")
+            st.error(problem, icon=":material/lock:")
+            st.stop()
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
@@ -1357,6 +1408,16 @@ _ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an i
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )
+
+
+def fetch_progress_text(events: int, pages: int, retry_at: float | None, now: float) -> str:
+    """What the progress bar of a live fetch says: the events so far, or, while Cloud4Wi asks
+    to wait (429 with Retry-After), that it is rate limited and when the next try starts."""
+    so_far = f"{events:,} so far ({pages} pages)"
+    if retry_at is not None and retry_at > now:
+        seconds = max(1, math.ceil(retry_at - now))
+        return f"Cloud4Wi is rate limited, retrying in {seconds} s… {so_far}"
+    return f"Fetching events from Cloud4Wi… {so_far}"
 
 
 def error_message(exc: BaseException) -> str:
