@@ -113,9 +113,7 @@ tiles = st.columns(5)
 tiles[0].metric("Recipients", f"{row[cm.RECIPIENTS]:,}", help=cm.HELP[cm.RECIPIENTS])
 if channel == "email":
     tiles[1].metric("Open rate", f"{row[cm.OPEN_RATE]:.1%}", help=cm.HELP[cm.OPEN_RATE])
-    tiles[3].metric(
-        "Click-to-open", f"{row[cm.CLICK_TO_OPEN]:.1%}", help=cm.HELP[cm.CLICK_TO_OPEN]
-    )
+    tiles[3].metric("Click-to-open", f"{row[cm.CLICK_TO_OPEN]:.1%}", help=cm.HELP[cm.CLICK_TO_OPEN])
 tiles[2].metric("Click rate", f"{row[cm.CLICK_RATE]:.1%}", help=cm.HELP[cm.CLICK_RATE])
 tiles[4].metric("Sent", f"{row[cm.SENT]:,}", help=cm.HELP[cm.SENT])
 
@@ -156,9 +154,7 @@ if up.enough:
         help=at.HELP["uplift"],
     )
     low, high = up.incremental_range
-    back[3].metric(
-        "Incremental visits", f"{up.incremental:+,.0f}", help=at.HELP["incremental"]
-    )
+    back[3].metric("Incremental visits", f"{up.incremental:+,.0f}", help=at.HELP["incremental"])
     st.caption(
         f"95% interval of the uplift: {up.low * 100:+.1f} to {up.high * 100:+.1f} points "
         f"({up.method}); incremental visits {low:+,.0f} to {high:+,.0f}. "
