@@ -59,7 +59,13 @@ except Exception as exc:
     st.stop()
 
 filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
+ui.glossary_popover()
 ui.demo_banner(source)
+no_such_page = ui.missing_page_note(
+    ui.requested_page(), {page.url_path for section in PAGES.values() for page in section}
+)
+if no_such_page:
+    st.warning(no_such_page, icon=":material/link_off:")
 try:
     ctx = ui.load_context(source, filters, reveal=reveal)
 except Exception as exc:

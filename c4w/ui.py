@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import audience, data, export, formatting, schema
+from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
 from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
@@ -696,12 +697,19 @@ def sidebar_filters(
         "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
         "locations are chosen.",
     )
-    reveal = side.toggle(
-        "Show full emails and phone numbers",
-        key=_K_REVEAL,
-        help="Off: emails and phone numbers are masked on screen and in downloads "
-        "(j***@example.com, ***1234).",
-    )
+    if may_reveal():
+        reveal = side.toggle(
+            "Show full emails and phone numbers",
+            key=_K_REVEAL,
+            help="Off: emails and phone numbers are masked on screen and in downloads "
+            "(j***@example.com, ***1234).",
+        )
+    else:
+        st.session_state[_K_REVEAL] = reveal = False
+        side.caption(
+            ":material/lock: Emails and phone numbers stay masked: this dashboard is open to "
+            "the network without sign-in."
+        )
     side.caption(
         ":material/link: The page address keeps these filters and the choices on each page: "
         "copy it to share this view."
@@ -735,20 +743,65 @@ def data_status(ctx: PageContext) -> None:
         st.rerun()
 
 
+DEMO_NOTICE = (
+    "**Demo data**: this is sample data from a made-up café chain, so you can try every view. "
+    "To see your own guests, ask whoever runs this dashboard to connect your Cloud4Wi account."
+)
+CONNECT_STEPS = """1. In the Cloud4Wi dashboard, open **Manage > Developers > APIs** and create
+   credentials for **API v3** with the role **Organization Manager**.
+2. Give the dashboard the organization id, the client key and the client secret: in the
+   `[c4w]` section of `.streamlit/secrets.toml` (`org_id`, `client_key`, `client_secret`), or
+   as the environment variables `C4W_ORG_ID`, `C4W_CLIENT_KEY` and `C4W_CLIENT_SECRET`.
+3. Restart the dashboard. This notice goes away and the sidebar says *Data as of* instead of
+   *Demo data built*."""
+
+
 def demo_banner(source: data.Source) -> None:
-    """A one-line notice that this is demo data and how to connect a real account."""
+    """A notice for the marketer that this is sample data and whom to ask, with the steps for
+    whoever runs the dashboard behind an expander."""
     if source.problem:
         st.warning(
             "Cloud4Wi credentials are set but incomplete, so demo data is shown. " + source.problem,
             icon=":material/key_off:",
         )
     elif source.is_demo:
-        st.info(
-            "**Demo data** — a made-up café chain, so you can try every view. To see your own "
-            "guests, whoever runs this dashboard adds your Cloud4Wi API credentials (README: "
-            "*Connecting a real Cloud4Wi account*).",
-            icon=":material/science:",
-        )
+        st.info(DEMO_NOTICE, icon=":material/science:")
+    else:
+        return
+    with st.expander("For whoever runs this dashboard: connecting a Cloud4Wi account"):
+        st.markdown(CONNECT_STEPS)
+
+
+def missing_page_note(requested: str | None, known_paths: Collection[str]) -> str | None:
+    """A short note when the address asks for a page that does not exist (the Overview is
+    shown instead); None when the page exists or none was asked for."""
+    if not requested:
+        return None
+    name = requested.strip("/")
+    if not name or name in known_paths:
+        return None
+    # only plain names are repeated on screen: the address is typed by anyone
+    plain = len(name) <= 60 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name)
+    what = f"There is no page called “{name}”" if plain else "The address names no page"
+    return f"{what}, so the Overview is shown instead. Pick a page on the left."
+
+
+def requested_page() -> str | None:
+    """The page name the address asked for in this run (None when it asked for none)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = get_script_run_ctx()
+    manager = getattr(run, "pages_manager", None) if run is not None else None
+    name = getattr(manager, "intended_page_name", None)
+    return str(name) if name else None
+
+
+def glossary_popover() -> None:
+    """The glossary, one click away in the sidebar on every page."""
+    from c4w.glossary import glossary_markdown
+
+    with st.sidebar.popover("What the words mean", icon=":material/menu_book:"):
+        st.markdown(glossary_markdown())
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -760,11 +813,47 @@ def _auth_settings() -> Mapping[str, object] | None:
     return auth if isinstance(auth, Mapping) and auth else None
 
 
+def _listening_address() -> str:
+    """The address the server listens on ("" for every interface, Streamlit's default)."""
+    return str(st.get_option("server.address") or "")
+
+
+def _open_on_purpose() -> bool:
+    return os.environ.get(launch.ALLOW_OPEN_ENV, "").strip() == "1"
+
+
+def serving_problem(address: str, signs_in: bool, allow_open: bool) -> str | None:
+    """Why the dashboard refuses to show data when served on ``address`` (None when it may):
+    beyond this computer it needs sign-in (``[auth]``) or an explicit open choice."""
+    return launch.exposure_problem(address, signs_in=signs_in, allow_open=allow_open)
+
+
+def reveal_allowed(address: str, signs_in: bool, signed_in: bool) -> bool:
+    """Whether the viewer may switch on full emails and phone numbers: a signed-in visitor when
+    sign-in is configured; without it, only on a dashboard served to this computer alone."""
+    return signed_in if signs_in else launch.is_loopback(address)
+
+
+def may_reveal() -> bool:
+    """``reveal_allowed`` for this session."""
+    signs_in = _auth_settings() is not None
+    signed_in = bool(signs_in and st.user.is_logged_in)
+    return reveal_allowed(_listening_address(), signs_in, signed_in)
+
+
 def require_sign_in() -> None:
     """With an ``[auth]`` section in secrets, stop here until the visitor has signed in through
-    ``st.login`` (OpenID Connect); without one the dashboard stays open (e.g. on localhost)."""
+    ``st.login`` (OpenID Connect). Without one the dashboard stays open on this computer
+    (``server.address`` 127.0.0.1, the default in ``.streamlit/config.toml``); served beyond it,
+    it shows nothing unless it was started open on purpose (``C4W_ALLOW_OPEN``, set by
+    ``python -m c4w.launch --allow-open``)."""
     auth = _auth_settings()
     if auth is None:
+        problem = serving_problem(_listening_address(), False, _open_on_purpose())
+        if problem:
+            st.title("Guest analytics")
+            st.error(problem, icon=":material/lock:")
+            st.stop()
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"

@@ -87,3 +87,30 @@ def test_the_sidebar_offers_the_same_days_last_week_and_last_year() -> None:
     at.sidebar.selectbox(key="flt_range").set_value("30d").run()
     at.sidebar.selectbox(key="flt_compare").set_value("week").run()
     assert any("up to 7 days" in c.value for c in at.caption)
+
+
+def test_every_tile_says_what_its_change_compares_with_and_bounce_is_good_when_down() -> None:
+    from c4w.metrics import visits as vm
+
+    for page in ("overview", "logins", "visits"):
+        at = run_app(page)
+        assert not at.exception
+        start = ui.utc_today() - dt.timedelta(days=59)
+        for tile in at.metric:
+            if tile.delta:
+                assert f"Change against {start:%d %b %Y} – " in tile.help, (page, tile.label)
+    kpis = {k.key: k for k in vm.visit_kpis(demo_frame().head(0))}
+    assert kpis["bounce"].better == "down" and kpis["visits"].better == "up"
+    # on the Visits page (the last one drawn): a rise is green for visits, red for bounce rate
+    good_when_down = {"Bounce rate", "No length recorded"}
+    for tile in at.metric:
+        if not tile.delta or tile.delta == "no change":
+            continue
+        proto = tile.proto
+        colour = proto.DESCRIPTOR.fields_by_name["color"].enum_type.values_by_number[proto.color]
+        direction = proto.DESCRIPTOR.fields_by_name["direction"].enum_type.values_by_number[
+            proto.direction
+        ]
+        rose = direction.name == "UP"
+        good = rose != (tile.label in good_when_down)
+        assert colour.name == ("GREEN" if good else "RED"), (tile.label, tile.delta)

@@ -150,3 +150,19 @@ def test_formatting_for_the_summary() -> None:
     assert contacts.format_minutes(65) == "1 h 05 min"
     assert contacts.format_minutes(29.6) == "30 min"
     assert contacts.format_minutes(float("nan")) == "–"
+
+
+def test_locations_visited_counts_only_in_store_events() -> None:
+    # y only received emails that carry a location (as some accounts send them): no visit
+    rows = [
+        event(schema.SEND_EMAIL, "y", "2024-03-02T08:00:00Z", **MILAN, **C1),
+        event(schema.OPEN_EMAIL, "y", "2024-03-02T09:00:00Z", **MILAN, **C1),
+    ]
+    assert contacts.contact_summary(make_events(rows), "y").locations_visited == []
+    # a WiFi arrival in Rome and a login in Milan: two locations
+    rows += [
+        event(schema.ARRIVING, "y", "2024-03-03T09:00:00Z", **ROME),
+        event(schema.LOGIN, "y", "2024-03-04T09:00:00Z", **MILAN),
+    ]
+    summary = contacts.contact_summary(make_events(rows), "y")
+    assert sorted(summary.locations_visited) == ["Milan Store", "Rome Store"]

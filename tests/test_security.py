@@ -223,3 +223,145 @@ def test_the_contact_page_escapes_and_masks_event_text(
         if schema.SURVEY_ANSWERS in t.value.columns
     )
     assert "anna@example.com or +39 333 123 4567" in shown
+
+
+# --- 3, 13, 14: who can reach the dashboard, and what it asks of the outside world ---------------
+def test_config_binds_this_computer_pins_hosts_and_sends_no_statistics() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(ui.__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["allowedHosts"] == ["localhost", "127.0.0.1"]
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["enableXsrfProtection"] is True
+
+
+@pytest.mark.parametrize(
+    ("host", "signs_in", "allow_open", "refused"),
+    [
+        ("127.0.0.1", False, False, False),
+        ("localhost", False, False, False),
+        ("::1", False, False, False),
+        ("0.0.0.0", False, False, True),  # every interface, no sign-in: refused
+        ("192.168.1.20", False, False, True),
+        ("", False, False, True),  # Streamlit's own default: every interface
+        ("0.0.0.0", True, False, False),  # visitors sign in first
+        ("0.0.0.0", False, True, False),  # open on purpose
+    ],
+)
+def test_serving_beyond_this_computer_needs_sign_in_or_an_explicit_choice(
+    host: str, signs_in: bool, allow_open: bool, refused: bool
+) -> None:
+    from c4w import launch
+
+    problem = launch.exposure_problem(host, signs_in=signs_in, allow_open=allow_open)
+    assert (problem is not None) == refused
+    if refused:
+        assert "[auth]" in problem and "--allow-open" in problem
+
+
+@pytest.mark.parametrize(
+    ("address", "signs_in", "signed_in", "allowed"),
+    [
+        ("127.0.0.1", False, False, True),  # this computer only
+        ("0.0.0.0", False, False, False),  # open to the network: never revealed
+        ("0.0.0.0", True, False, False),
+        ("0.0.0.0", True, True, True),  # a signed-in visitor
+        ("127.0.0.1", True, False, False),  # with [auth], signed-in visitors only, even locally
+    ],
+)
+def test_the_reveal_switch_is_for_signed_in_visitors_or_this_computer(
+    address: str, signs_in: bool, signed_in: bool, allowed: bool
+) -> None:
+    assert ui.reveal_allowed(address, signs_in, signed_in) is allowed
+
+
+def test_the_launcher_refuses_every_interface_without_sign_in(tmp_path, monkeypatch, capsys):
+    from c4w import launch
+
+    monkeypatch.setattr(launch, "SECRETS", tmp_path / "secrets.toml")  # no [auth] section
+    monkeypatch.setattr(launch.os, "execve", lambda *a: pytest.fail("the server was started"))
+    assert launch.main(["--host", "0.0.0.0"]) == 2
+    assert "Refusing to serve" in capsys.readouterr().err
+    (tmp_path / "secrets.toml").write_text('[auth]\nclient_id = "x"\n')
+    started: list[list[str]] = []
+    monkeypatch.setattr(launch.os, "execve", lambda path, args, env: started.append(args))
+    monkeypatch.setattr(launch.os, "chdir", lambda path: None)
+    assert (
+        launch.main(["--host", "0.0.0.0", "--port", "8600", "--allowed-host", "dash.example"]) == 0
+    )
+    command = started[0]
+    assert command[command.index("--server.address") + 1] == "0.0.0.0"
+    hosts = [command[i + 1] for i, a in enumerate(command) if a == "--server.allowedHosts"]
+    assert hosts[:3] == ["localhost", "127.0.0.1", "::1"] and "dash.example" in hosts
+    # the address to open is named, so Streamlit does not look up the external IP to print it
+    assert command[command.index("--browser.serverAddress") + 1] == launch.socket.gethostname()
+    assert "Open http://" in capsys.readouterr().out
+
+
+def test_a_server_started_open_makes_no_request_to_the_outside_at_start_up() -> None:
+    """Served on every interface (open on purpose), the server starts without any outbound
+    request: Streamlit's external-IP lookup goes through a proxy that counts connections."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    proxied: list[bytes] = []
+
+    def count() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            proxied.append(conn.recv(200))
+            conn.close()
+
+    threading.Thread(target=count, daemon=True).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(HTTP_PROXY=proxy, HTTPS_PROXY=proxy, http_proxy=proxy, https_proxy=proxy)
+    env.update(C4W_DEMO_EVENTS="2000")
+    for name in CREDENTIAL_VARS:
+        env.pop(name, None)
+    root = Path(ui.__file__).parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "c4w.launch", "--host", "0.0.0.0", "--port", str(port)]
+        + ["--allow-open"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with direct.open(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the dashboard did not start")
+        time.sleep(1.5)  # Streamlit prints its addresses (and would look one up) after start
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode("utf-8", "replace")
+        listener.close()
+    assert "Open http://" in output
+    assert "External URL" not in output
+    assert proxied == [], proxied

@@ -19,7 +19,11 @@ SIGNUP_SOURCE_HELP = "How the contact signed up (wifi, kiosk, api, mobile app...
 VISITS_HELP = "WiFi visits: completed stays at a location (visit events)."
 GEOFENCE_VISITS_HELP = "Completed stays inside a geofence (geo_visit events)."
 DWELL_HELP = "Median length of the contact's WiFi visits, in minutes."
-LOCATIONS_HELP = "Different WiFi locations where the contact had any event (visit, login...)."
+LOCATIONS_HELP = (
+    "Different WiFi locations where the contact was in the store: a WiFi login, visit or "
+    "arrival. Emails and SMS received do not count."
+)
+IN_STORE_TYPES: tuple[str, ...] = (schema.LOGIN, schema.VISIT, schema.ARRIVING)
 RECEIVED_HELP = "Different email or SMS campaigns sent to the contact."
 OPENED_HELP = "Different email campaigns the contact opened."
 CLICKED_HELP = "Different email or SMS campaigns the contact clicked."
@@ -97,8 +101,9 @@ def contact_summary(events: pd.DataFrame, contact_id: str) -> ContactSummary:
         source = str(sources.iloc[0]) if len(sources) else None
     visits = events.loc[(types == schema.VISIT).to_numpy()]
     dwell = visits[schema.VISIT_DURATION_MIN].median() if len(visits) else float("nan")
-    names = events[schema.LOCATION_NAME].astype("object")
-    place = names.where(names.notna(), events[schema.LOCATION_ID].astype("object")).dropna()
+    in_store = events.loc[types.isin(IN_STORE_TYPES).to_numpy()]
+    names = in_store[schema.LOCATION_NAME].astype("object")
+    place = names.where(names.notna(), in_store[schema.LOCATION_ID].astype("object")).dropna()
     places = [str(p) for p in place.value_counts(sort=True).index]
     return ContactSummary(
         contact_id=contact_id,
