@@ -232,11 +232,13 @@ class FetchCounter:
         self._lock = threading.Lock()
         self.events = 0
         self.pages = 0
+        self.retry_at: float | None = None  # while rate limited: when the next try starts
 
     def __call__(self, progress: Any) -> None:
         with self._lock:
             self.events = max(self.events, int(getattr(progress, "events", 0) or 0))
             self.pages = max(self.pages, int(getattr(progress, "pages", 0) or 0))
+            self.retry_at = getattr(progress, "retry_at", None)
 
 
 def load_events(

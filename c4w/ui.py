@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import threading
+import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -388,18 +390,17 @@ class _ProgressBar:
 
     def __init__(self, placeholder) -> None:
         self._placeholder = placeholder
-        self._shown: tuple[int, int] | None = None
+        self._shown: tuple[int, int, str] | None = None
 
     def __call__(self, counter: data.FetchCounter) -> None:
         events, pages = counter.events, counter.pages
-        if (events, pages) == self._shown:
+        text = fetch_progress_text(events, pages, getattr(counter, "retry_at", None), time.time())
+        if (events, pages, text) == self._shown:
             return
-        self._shown = (events, pages)
+        self._shown = (events, pages, text)
         # The total is unknown until the last page, so the bar approaches the end gradually.
         fraction = min(0.95, 0.05 + pages / (pages + 4.0))
-        self._placeholder.progress(
-            fraction, text=f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages)"
-        )
+        self._placeholder.progress(fraction, text=text)
 
 
 def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> PageContext:
@@ -1248,6 +1249,16 @@ _ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an i
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )
+
+
+def fetch_progress_text(events: int, pages: int, retry_at: float | None, now: float) -> str:
+    """What the progress bar of a live fetch says: the events so far, or, while Cloud4Wi asks
+    to wait (429 with Retry-After), that it is rate limited and when the next try starts."""
+    so_far = f"{events:,} so far ({pages} pages)"
+    if retry_at is not None and retry_at > now:
+        seconds = max(1, math.ceil(retry_at - now))
+        return f"Cloud4Wi is rate limited, retrying in {seconds} s… {so_far}"
+    return f"Fetching events from Cloud4Wi… {so_far}"
 
 
 def error_message(exc: BaseException) -> str:
