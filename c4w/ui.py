@@ -544,7 +544,11 @@ def _note_address(page: str | None) -> None:
     written = st.session_state.get(_K_URL_WRITTEN)
     last_page = st.session_state.get(_K_URL_PAGE)
     switched = page is not None and last_page is not None and page != last_page
-    _RUN.from_outside = written is None or (_url_params() != written and not switched)
+    current = _url_params()
+    # An empty address within a session is the one Streamlit pushes when the viewer changes
+    # page (it drops the parameters before the run writes them back), also reached with Back:
+    # it keeps the view the session has, it does not reset it.
+    _RUN.from_outside = written is None or (current != written and not switched and bool(current))
     _RUN.choices = []
     if page is not None:
         st.session_state[_K_URL_PAGE] = page
