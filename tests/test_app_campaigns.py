@@ -91,3 +91,18 @@ def test_campaigns_page_shows_every_campaign_and_one_in_detail():
     at.radio(key="campaign_baseline").set_value("before").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.header[0].value in options[-1]
+
+
+@pytest.mark.parametrize(
+    ("page", "key"),
+    [
+        ("pages/funnels.py", "funnels_dropped_audience"),
+        ("pages/loyalty.py", "loyalty_lapsed_audience"),
+    ],
+)
+def test_contact_lists_of_other_pages_download_as_audiences(page, key):
+    at = run_app()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key=f"{key}_consent").value is True  # consenting contacts only, by default
+    assert any("accepted marketing" in str(c.value) for c in at.caption)
