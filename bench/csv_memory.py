@@ -4,7 +4,8 @@
 organization, opens the Overview for the last 90 days in headless Chromium and downloads every
 event as a CSV ``--clicks`` times, sampling the server's RSS every 50 ms. It prints RSS before
 the first click, the peak during each click, RSS 10 s after each one, the file's size and the
-time from click to file.
+time from click to file, and RSS ``--wait-after`` seconds after the last click (once the
+served file has been dropped from Streamlit's memory).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.csv_memory")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--clicks", type=int, default=3)
+    parser.add_argument(
+        "--wait-after", type=float, default=75.0, help="seconds to wait after the last click"
+    )
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     server = start_app(args.events, None)
@@ -91,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"click {click}: {size / 1e6:,.0f} MB in {took:.1f} s; peak "
                     f"{mib(sampler.peak_since(mark))}, {SETTLE_S:.0f} s later {mib(sampler.now())}"
                 )
+            if args.wait_after:
+                time.sleep(args.wait_after)
+                print(f"{args.wait_after:.0f} s after the last click: {mib(sampler.now())}")
             browser.close()
     finally:
         sampler.stop()
