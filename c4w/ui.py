@@ -1061,21 +1061,27 @@ def download_csv(
 
     Emails and phone numbers are masked unless the viewer revealed them. With ``readable``,
     the file has headers in the user's words, event labels and rounded numbers
-    (``formatting.csv_ready``, after masking). The file is made only when the button is clicked.
+    (``formatting.csv_ready``, after masking). The label says how many rows the file holds. The
+    file is made only when the button is clicked, in chunks through a temporary file on disk,
+    and Streamlit's in-memory copy of it is dropped soon after it is served (``_drop_served``).
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
     end = ctx.end if ctx is not None else None
     frame = df
 
-    def make() -> bytes:
+    def make():
+        _drop_served_later()
         if readable:  # mask first: csv_ready renames the personal columns
-            return export.csv_bytes(formatting.csv_ready(_personal_safe(frame, reveal)))
-        return export.csv_bytes(frame, reveal_personal=reveal)
+            return export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
+        return export.csv_file(frame, reveal_personal=reveal)
 
     rows = len(df)
+    count = f"{rows:,} row" + ("" if rows == 1 else "s")
+    if label and f"{rows:,}" not in label:
+        label = f"{label} · {count}"
     st.download_button(
-        label or f"Download CSV ({rows:,} rows)",
+        label or f"Download CSV ({count})",
         data=make,
         file_name=export.csv_file_name(what, start, end),
         mime="text/csv",
@@ -1084,6 +1090,33 @@ def download_csv(
         on_click="ignore",
         help="Opens in Excel or Google Sheets. Cells that look like formulas are kept as text.",
     )
+
+
+SERVED_DOWNLOAD_KEPT_S = 60.0  # a generated CSV stays in Streamlit's memory about this long
+
+
+def _drop_served_later(delay: float = SERVED_DOWNLOAD_KEPT_S) -> threading.Timer:
+    """In ``delay`` seconds, drop the downloads no session refers to any more from Streamlit's
+    in-memory file store. Streamlit keeps a generated download (the whole file, as bytes) until
+    two of its clean-ups have passed, which a session that only clicks downloads never
+    triggers; the browser fetches a file as soon as it is generated, so a minute later it has
+    been served (files that pages show are referred to by their sessions and stay)."""
+
+    def drop() -> None:
+        try:
+            from streamlit import runtime
+
+            if runtime.exists():
+                files = runtime.get_instance().media_file_mgr
+                files.remove_orphaned_files()  # marks unreferenced downloads ...
+                files.remove_orphaned_files()  # ... and deletes them
+        except Exception:  # a clean-up must never break a page
+            pass
+
+    timer = threading.Timer(delay, drop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 class Download(NamedTuple):
