@@ -761,10 +761,30 @@ def load_locations(source: Source) -> pd.DataFrame:
 
 def load_contacts(source: Source) -> pd.DataFrame:
     """Who each guest is: the contacts frame (``c4w.contacts.CONTACT_COLUMNS``). Demo: the demo
-    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``. Raises C4WError."""
+    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``, or the copy in the
+    history store when Cloud4Wi cannot be asked. Raises C4WError when neither is there."""
     if source.is_demo:
         return _demo_contacts(demo_size())
-    return _fetch_contacts(source.key, source.org_id)
+    from c4w.errors import C4WError
+
+    try:
+        return _fetch_contacts(source.key, source.org_id)
+    except C4WError:
+        stored = _stored_contacts(source.org_id)
+        if stored is None or stored.empty:
+            raise
+        return stored  # the list the last sync kept, while Cloud4Wi cannot be asked
+
+
+def _stored_contacts(org_id: str) -> pd.DataFrame | None:
+    """The contacts ``python -m c4w sync`` last kept in the history store (None without one)."""
+    from c4w.store import EventStore, store_dir
+    from c4w.store.contacts import read_contacts
+
+    try:
+        return read_contacts(EventStore(store_dir(), org_id))
+    except (ValueError, OSError):
+        return None
 
 
 def load_contact_events(
