@@ -244,6 +244,8 @@ def write_csv(
     out.write(UTF8_BOM)
     for first in range(0, max(len(df), 1), chunk_rows):
         part = df.iloc[first : first + chunk_rows]
+        if len(part) < len(df):  # mask and check only the categories this chunk holds
+            part = _used_categories_only(part)
         frame = part if reveal_personal else mask_personal(part)
         frame = spreadsheet_safe(_format_times(frame))
         try:
@@ -255,6 +257,14 @@ def write_csv(
                 index=False, header=first == 0, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
             )
             out.write(text.encode("utf-8"))
+
+
+def _used_categories_only(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each category column's unused categories dropped (a new frame)."""
+    categorical = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return df
+    return df.assign(**{c: df[c].cat.remove_unused_categories() for c in categorical})
 
 
 def csv_bytes(df: pd.DataFrame, *, reveal_personal: bool = False) -> bytes:

@@ -1070,11 +1070,14 @@ def download_csv(
     end = ctx.end if ctx is not None else None
     frame = df
 
-    def make():
+    def make() -> bytes:
         _drop_served_later()
         if readable:  # mask first: csv_ready renames the personal columns
-            return export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
-        return export.csv_file(frame, reveal_personal=reveal)
+            file = export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
+        else:
+            file = export.csv_file(frame, reveal_personal=reveal)
+        with file:  # the only whole copy in memory is the one Streamlit serves
+            return file.read()
 
     rows = len(df)
     count = f"{rows:,} row" + ("" if rows == 1 else "s")

@@ -373,7 +373,9 @@ def test_a_csv_written_in_chunks_is_the_same_file_with_one_header() -> None:
     df = pd.DataFrame(
         {
             "name": ["=cmd", "Ann", "Bob", "Cy", "Di"],
-            schema.EMAIL: ["ann@x.it", None, "bob@y.com", "c@z.org", "d@w.net"],
+            schema.EMAIL: pd.Series(
+                ["ann@x.it", None, "bob@y.com", "c@z.org", "d@w.net"], dtype="category"
+            ),
             "n": [1, 2, 3, 4, 5],
         }
     )
