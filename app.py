@@ -26,6 +26,7 @@ ui.require_sign_in()
 PAGES = {
     "At a glance": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/quality.py", title="Data quality", icon=":material/fact_check:"),
     ],
     "Guests in stores": [
         st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),
@@ -36,6 +37,7 @@ PAGES = {
     ],
     "Marketing": [
         st.Page("pages/funnels.py", title="Campaign funnels", icon=":material/filter_alt:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     ],
     "People": [
         st.Page(

@@ -359,6 +359,8 @@ class DemoOrg:
     contact_ids: np.ndarray
     generated: str = field(default="")
     contacts: list[dict] = field(default_factory=list, repr=False)  # the Contacts endpoint's
+    # campaign name -> (recipients the campaign brought into a store, recipients): SEEDED_UPLIFT
+    brought: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.event_lines)
@@ -428,6 +430,7 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
     org = _assemble(blocks, n, seed, chain, ctx, end)
     if guests is not None:
         object.__setattr__(org, "contacts", _contacts(guests, blocks, org, seed, ctx))
+        object.__setattr__(org, "brought", dict(guests.brought))
     return org
 
 
@@ -857,6 +860,7 @@ class _Guests:
     marketing: np.ndarray | None = None  # accepted marketing communications
     holdout: np.ndarray | None = None  # kept out of every campaign (a random share of consents)
     identity: dict[str, np.ndarray] = field(default_factory=dict)  # names, emails, phones
+    brought: dict[str, tuple[int, int]] = field(default_factory=dict)  # see SEEDED_UPLIFT
 
 
 _WIFI_VISIT_PAYLOAD = (
@@ -1492,6 +1496,7 @@ def _campaign_visit_blocks(
         ok &= (leave < ctx.end) & (arrive >= ctx.start)
         candidates = np.flatnonzero(ok)
         pick = rng.choice(candidates, size=min(target, len(candidates)), replace=False)
+        g.brought[name] = (len(pick), len(send_t))
         out_who.append(send_who[pick])
         out_arrive.append(arrive[pick])
         out_minutes.append(minutes[pick])

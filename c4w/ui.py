@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import os
 import threading
+import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -26,8 +29,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import audience, data, export, formatting, schema
+from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
+from c4w.errors import NotAnsweringError
 from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
@@ -298,7 +302,9 @@ class PageContext:
 
     events: pd.DataFrame  # date range + locations
     previous: pd.DataFrame  # same filters over the previous period of equal length
-    all_events: pd.DataFrame  # everything loaded, before the date and location filters
+    # Only what this view read (the previous period and the chosen dates, every location);
+    # for anything else use history() and history_span.
+    all_events: pd.DataFrame
     locations: pd.DataFrame  # schema.LOCATION_COLUMNS
     start: dt.date
     end: dt.date
@@ -307,6 +313,8 @@ class PageContext:
     is_demo: bool
     as_of: dt.datetime | None = None
     source: data.Source | None = dataclasses.field(default=None, repr=False)
+    stale: bool = False  # the recent days are being fetched again; the figures are the last ones
+    not_fetched: tuple[dt.date, ...] = ()  # days of this view the store does not hold
 
     @property
     def filters(self) -> Filters:
@@ -315,10 +323,17 @@ class PageContext:
         return Filters(preset, self.start, self.end, tuple(self.location_ids))
 
     @property
+    def loaded_span(self) -> tuple[dt.date, dt.date]:
+        """The UTC days ``all_events`` covers: the previous period and the chosen dates."""
+        return previous_period(self.start, self.end)[0], self.end
+
+    @property
     def history_span(self) -> tuple[dt.date, dt.date] | None:
         """The first and last UTC day the history holds (None when it holds nothing). Figures
         that look before or after the chosen dates may rely on these days only."""
-        return history_span(self.all_events)
+        if self.source is None:
+            return history_span(self.all_events)
+        return data.history_span(self.source)
 
     def history(
         self,
@@ -327,11 +342,20 @@ class PageContext:
         location_ids: Sequence[str] = (),
     ) -> pd.DataFrame:
         """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
-        whole history, not only the chosen dates, optionally at some locations only."""
+        whole history, not only the chosen dates, optionally at some locations only. Read from
+        the store (what it holds; nothing is fetched for it), shared with every other view of
+        the same days."""
         span = self.history_span
         if span is None:
             return self.all_events.iloc[0:0]
-        return slice_events(self.all_events, start or span[0], end or span[1], location_ids)
+        start, end = start or span[0], end or span[1]
+        first, last = self.loaded_span
+        if self.source is None or (first <= start and end <= last):
+            return slice_events(self.all_events, start, end, location_ids)
+        if end < start:
+            return self.all_events.iloc[0:0]
+        events = data.read_view(self.source, start, end).events
+        return slice_events(events, start, end, location_ids)
 
 
 _RUN = threading.local()  # the context of the script run in progress on this thread
@@ -383,38 +407,60 @@ def _leave_legacy_pages_mode() -> None:
 
 
 class _ProgressBar:
-    """Draws the live fetch's progress (events and pages so far) in an ``st.progress`` bar."""
+    """Draws a fetch's progress (days and events so far, seconds waited) in an ``st.progress``
+    bar. It is redrawn every quarter second even when nothing moved, so a click in the sidebar
+    (or on Cancel) interrupts the wait at once."""
 
     def __init__(self, placeholder) -> None:
         self._placeholder = placeholder
-        self._shown: tuple[int, int] | None = None
 
-    def __call__(self, counter: data.FetchCounter) -> None:
-        events, pages = counter.events, counter.pages
-        if (events, pages) == self._shown:
-            return
-        self._shown = (events, pages)
-        # The total is unknown until the last page, so the bar approaches the end gradually.
-        fraction = min(0.95, 0.05 + pages / (pages + 4.0))
-        self._placeholder.progress(
-            fraction, text=f"Fetching events from Cloud4Wi… {events:,} so far ({pages} pages)"
-        )
+    def __call__(self, job: data.Job) -> None:
+        counter = job.counter
+        waited = time.monotonic() - job.started
+        silent = job.silent_for()
+        if counter.days_total:
+            fraction = min(1.0, counter.days_done / counter.days_total)
+            done = f"{counter.days_done} of {counter.days_total} days"
+        else:  # no total yet: the bar approaches the end gradually
+            fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
+            done = f"{counter.pages} pages"
+        text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
+        if counter.retry_at is not None and counter.retry_at > time.time():
+            text = fetch_progress_text(counter.events, counter.pages, counter.retry_at, time.time())
+        if silent >= 5:
+            text += f" · no answer for {silent:.0f} s"
+        self._placeholder.progress(fraction, text=text)
+
+
+_K_CANCELLED = "_data_cancelled"  # (source key, start, end) whose wait this session cancelled
+
+
+def _cancel_wait(key: tuple) -> None:
+    st.session_state[_K_CANCELLED] = key
 
 
 def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> PageContext:
-    """Load (cached) and filter the data for ``filters``. Raises C4WError on API failure."""
+    """Read the filters' days from the store (live: fetching first the days it lacks, with a
+    progress bar and Cancel; recent days are refreshed in the background while the last
+    figures stay on screen, marked stale) and filter them. Raises C4WError on API failure."""
     prev_start, prev_end = previous_period(filters.start, filters.end)
-    placeholder = st.empty()
-    try:
-        loaded = data.load_events(
-            source, prev_start, filters.end, on_wait=_ProgressBar(placeholder)
-        )
-        locations = data.load_locations(source)
-    finally:
-        placeholder.empty()
+    key = (source.key, prev_start, filters.end)
+    plan = data.plan_view(
+        source, prev_start, filters.end, refresh=bool(st.session_state.pop(_K_REFRESH, False))
+    )
+    problem: BaseException | None = None
+    if plan.must_wait:
+        try:
+            _wait_for_days_of(source, plan, key)
+        except NotAnsweringError as exc:  # ours (no page for a while) or the client's bound
+            problem = exc
+        plan = data.plan_view(source, prev_start, filters.end)
+    locations = data.load_locations(source)
+    loaded = data.read_view(source, prev_start, filters.end)
     everything = loaded.events
     loc_ids = list(filters.location_ids)
-    return PageContext(
+    stale = plan.job is not None and plan.job.running and not plan.missing
+    ctx = PageContext(
         events=slice_events(everything, filters.start, filters.end, loc_ids),
         previous=slice_events(everything, prev_start, prev_end, loc_ids),
         all_events=everything,
@@ -426,7 +472,54 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
         is_demo=source.is_demo,
         as_of=loaded.as_of,
         source=source,
+        stale=stale,
+        not_fetched=plan.missing,
     )
+    _data_notes(ctx, problem, cancelled=st.session_state.get(_K_CANCELLED) == key)
+    return ctx
+
+
+def _wait_for_days_of(source: data.Source, plan: data.Plan, key: tuple) -> None:
+    if st.session_state.get(_K_CANCELLED) == key:
+        return
+    box = st.empty()
+    with box.container():
+        bar = st.empty()
+        st.button(
+            "Cancel",
+            key="data_cancel",
+            icon=":material/close:",
+            on_click=_cancel_wait,
+            args=(key,),
+            help="Stop waiting and show the days already stored. The sidebar works meanwhile.",
+        )
+    try:
+        for _ in range(3):  # a fetch of other days may be running first: then ours
+            if plan.job is None or not plan.must_wait:
+                break
+            data.wait_for(plan.job, _ProgressBar(bar))
+            plan = data.plan_view(source, plan.start, plan.end)
+    finally:
+        box.empty()
+
+
+def _data_notes(ctx: PageContext, problem: BaseException | None, *, cancelled: bool) -> None:
+    """Say above the page what the figures are missing: an API that does not answer, a
+    cancelled fetch, days not fetched yet, or recent days being updated."""
+    if problem is not None:
+        st.error(error_message(problem), icon=":material/cloud_off:")
+    elif cancelled and ctx.not_fetched:
+        st.warning(
+            f"Fetching was cancelled: {len(ctx.not_fetched)} of these days are not stored yet "
+            "and show no events. Use Refresh data to fetch them.",
+            icon=":material/pause_circle:",
+        )
+    if ctx.stale:
+        as_of = f" stored at {ctx.as_of:%H:%M} UTC" if ctx.as_of else ""
+        st.caption(
+            f":material/update: Showing the figures{as_of}; the most recent days are being "
+            "fetched again and the page updates when they arrive."
+        )
 
 
 # --- the sidebar ---------------------------------------------------------------------------------
@@ -542,7 +635,11 @@ def _note_address(page: str | None) -> None:
     written = st.session_state.get(_K_URL_WRITTEN)
     last_page = st.session_state.get(_K_URL_PAGE)
     switched = page is not None and last_page is not None and page != last_page
-    _RUN.from_outside = written is None or (_url_params() != written and not switched)
+    current = _url_params()
+    # An empty address within a session is the one Streamlit pushes when the viewer changes
+    # page (it drops the parameters before the run writes them back), also reached with Back:
+    # it keeps the view the session has, it does not reset it.
+    _RUN.from_outside = written is None or (current != written and not switched and bool(current))
     _RUN.choices = []
     if page is not None:
         st.session_state[_K_URL_PAGE] = page
@@ -696,12 +793,19 @@ def sidebar_filters(
         "(Tag: …). Geofence events belong to no WiFi location, so they are left out while "
         "locations are chosen.",
     )
-    reveal = side.toggle(
-        "Show full emails and phone numbers",
-        key=_K_REVEAL,
-        help="Off: emails and phone numbers are masked on screen and in downloads "
-        "(j***@example.com, ***1234).",
-    )
+    if may_reveal():
+        reveal = side.toggle(
+            "Show full emails and phone numbers",
+            key=_K_REVEAL,
+            help="Off: emails and phone numbers are masked on screen and in downloads "
+            "(j***@example.com, ***1234).",
+        )
+    else:
+        st.session_state[_K_REVEAL] = reveal = False
+        side.caption(
+            ":material/lock: Emails and phone numbers stay masked: this dashboard is open to "
+            "the network without sign-in."
+        )
     side.caption(
         ":material/link: The page address keeps these filters and the choices on each page: "
         "copy it to share this view."
@@ -716,23 +820,87 @@ def sidebar_filters(
 
 
 def data_status(ctx: PageContext) -> None:
-    """Sidebar footer: where the data comes from, how fresh it is, and a Refresh button."""
+    """Sidebar footer: how far back the history goes and when it was last written, the
+    fetches running (updating recent days, older history), a Refresh button and, in live mode,
+    the offer to fetch older history in the background."""
     side = st.sidebar
     side.divider()
+    source = ctx.source
     if ctx.as_of is not None:
         as_of = ctx.as_of.astimezone(dt.UTC)
         label = "Demo data built" if ctx.is_demo else "Data as of"
         side.caption(f"{label} {as_of:%d %b %Y, %H:%M} UTC")
-    if side.button(
+    if source is None:
+        return
+    span = ctx.history_span
+    if span is None:
+        side.caption(":material/history: The history holds no events yet.")
+    else:
+        days = (span[1] - span[0]).days + 1
+        side.caption(
+            f":material/history: History from {span[0]:%d %b %Y} to {span[1]:%d %b %Y} "
+            f"({days:,} days)"
+        )
+    handle = data.store_of(source)
+    watching = {kind: data.running_job(handle, kind) is not None for kind in ("top-up", "backfill")}
+    every = 1.0 if any(watching.values()) else None
+    with side:
+        st.fragment(_fetch_progress, run_every=every)(source, watching)
+    side.button(
         "Refresh data",
         key="flt_refresh",
         icon=":material/refresh:",
-        help="Demo data stays the same until the dashboard restarts."
+        on_click=_ask_refresh,
+        help="Demo data stays the same until the next day."
         if ctx.is_demo
-        else "Fetch the latest events from Cloud4Wi (otherwise they are kept for 10 minutes).",
+        else "Fetch this view's recent days again from Cloud4Wi (days that are settled are "
+        "kept: they do not change). Otherwise recent days are updated every 10 minutes.",
+    )
+
+
+_K_REFRESH = "_data_refresh"  # Refresh was clicked: the next load fetches recent days again
+
+
+def _ask_refresh() -> None:
+    st.session_state[_K_REFRESH] = True
+    st.session_state.pop(_K_CANCELLED, None)
+
+
+def _fetch_progress(source: data.Source, watching: dict[str, bool]) -> None:
+    """The fetches running into this source's store, redrawn every second while one runs; when
+    one this run saw running has finished, the whole page is drawn again with the new days."""
+    handle = data.store_of(source)
+    top_up = data.running_job(handle, "top-up")
+    backfill = data.running_job(handle, "backfill")
+    if (watching.get("top-up") and top_up is None) or (
+        watching.get("backfill") and backfill is None
     ):
-        data.refresh()
-        st.rerun()
+        st.rerun(scope="app")
+    if top_up is not None:
+        st.caption(
+            f":material/sync: Updating {top_up.start:%d %b} – {top_up.end:%d %b}: "
+            f"{top_up.counter.events:,} events so far"
+        )
+    if backfill is not None:
+        total = max(1, backfill.days_total)
+        st.progress(
+            min(1.0, backfill.days_done / total),
+            text=f"Fetching older history: {backfill.days_done:,} of {total:,} days",
+        )
+        return
+    offer = data.backfill_offer(source, utc_today())
+    if offer is not None and handle.store.span() is not None:
+        first, days = offer
+        st.button(
+            "Fetch older history",
+            key="data_backfill",
+            icon=":material/history:",
+            on_click=data.start_backfill,
+            args=(source, utc_today()),
+            help=f"Fetch the {days:,} days back to {first:%d %b %Y} in the background, a week "
+            "at a time, newest first. The dashboard stays usable; views that reach further back "
+            "get their figures from the stored history.",
+        )
 
 
 DEMO_NOTICE = (
@@ -805,11 +973,47 @@ def _auth_settings() -> Mapping[str, object] | None:
     return auth if isinstance(auth, Mapping) and auth else None
 
 
+def _listening_address() -> str:
+    """The address the server listens on ("" for every interface, Streamlit's default)."""
+    return str(st.get_option("server.address") or "")
+
+
+def _open_on_purpose() -> bool:
+    return os.environ.get(launch.ALLOW_OPEN_ENV, "").strip() == "1"
+
+
+def serving_problem(address: str, signs_in: bool, allow_open: bool) -> str | None:
+    """Why the dashboard refuses to show data when served on ``address`` (None when it may):
+    beyond this computer it needs sign-in (``[auth]``) or an explicit open choice."""
+    return launch.exposure_problem(address, signs_in=signs_in, allow_open=allow_open)
+
+
+def reveal_allowed(address: str, signs_in: bool, signed_in: bool) -> bool:
+    """Whether the viewer may switch on full emails and phone numbers: a signed-in visitor when
+    sign-in is configured; without it, only on a dashboard served to this computer alone."""
+    return signed_in if signs_in else launch.is_loopback(address)
+
+
+def may_reveal() -> bool:
+    """``reveal_allowed`` for this session."""
+    signs_in = _auth_settings() is not None
+    signed_in = bool(signs_in and st.user.is_logged_in)
+    return reveal_allowed(_listening_address(), signs_in, signed_in)
+
+
 def require_sign_in() -> None:
     """With an ``[auth]`` section in secrets, stop here until the visitor has signed in through
-    ``st.login`` (OpenID Connect); without one the dashboard stays open (e.g. on localhost)."""
+    ``st.login`` (OpenID Connect). Without one the dashboard stays open on this computer
+    (``server.address`` 127.0.0.1, the default in ``.streamlit/config.toml``); served beyond it,
+    it shows nothing unless it was started open on purpose (``C4W_ALLOW_OPEN``, set by
+    ``python -m c4w.launch --allow-open``)."""
     auth = _auth_settings()
     if auth is None:
+        problem = serving_problem(_listening_address(), False, _open_on_purpose())
+        if problem:
+            st.title("Guest analytics")
+            st.error(problem, icon=":material/lock:")
+            st.stop()
         return
     if st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
@@ -857,7 +1061,9 @@ def download_csv(
 
     Emails and phone numbers are masked unless the viewer revealed them. With ``readable``,
     the file has headers in the user's words, event labels and rounded numbers
-    (``formatting.csv_ready``, after masking). The file is made only when the button is clicked.
+    (``formatting.csv_ready``, after masking). The label says how many rows the file holds. The
+    file is made only when the button is clicked, in chunks through a temporary file on disk,
+    and Streamlit's in-memory copy of it is dropped soon after it is served (``_drop_served``).
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
@@ -865,13 +1071,20 @@ def download_csv(
     frame = df
 
     def make() -> bytes:
+        _drop_served_later()
         if readable:  # mask first: csv_ready renames the personal columns
-            return export.csv_bytes(formatting.csv_ready(_personal_safe(frame, reveal)))
-        return export.csv_bytes(frame, reveal_personal=reveal)
+            file = export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
+        else:
+            file = export.csv_file(frame, reveal_personal=reveal)
+        with file:  # the only whole copy in memory is the one Streamlit serves
+            return file.read()
 
     rows = len(df)
+    count = f"{rows:,} row" + ("" if rows == 1 else "s")
+    if label and f"{rows:,}" not in label:
+        label = f"{label} · {count}"
     st.download_button(
-        label or f"Download CSV ({rows:,} rows)",
+        label or f"Download CSV ({count})",
         data=make,
         file_name=export.csv_file_name(what, start, end),
         mime="text/csv",
@@ -880,6 +1093,33 @@ def download_csv(
         on_click="ignore",
         help="Opens in Excel or Google Sheets. Cells that look like formulas are kept as text.",
     )
+
+
+SERVED_DOWNLOAD_KEPT_S = 60.0  # a generated CSV stays in Streamlit's memory about this long
+
+
+def _drop_served_later(delay: float = SERVED_DOWNLOAD_KEPT_S) -> threading.Timer:
+    """In ``delay`` seconds, drop the downloads no session refers to any more from Streamlit's
+    in-memory file store. Streamlit keeps a generated download (the whole file, as bytes) until
+    two of its clean-ups have passed, which a session that only clicks downloads never
+    triggers; the browser fetches a file as soon as it is generated, so a minute later it has
+    been served (files that pages show are referred to by their sessions and stay)."""
+
+    def drop() -> None:
+        try:
+            from streamlit import runtime
+
+            if runtime.exists():
+                files = runtime.get_instance().media_file_mgr
+                files.remove_orphaned_files()  # marks unreferenced downloads ...
+                files.remove_orphaned_files()  # ... and deletes them
+        except Exception:  # a clean-up must never break a page
+            pass
+
+    timer = threading.Timer(delay, drop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 class Download(NamedTuple):
@@ -1204,6 +1444,16 @@ _ERROR_TITLES: Iterable[tuple[str, str]] = (  # the first that the error is an i
     ("TransportError", "Cloud4Wi could not be reached."),
     ("APIError", "Cloud4Wi answered with an error."),
 )
+
+
+def fetch_progress_text(events: int, pages: int, retry_at: float | None, now: float) -> str:
+    """What the progress bar of a live fetch says: the events so far, or, while Cloud4Wi asks
+    to wait (429 with Retry-After), that it is rate limited and when the next try starts."""
+    so_far = f"{events:,} so far ({pages} pages)"
+    if retry_at is not None and retry_at > now:
+        seconds = max(1, math.ceil(retry_at - now))
+        return f"Cloud4Wi is rate limited, retrying in {seconds} s… {so_far}"
+    return f"Fetching events from Cloud4Wi… {so_far}"
 
 
 def error_message(exc: BaseException) -> str:

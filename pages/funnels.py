@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from c4w import formatting, ui
+from c4w import formatting, schema, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
 
@@ -84,6 +84,18 @@ if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     st.stop()
 
+entry_campaign = None
+if steps[0] in fm.SEND_TYPES:
+    sends = in_dates[(in_dates[schema.TYPE] == steps[0]).fillna(False).to_numpy()]
+    sent = sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
+    entry_campaign = st.selectbox(
+        "Start at a send of",
+        [None, *sent],
+        format_func=lambda c: "Any campaign" if c is None else c,
+        key="funnels_entry_campaign",
+        help="Only sends of this campaign count as step 1: each contact enters at their first "
+        "send of it in the dates.",
+    )
 result = fm.funnel(
     in_dates,
     steps,
@@ -93,6 +105,7 @@ result = fm.funnel(
     entry_locations=ctx.location_ids,
     same_campaign=follow == "one",
     data_until=ui.data_end(ctx) or ctx.end,
+    entry_campaign=entry_campaign,
 )
 if result.location_filter_ignored:
     st.caption("The first step of this funnel has no store, so the location filter does not apply.")
@@ -137,16 +150,20 @@ ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv", re
 
 st.subheader("Where it works best")
 ui.url_choice(
-    "by", "funnels_breakdown_by", fm.BY_LOCATION, options=[fm.BY_LOCATION, fm.BY_CAMPAIGN]
+    "by",
+    "funnels_breakdown_by",
+    fm.BY_LOCATION,
+    options=[fm.BY_LOCATION, fm.BY_CAMPAIGN, fm.BY_FIRST_MESSAGE],
 )
 by = st.radio(
     "Break down by",
-    [fm.BY_LOCATION, fm.BY_CAMPAIGN],
+    [fm.BY_LOCATION, fm.BY_CAMPAIGN, fm.BY_FIRST_MESSAGE],
     horizontal=True,
     format_func=fm.GROUP_LABELS.get,
     key="funnels_breakdown_by",
-    help="Location of signup: the store of each contact's step-1 event. Campaign: the campaign "
-    "of each contact's step-2 event.",
+    help="Location of signup: the store of each contact's step-1 event. Campaign (step 2): the "
+    "campaign of each contact's step-2 event. First email or SMS step: the campaign of the "
+    "first message step the contact reached (step 1 when the funnel starts at a send).",
 )
 breakdown = fm.funnel_breakdown(result, by=by)
 st.plotly_chart(
@@ -178,7 +195,8 @@ ui.url_choice("stopped", "funnels_dropped_step", 0, options=list(stops), parse=i
 stop = st.selectbox(
     "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
 )
-dropped = fm.readable(fm.dropped_contacts(result, step=stop or None))
+stopped = fm.dropped_contacts(result, step=stop or None)
+dropped = fm.readable(stopped)
 times = {c: WHEN for c in dropped.columns if "(UTC)" in c}
 ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table", column_config=times)
 ui.download_csv(
@@ -187,6 +205,12 @@ ui.download_csv(
     ctx=ctx,
     key="funnels_dropped_csv",
     readable=True,
+)
+ui.download_audience(
+    ctx,
+    stopped[schema.CONTACT_ID],
+    what="funnel dropped" if not stop else f"funnel stopped before step {stop}",
+    key="funnels_dropped_audience",
 )
 with st.expander("Every contact who entered, with the time of each step"):
     journeys = fm.readable(result.journeys)

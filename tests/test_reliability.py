@@ -159,3 +159,38 @@ def test_an_html_page_is_named_as_something_that_is_not_json(sandbox, endpoint) 
     message = ui.error_message(caught.value)
     assert message.startswith("Cloud4Wi answered something that is not JSON.")
     assert "could not be reached" not in message
+
+
+def test_the_progress_bar_says_rate_limited_and_counts_down() -> None:
+    assert ui.fetch_progress_text(1200, 3, 1010.2, 1000.0) == (
+        "Cloud4Wi is rate limited, retrying in 11 s… 1,200 so far (3 pages)"  # 10.2 s, rounded up
+    )
+    assert ui.fetch_progress_text(1200, 3, 1010.2, 1009.9).startswith(
+        "Cloud4Wi is rate limited, retrying in 1 s"
+    )
+    # once the wait is over (or when there is none) it is a plain fetch again
+    assert ui.fetch_progress_text(1200, 3, 1010.2, 1010.5) == (
+        "Fetching events from Cloud4Wi… 1,200 so far (3 pages)"
+    )
+    assert (
+        ui.fetch_progress_text(0, 0, None, 0.0)
+        == "Fetching events from Cloud4Wi… 0 so far (0 pages)"
+    )
+
+
+def test_the_fetch_counter_hears_of_a_wait_and_of_its_end(sandbox) -> None:
+    from c4w import data
+
+    sandbox.add_fault(429, page=2, retry_after=1)
+    seen: list[float | None] = []
+
+    class Counter(data.FetchCounter):
+        def __call__(self, progress) -> None:
+            super().__call__(progress)
+            seen.append(self.retry_at)
+
+    before = time.time()
+    fetch(Client(sandbox.url, token=sandbox.token), progress=Counter())
+    waits = [at for at in seen if at is not None]
+    assert len(waits) == 1 and before + 1.0 <= waits[0] <= time.time()
+    assert seen[0] is None and seen[-1] is None  # page 1 before the wait, the last page after

@@ -8,6 +8,7 @@ again.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 
 import pandas as pd
@@ -223,3 +224,227 @@ def test_the_contact_page_escapes_and_masks_event_text(
         if schema.SURVEY_ANSWERS in t.value.columns
     )
     assert "anna@example.com or +39 333 123 4567" in shown
+
+
+# --- 3, 13, 14: who can reach the dashboard, and what it asks of the outside world ---------------
+def test_config_binds_this_computer_pins_hosts_and_sends_no_statistics() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(ui.__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["allowedHosts"] == ["localhost", "127.0.0.1"]
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["enableXsrfProtection"] is True
+
+
+@pytest.mark.parametrize(
+    ("host", "signs_in", "allow_open", "refused"),
+    [
+        ("127.0.0.1", False, False, False),
+        ("localhost", False, False, False),
+        ("::1", False, False, False),
+        ("0.0.0.0", False, False, True),  # every interface, no sign-in: refused
+        ("192.168.1.20", False, False, True),
+        ("", False, False, True),  # Streamlit's own default: every interface
+        ("0.0.0.0", True, False, False),  # visitors sign in first
+        ("0.0.0.0", False, True, False),  # open on purpose
+    ],
+)
+def test_serving_beyond_this_computer_needs_sign_in_or_an_explicit_choice(
+    host: str, signs_in: bool, allow_open: bool, refused: bool
+) -> None:
+    from c4w import launch
+
+    problem = launch.exposure_problem(host, signs_in=signs_in, allow_open=allow_open)
+    assert (problem is not None) == refused
+    if refused:
+        assert "[auth]" in problem and "--allow-open" in problem
+
+
+@pytest.mark.parametrize(
+    ("address", "signs_in", "signed_in", "allowed"),
+    [
+        ("127.0.0.1", False, False, True),  # this computer only
+        ("0.0.0.0", False, False, False),  # open to the network: never revealed
+        ("0.0.0.0", True, False, False),
+        ("0.0.0.0", True, True, True),  # a signed-in visitor
+        ("127.0.0.1", True, False, False),  # with [auth], signed-in visitors only, even locally
+    ],
+)
+def test_the_reveal_switch_is_for_signed_in_visitors_or_this_computer(
+    address: str, signs_in: bool, signed_in: bool, allowed: bool
+) -> None:
+    assert ui.reveal_allowed(address, signs_in, signed_in) is allowed
+
+
+def test_the_launcher_refuses_every_interface_without_sign_in(tmp_path, monkeypatch, capsys):
+    from c4w import launch
+
+    monkeypatch.setattr(launch, "SECRETS", tmp_path / "secrets.toml")  # no [auth] section
+    monkeypatch.setattr(launch.os, "execve", lambda *a: pytest.fail("the server was started"))
+    assert launch.main(["--host", "0.0.0.0"]) == 2
+    assert "Refusing to serve" in capsys.readouterr().err
+    (tmp_path / "secrets.toml").write_text('[auth]\nclient_id = "x"\n')
+    started: list[list[str]] = []
+    monkeypatch.setattr(launch.os, "execve", lambda path, args, env: started.append(args))
+    monkeypatch.setattr(launch.os, "chdir", lambda path: None)
+    assert (
+        launch.main(["--host", "0.0.0.0", "--port", "8600", "--allowed-host", "dash.example"]) == 0
+    )
+    command = started[0]
+    assert command[command.index("--server.address") + 1] == "0.0.0.0"
+    hosts = [command[i + 1] for i, a in enumerate(command) if a == "--server.allowedHosts"]
+    assert hosts[:3] == ["localhost", "127.0.0.1", "::1"] and "dash.example" in hosts
+    # the address to open is named, so Streamlit does not look up the external IP to print it
+    assert command[command.index("--browser.serverAddress") + 1] == launch.socket.gethostname()
+    assert "Open http://" in capsys.readouterr().out
+
+
+def test_a_server_started_open_makes_no_request_to_the_outside_at_start_up() -> None:
+    """Served on every interface (open on purpose), the server starts without any outbound
+    request: Streamlit's external-IP lookup goes through a proxy that counts connections."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    proxied: list[bytes] = []
+
+    def count() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            proxied.append(conn.recv(200))
+            conn.close()
+
+    threading.Thread(target=count, daemon=True).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(HTTP_PROXY=proxy, HTTPS_PROXY=proxy, http_proxy=proxy, https_proxy=proxy)
+    env.update(C4W_DEMO_EVENTS="2000")
+    for name in CREDENTIAL_VARS:
+        env.pop(name, None)
+    root = Path(ui.__file__).parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "c4w.launch", "--host", "0.0.0.0", "--port", str(port)]
+        + ["--allow-open"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with direct.open(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the dashboard did not start")
+        time.sleep(1.5)  # Streamlit prints its addresses (and would look one up) after start
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode("utf-8", "replace")
+        listener.close()
+    assert "Open http://" in output
+    assert "External URL" not in output
+    assert proxied == [], proxied
+
+
+# --- 2: large CSVs are written in chunks and not kept after they are served ----------------------
+def test_a_csv_written_in_chunks_is_the_same_file_with_one_header() -> None:
+    df = pd.DataFrame(
+        {
+            "name": ["=cmd", "Ann", "Bob", "Cy", "Di"],
+            schema.EMAIL: pd.Series(
+                ["ann@x.it", None, "bob@y.com", "c@z.org", "d@w.net"], dtype="category"
+            ),
+            "n": [1, 2, 3, 4, 5],
+        }
+    )
+    text = export.csv_bytes(df).decode("utf-8")
+    by_twos = io.BytesIO()
+    export.write_csv(df, by_twos, chunk_rows=2)  # chunks of rows 1-2, 3-4 and 5
+    assert by_twos.getvalue().decode("utf-8") == text
+    # by hand: BOM, one header, formula quoted, emails masked, the missing one empty
+    assert text == (
+        '\ufeff"name","email","n"\n'
+        '"\'=cmd","a***@x.it",1\n'
+        '"Ann",,2\n'
+        '"Bob","b***@y.com",3\n'
+        '"Cy","c***@z.org",4\n'
+        '"Di","d***@w.net",5\n'
+    )
+
+
+def test_an_empty_frame_still_gets_its_header() -> None:
+    df = pd.DataFrame({"a": pd.Series([], dtype="int64"), "b": pd.Series([], dtype="str")})
+    assert export.csv_bytes(df).decode("utf-8") == '\ufeff"a","b"\n'
+
+
+def test_the_csv_for_a_download_is_a_temporary_file_read_from_its_start() -> None:
+    df = pd.DataFrame({"a": range(250_000)})
+    file = export.csv_file(df)
+    try:
+        assert file.tell() == 0 and file.fileno() >= 0  # on disk, not a bytes buffer
+        assert file.read() == export.csv_bytes(df)
+    finally:
+        file.close()
+
+
+def test_generated_downloads_are_dropped_from_streamlit_memory(monkeypatch) -> None:
+    import threading
+
+    from streamlit import runtime
+
+    calls: list[str] = []
+    done = threading.Event()
+
+    class Files:
+        def remove_orphaned_files(self) -> None:
+            calls.append("clean-up")
+            if len(calls) == 2:
+                done.set()
+
+    class Runtime:
+        media_file_mgr = Files()
+
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    monkeypatch.setattr(runtime, "get_instance", lambda: Runtime())
+    ui._drop_served_later(0.01)
+    assert done.wait(5)
+    # Streamlit marks an unreferenced download on its first clean-up and deletes it on the next
+    assert calls == ["clean-up", "clean-up"]
+    assert ui.SERVED_DOWNLOAD_KEPT_S <= 120
+
+
+def test_every_download_says_how_many_rows_it_holds(monkeypatch) -> None:
+    import re
+
+    monkeypatch.setenv("C4W_DEMO_EVENTS", "2000")
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    at = run_app()  # the Overview: headline numbers, events per day, every event
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert len(labels) >= 3
+    for label in labels:
+        assert re.search(r"\b\d[\d,]* (rows?|events)\b", label), label
+    headline = next(label for label in labels if label.startswith("Headline numbers"))
+    assert headline.endswith(" rows") and "·" in headline

@@ -249,7 +249,7 @@ def geofence_map(
         id=WIFI_LAYER,
         data=pts,
         get_position=["lon", "lat"],
-        get_radius=5,
+        get_radius=4,
         radius_units="'pixels'",  # quoted: pydeck reads bare strings as data fields
         get_fill_color=WIFI_COLOR,
         get_line_color=WIFI_RING,
@@ -278,7 +278,7 @@ def geofence_map(
         get_position=["lon", "lat"],
         get_radius="radius_m",
         radius_units="'meters'",
-        radius_min_pixels=7,
+        radius_min_pixels=10,
         get_fill_color="fill",
         get_line_color="line",
         get_line_width="line_px",

@@ -1,0 +1,465 @@
+"""Store visits a campaign brought: who returned after the send, against a baseline, with an
+interval.
+
+Rules (shown as help text on the Campaigns page):
+- **Returned**: a recipient with a WiFi or geofence visit (``visit`` / ``geo_visit`` events)
+  starting after their send and at most N days after it (default 7). A visit's start is its
+  ``visit_start`` (its event time when the start is missing). A visit on the send day but before
+  the send time does not count. A recipient with no visit at all counts as not returned. Each
+  campaign is judged on its own send time, so one visit may count for two campaigns sent to the
+  same guest a few days apart.
+- **Baselines** (the user picks one):
+  - *Same guests before*: the recipients' own share with a visit in the N days before their
+    send. Paired difference, Wald interval for paired proportions.
+  - *Comparable guests*: guests not sent this campaign, with marketing consent (when the
+    contact says), known before the send, in the same home store and the same visit-history
+    band (WiFi or geofence visits in the 28 days before: none, 1, 2–3, 4 or more). Each is
+    given the median send time of the recipients of their home store (of all recipients when
+    none). The baseline weights each stratum's returned share by the recipients in it;
+    recipients in a stratum without a comparable guest are left out. Stratified Wald interval.
+  - *Holdout*: guests with marketing consent who were sent no campaign at all in the history
+    the dashboard holds, known before the send (an org that keeps a holdout leaves them out of
+    every send), with send times as for comparable guests. Two-proportion interval by
+    Newcombe's hybrid score method (his method 10, from two Wilson intervals).
+- **Uplift** = returned share − baseline share, with a 95% interval. "Not enough data" when a
+  group has fewer than ``MIN_GROUP`` guests.
+- **Incremental visits** = uplift × recipients (guests brought in who would not have come).
+
+Pure functions; nothing here changes its input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+from c4w.metrics.campaigns import CLICKED, OPENED, SEND_AT
+
+DEFAULT_DAYS = 7
+HISTORY_DAYS = 28  # the visit-history band looks this far back
+MIN_GROUP = 30
+MIN_STRATUM = 5  # comparable guests a stratum needs to be used
+Z95 = 1.959963984540054
+RETURNED = "returned"
+BEFORE = "before"
+BASELINES = {
+    "holdout": "Holdout (never sent a campaign)",
+    "comparable": "Comparable guests not sent it",
+    "before": "Same guests, the days before",
+}
+HELP = {
+    "returned": "Recipients with a WiFi or geofence visit starting after their send and within "
+    "the chosen days (a visit before the send time, even on the same day, does not count).",
+    "baseline": "The chosen baseline's share with such a visit in the same number of days.",
+    "uplift": "Returned share minus the baseline share, in percentage points, with its 95% "
+    "interval. 'Not enough data' when a group has fewer than 30 guests.",
+    "incremental": "Uplift × recipients: guests the campaign brought into a store who would not "
+    "have come otherwise (with the interval's range).",
+    "holdout": "Guests with marketing consent who were sent no campaign at all in the history, "
+    "known before the send. Interval: Newcombe's hybrid score (method 10).",
+    "comparable": "Guests not sent this campaign, with marketing consent, in the same home store "
+    "and the same band of visits in the 28 days before (none, 1, 2–3, 4+), weighted like the "
+    "recipients. Interval: stratified Wald.",
+    "before": "The same recipients' share with a visit in the same number of days before their "
+    "send. Interval: Wald for paired proportions.",
+}
+
+
+class Uplift(NamedTuple):
+    """Returned share of the recipients against a baseline, and the difference's interval."""
+
+    baseline: str
+    recipients: int
+    returned: int
+    baseline_guests: int
+    baseline_returned: int
+    returned_share: float
+    baseline_share: float
+    uplift: float  # share points as a fraction (0.05 = 5 points); NaN when not enough data
+    low: float
+    high: float
+    method: str
+    enough: bool
+
+    @property
+    def incremental(self) -> float:
+        return self.uplift * self.recipients if self.enough else float("nan")
+
+    @property
+    def incremental_range(self) -> tuple[float, float]:
+        if not self.enough:
+            return float("nan"), float("nan")
+        return self.low * self.recipients, self.high * self.recipients
+
+
+# --- intervals -----------------------------------------------------------------------------------
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def newcombe(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
+    """p1 − p2 and its interval by Newcombe's hybrid score method (1998, method 10)."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson(x1, n1, z)
+    l2, u2 = wilson(x2, n2, z)
+    d = p1 - p2
+    return (
+        d,
+        d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    )
+
+
+def paired_wald(
+    after: np.ndarray, before: np.ndarray, z: float = Z95
+) -> tuple[float, float, float]:
+    """Mean of after − before for paired yes/no answers and its Wald interval:
+    d = (b − c)/n, se = sqrt(b + c − (b − c)²/n)/n (b: yes after only, c: yes before only)."""
+    n = len(after)
+    b = int(np.sum(after & ~before))
+    c = int(np.sum(~after & before))
+    d = (b - c) / n
+    se = math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+    return d, d - z * se, d + z * se
+
+
+# --- visits --------------------------------------------------------------------------------------
+def visit_starts(events: pd.DataFrame) -> pd.DataFrame:
+    """``contact_id, start`` of every WiFi and geofence visit (the event time when the visit's
+    start is missing), sorted by contact and start."""
+    part = events[events[schema.TYPE].isin(list(schema.VISIT_TYPES)).fillna(False).to_numpy()]
+    part = part[part[schema.CONTACT_ID].notna().to_numpy()]
+    start = part[schema.VISIT_START].where(
+        part[schema.VISIT_START].notna(), part[schema.CREATED_AT]
+    )
+    out = pd.DataFrame(
+        {
+            schema.CONTACT_ID: part[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
+            "start": pd.to_datetime(start, utc=True).to_numpy(),
+        }
+    ).dropna()
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    return out.sort_values([schema.CONTACT_ID, "start"], kind="stable").reset_index(drop=True)
+
+
+def visited_between(
+    visits: pd.DataFrame,
+    contact_ids: pd.Series,
+    after: pd.Series,
+    until: pd.Series,
+    *,
+    before_start: bool = False,
+) -> np.ndarray:
+    """For each (contact, after, until), aligned by position: whether the contact has a visit
+    starting in ``(after, until]``, or in ``[after, until)`` with ``before_start`` (the days
+    before a send, the send time itself excluded). ``visits`` is ``visit_starts(...)``."""
+    queries = pd.DataFrame(
+        {
+            "q": np.arange(len(contact_ids)),
+            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
+            "lo": pd.to_datetime(after, utc=True).to_numpy(),
+            "hi": pd.to_datetime(until, utc=True).to_numpy(),
+        }
+    )
+    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
+    if before_start:
+        inside = (pairs["start"] >= pairs["lo"]) & (pairs["start"] < pairs["hi"])
+    else:
+        inside = (pairs["start"] > pairs["lo"]) & (pairs["start"] <= pairs["hi"])
+    out = np.zeros(len(queries), dtype=bool)
+    out[pairs.loc[inside.to_numpy(), "q"].to_numpy(dtype=np.int64)] = True
+    return out
+
+
+# --- returned ------------------------------------------------------------------------------------
+def with_returned(
+    people: pd.DataFrame, visits: pd.DataFrame, days: int = DEFAULT_DAYS
+) -> pd.DataFrame:
+    """A copy of ``people`` (``contact_id, send_at``, ...) with ``returned`` (a visit starting in
+    the ``days`` days after the send) and ``before`` (one starting in the ``days`` days before
+    it, the send time excluded)."""
+    out = people.copy()
+    window = pd.Timedelta(days=days)
+    send = pd.to_datetime(out[SEND_AT], utc=True)
+    ids = out[schema.CONTACT_ID]
+    out[RETURNED] = visited_between(visits, ids, send, send + window)
+    out[BEFORE] = visited_between(visits, ids, send - window, send, before_start=True)
+    return out
+
+
+def returned_by_engagement(people: pd.DataFrame) -> pd.DataFrame:
+    """Returned share by what the recipient did: ``clicked``, ``opened, no click``, ``neither``
+    (rows ``group, recipients, returned, returned_share``). ``people`` is ``with_returned``."""
+    clicked = people[CLICKED].to_numpy(dtype=bool)
+    opened = people[OPENED].to_numpy(dtype=bool) & ~clicked
+    neither = ~clicked & ~opened
+    rows = []
+    for label, mask in (("clicked", clicked), ("opened, no click", opened), ("neither", neither)):
+        n = int(mask.sum())
+        back = int(people[RETURNED].to_numpy(dtype=bool)[mask].sum())
+        rows.append(
+            {
+                "group": label,
+                "recipients": n,
+                RETURNED: back,
+                "returned_share": back / n if n else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def visit_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> np.ndarray:
+    """The visit-history band of each contact at time ``at``: visits starting in the
+    ``HISTORY_DAYS`` days before it ("none", "1", "2-3", "4+")."""
+    queries = pd.DataFrame(
+        {
+            "q": np.arange(len(contact_ids)),
+            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
+            "at": pd.to_datetime(at, utc=True).to_numpy(),
+        }
+    )
+    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
+    inside = (pairs["start"] < pairs["at"]) & (
+        pairs["start"] >= pairs["at"] - pd.Timedelta(days=HISTORY_DAYS)
+    )
+    counts = np.bincount(
+        pairs.loc[inside.to_numpy(), "q"].to_numpy(dtype=np.int64), minlength=len(queries)
+    )
+    return np.select([counts == 0, counts == 1, counts <= 3], ["none", "1", "2-3"], "4+")
+
+
+# --- who the baselines hold ----------------------------------------------------------------------
+def known_since(contacts_created: pd.Series, events: pd.DataFrame) -> pd.Series:
+    """contact_id -> when the dashboard first knows the contact: its creation time in Cloud4Wi
+    or its first event, whichever is earlier."""
+    seen = events[events[schema.CONTACT_ID].notna().to_numpy()]
+    first = seen.groupby(seen[schema.CONTACT_ID].astype(object).astype(str))[
+        schema.CREATED_AT
+    ].min()
+    created = pd.to_datetime(contacts_created, utc=True).dropna()
+    both = pd.concat([first, created]).groupby(level=0).min()
+    return both
+
+
+def baseline_pool(
+    kind: str,
+    known: pd.Series,
+    consent: pd.Series,
+    sent_this: set[str],
+    sent_any: set[str],
+    first_send: pd.Timestamp,
+) -> list[str]:
+    """The guests a baseline compares with: known before ``first_send``, not refusing marketing
+    (``consent`` False; missing = not stated, kept), and not sent this campaign (``comparable``)
+    or no campaign at all (``holdout``)."""
+    ids = known.index[(known < first_send).to_numpy()]
+    refused = set(consent.index[(consent == False).fillna(False).to_numpy()])  # noqa: E712
+    excluded = sent_this if kind == "comparable" else sent_any
+    return sorted(set(ids.astype(str)) - refused - excluded)
+
+
+def pool_send_times(pool: list[str], homes: pd.Series, people: pd.DataFrame) -> pd.Series:
+    """A stand-in send time for each guest of a baseline: the median send time of the
+    recipients of their home store, or of all recipients when that store has none."""
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    r_home = people[schema.CONTACT_ID].map(homes)
+    by_home = send.groupby(r_home.to_numpy()).median()
+    overall = send.median()
+    p_home = pd.Series(pool, dtype=object).map(homes)
+    times = p_home.map(by_home)
+    times = pd.to_datetime(times, utc=True).fillna(overall)
+    return pd.Series(times.to_numpy(), index=pd.Index(pool, dtype=object), name=SEND_AT)
+
+
+def _not_enough(kind: str, people: pd.DataFrame, n_base: int, x_base: int, method: str) -> Uplift:
+    n, x = len(people), int(people[RETURNED].sum()) if len(people) else 0
+    return Uplift(
+        kind,
+        n,
+        x,
+        n_base,
+        x_base,
+        x / n if n else float("nan"),
+        x_base / n_base if n_base else float("nan"),
+        float("nan"),
+        float("nan"),
+        float("nan"),
+        method,
+        False,
+    )
+
+
+def uplift_before(people: pd.DataFrame) -> Uplift:
+    """Returned share against the same recipients' share in the days before their send."""
+    method = "Wald interval for paired proportions"
+    n = len(people)
+    after = people[RETURNED].to_numpy(dtype=bool)
+    before = people[BEFORE].to_numpy(dtype=bool)
+    if n < MIN_GROUP:
+        return _not_enough("before", people, n, int(before.sum()), method)
+    d, low, high = paired_wald(after, before)
+    return Uplift(
+        "before",
+        n,
+        int(after.sum()),
+        n,
+        int(before.sum()),
+        after.mean(),
+        before.mean(),
+        d,
+        low,
+        high,
+        method,
+        True,
+    )
+
+
+def uplift_holdout(people: pd.DataFrame, holdout: pd.DataFrame) -> Uplift:
+    """Returned share against the holdout's (``holdout``: ``contact_id, send_at, returned``)."""
+    method = "Newcombe hybrid score interval (method 10)"
+    n, m = len(people), len(holdout)
+    x = int(people[RETURNED].sum()) if n else 0
+    y = int(holdout[RETURNED].sum()) if m else 0
+    if n < MIN_GROUP or m < MIN_GROUP:
+        return _not_enough("holdout", people, m, y, method)
+    d, low, high = newcombe(x, n, y, m)
+    return Uplift("holdout", n, x, m, y, x / n, y / m, d, low, high, method, True)
+
+
+def uplift_comparable(
+    people: pd.DataFrame, pool: pd.DataFrame, homes: pd.Series, visits: pd.DataFrame
+) -> Uplift:
+    """Returned share against comparable guests (``pool``: ``contact_id, send_at, returned``),
+    stratified by home store and visit-history band; recipients of strata without a comparable
+    guest are left out."""
+    method = "stratified Wald interval"
+
+    def strata(frame: pd.DataFrame) -> pd.Series:
+        home = frame[schema.CONTACT_ID].map(homes).fillna("no home store").astype(str)
+        band = visit_band(visits, frame[schema.CONTACT_ID], frame[SEND_AT])
+        return home + " · " + pd.Series(band, index=frame.index)
+
+    r = people.assign(stratum=strata(people).to_numpy())
+    c = pool.assign(stratum=strata(pool).to_numpy()) if len(pool) else pool.assign(stratum=[])
+    r_by = r.groupby("stratum")[RETURNED].agg(["size", "sum"])
+    c_by = c.groupby("stratum")[RETURNED].agg(["size", "sum"])
+    both = r_by.add_suffix("_r").join(c_by.add_suffix("_c"), how="inner")
+    both = both[both["size_c"] >= MIN_STRATUM]
+    n = int(both["size_r"].sum())
+    m = int(both["size_c"].sum())
+    kept = r[r["stratum"].isin(both.index).to_numpy()]
+    if n < MIN_GROUP or m < MIN_GROUP:
+        return _not_enough("comparable", kept, m, int(both["sum_c"].sum()) if m else 0, method)
+    w = both["size_r"] / n
+    p_r = both["sum_r"] / both["size_r"]
+    p_c = both["sum_c"] / both["size_c"]
+    share_r = float((w * p_r).sum())
+    share_c = float((w * p_c).sum())
+    # variances from (x + 0.5) / (n + 1), so a stratum where everyone (or no one) returned does
+    # not count as certain
+    q_r = (both["sum_r"] + 0.5) / (both["size_r"] + 1)
+    q_c = (both["sum_c"] + 0.5) / (both["size_c"] + 1)
+    var = float(
+        (w**2 * (q_r * (1 - q_r) / both["size_r"] + q_c * (1 - q_c) / both["size_c"])).sum()
+    )
+    d = share_r - share_c
+    half = Z95 * math.sqrt(var)
+    x = int(both["sum_r"].sum())
+    return Uplift(
+        "comparable",
+        n,
+        x,
+        m,
+        int(both["sum_c"].sum()),
+        share_r,
+        share_c,
+        d,
+        d - half,
+        d + half,
+        method,
+        True,
+    )
+
+
+def pool_returned(
+    pool: list[str], homes: pd.Series, people: pd.DataFrame, visits: pd.DataFrame, days: int
+) -> pd.DataFrame:
+    """``contact_id, send_at, returned`` for the guests of a baseline (stand-in send times)."""
+    times = pool_send_times(pool, homes, people)
+    frame = pd.DataFrame({schema.CONTACT_ID: list(pool), SEND_AT: times.to_numpy()})
+    frame[SEND_AT] = pd.to_datetime(frame[SEND_AT], utc=True)
+    window = pd.Timedelta(days=days)
+    frame[RETURNED] = visited_between(
+        visits, frame[schema.CONTACT_ID], frame[SEND_AT], frame[SEND_AT] + window
+    )
+    return frame
+
+
+class Attribution(NamedTuple):
+    """One campaign's recipients with their returns, and the uplift against one baseline."""
+
+    people: pd.DataFrame  # campaigns.recipients(...) + returned, before
+    uplift: Uplift
+    baseline_guests: pd.DataFrame  # contact_id, send_at, returned (empty for "before")
+
+
+def campaign_uplift(
+    history: pd.DataFrame,
+    contacts: pd.DataFrame,
+    campaign_id: str,
+    channel: str,
+    start,
+    end,
+    days: int = DEFAULT_DAYS,
+    baseline: str = "holdout",
+) -> Attribution:
+    """Everything the attribution shows for one campaign sent on days ``start..end``.
+
+    ``history`` holds the events of the days around the sends (at least ``days`` before the
+    first and after the last, plus ``HISTORY_DAYS`` before for the comparable guests' bands);
+    ``contacts`` is the contacts frame (empty when unknown: then nobody's consent is known and
+    guests are known from their first event)."""
+    from c4w import contacts as ct
+    from c4w.metrics import campaigns as cm
+
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {sorted(BASELINES)}, not {baseline!r}")
+    actions = cm.campaign_events(history)
+    people = cm.recipients(actions, campaign_id, channel, start, end)
+    visits = visit_starts(history)
+    people = with_returned(people, visits, days)
+    empty = pd.DataFrame({schema.CONTACT_ID: [], SEND_AT: [], RETURNED: []})
+    if baseline == "before" or people.empty:
+        return Attribution(people, uplift_before(people), empty)
+    homes = cm.home_stores(history)
+    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    this = (sends[schema.CAMPAIGN_ID] == campaign_id) & (sends[schema.CHANNEL] == channel)
+    sent_this = set(sends.loc[this.to_numpy(), schema.CONTACT_ID])
+    sent_any = set(sends[schema.CONTACT_ID])
+    consent = (
+        contacts.set_index(schema.CONTACT_ID)[ct.MARKETING_CONSENT]
+        if len(contacts)
+        else (pd.Series(dtype="boolean"))
+    )
+    created = (
+        contacts.set_index(schema.CONTACT_ID)[ct.CREATED]
+        if len(contacts)
+        else pd.Series(dtype="datetime64[ns, UTC]")
+    )
+    known = known_since(created, history)
+    first_send = people[SEND_AT].min()
+    pool = baseline_pool(baseline, known, consent, sent_this, sent_any, first_send)
+    guests = pool_returned(pool, homes, people, visits, days)
+    if baseline == "holdout":
+        return Attribution(people, uplift_holdout(people, guests), guests)
+    return Attribution(people, uplift_comparable(people, guests, homes, visits), guests)

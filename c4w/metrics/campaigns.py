@@ -1,0 +1,330 @@
+"""How each email and SMS campaign did: sends, opens, clicks, rates, timing, who did what.
+
+Rules (shown as help text on the Campaigns page):
+- A campaign is its ``campaign_id`` and channel (email or SMS; from the event's ``channel``, else
+  from its type). Its name is the latest ``campaign_name`` seen for it.
+- Sent counts send events in the chosen days; recipients are the distinct contacts sent it. A
+  recipient's send time is their first send of the campaign in those days.
+- Opened / clicked count recipients with an open / click of the same campaign at or after their
+  send time (each contact once). An open or click from a contact with no recorded send of that
+  campaign is not counted as an open or click; it is counted apart ("without a recorded send").
+- Open rate = opened / recipients; click rate = clicked / recipients; click-to-open = clicked /
+  opened (email only: SMS has no opens).
+
+Pure functions; nothing here changes its input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from c4w import schema
+
+SEND, OPEN, CLICK = "send", "open", "click"
+ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
+    schema.SEND_EMAIL: ("email", SEND),
+    schema.OPEN_EMAIL: ("email", OPEN),
+    schema.CLICK_EMAIL: ("email", CLICK),
+    schema.SEND_SMS: ("sms", SEND),
+    schema.CLICK_SMS: ("sms", CLICK),
+}
+CAMPAIGN = "campaign"  # the campaign's name (its id when it has none)
+ACTION, AT = "action", "at"
+SEND_AT, OPENED, CLICKED = "send_at", "opened", "clicked"
+OPEN_AT, CLICK_AT = "open_at", "click_at"
+
+SENT, RECIPIENTS = "sent", "recipients"
+OPEN_RATE, CLICK_RATE, CLICK_TO_OPEN = "open_rate", "click_rate", "click_to_open"
+FIRST_SEND, LAST_SEND = "first_send", "last_send"
+SENDS_PER_DAY, OPENS_PER_DAY = "sends_per_day", "opens_per_day"
+WITHOUT_SEND = "without_send"
+
+HELP = {
+    SENT: "Send events of this campaign on the chosen days (a contact sent it twice counts twice).",
+    RECIPIENTS: "Distinct contacts sent this campaign on the chosen days.",
+    OPENED: "Recipients with an open of this campaign at or after their first send (each once).",
+    CLICKED: "Recipients with a click of this campaign at or after their first send (each once).",
+    OPEN_RATE: "Opened ÷ recipients. SMS have no opens.",
+    CLICK_RATE: "Clicked ÷ recipients.",
+    CLICK_TO_OPEN: "Clicked ÷ opened (email only).",
+    FIRST_SEND: "The first send of this campaign on the chosen days (UTC).",
+    LAST_SEND: "The last send of this campaign on the chosen days (UTC).",
+    SENDS_PER_DAY: "Sends per UTC day, first to last chosen day.",
+    OPENS_PER_DAY: "Opens per UTC day (all open events of recipients), first to last chosen day.",
+    WITHOUT_SEND: "Contacts who opened or clicked this campaign with no recorded send of it "
+    "(not counted as opened or clicked).",
+}
+TIME_TO_HELP = (
+    "Hours from a recipient's first send to their first open (or first click) of the campaign: "
+    "the median and the 90th percentile over the recipients who opened (clicked)."
+)
+NEW_DAYS = 30  # a guest is new when they signed up within this many days before the send
+
+
+def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per send, open and click with a contact, a campaign id and a time:
+    ``contact_id, campaign_id, campaign, channel, action, at``, in time order."""
+    kinds = events[schema.TYPE].astype(object)
+    mask = kinds.isin(list(ACTIONS)).to_numpy()
+    part = events[mask]
+    part = part[
+        (
+            part[schema.CONTACT_ID].notna()
+            & part[schema.CAMPAIGN_ID].notna()
+            & part[schema.CREATED_AT].notna()
+        ).to_numpy()
+    ]
+    types = part[schema.TYPE].astype(object)
+    channel_of_type = types.map(lambda t: ACTIONS[t][0])
+    given = part[schema.CHANNEL].astype(object).str.lower()
+    channel = given.where(given.isin(["email", "sms"]), channel_of_type)
+    out = pd.DataFrame(
+        {
+            schema.CONTACT_ID: part[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
+            schema.CAMPAIGN_ID: part[schema.CAMPAIGN_ID].astype(object).astype(str).to_numpy(),
+            CAMPAIGN: part[schema.CAMPAIGN_NAME].astype(object).to_numpy(),
+            schema.CHANNEL: channel.to_numpy(),
+            ACTION: types.map(lambda t: ACTIONS[t][1]).to_numpy(),
+            AT: part[schema.CREATED_AT].to_numpy(),
+        }
+    )
+    out[AT] = pd.to_datetime(out[AT], utc=True)
+    out = out.sort_values(AT, kind="stable").reset_index(drop=True)
+    # the latest name seen for each campaign (a missing name shows the id)
+    latest = out.dropna(subset=[CAMPAIGN]).groupby([schema.CAMPAIGN_ID, schema.CHANNEL])[CAMPAIGN]
+    names = latest.last()
+    keys = pd.MultiIndex.from_arrays([out[schema.CAMPAIGN_ID], out[schema.CHANNEL]])
+    out[CAMPAIGN] = pd.Series(names.reindex(keys).to_numpy(), dtype=object)
+    out[CAMPAIGN] = out[CAMPAIGN].where(out[CAMPAIGN].notna(), out[schema.CAMPAIGN_ID])
+    return out
+
+
+def _in_days(times: pd.Series, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+    ok = np.ones(len(times), dtype=bool)
+    if start is not None:
+        ok &= (times >= pd.Timestamp(start, tz="UTC")).to_numpy()
+    if end is not None:
+        ok &= (times < pd.Timestamp(end + dt.timedelta(days=1), tz="UTC")).to_numpy()
+    return ok
+
+
+def recipients(
+    actions: pd.DataFrame,
+    campaign_id: str,
+    channel: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """One row per contact sent the campaign on days ``start..end`` (None = no bound):
+    ``contact_id, send_at`` (their first send), ``open_at``, ``click_at`` (their first open /
+    click at or after it, NaT when none), ``opened``, ``clicked``. ``actions`` is
+    ``campaign_events(...)``."""
+    mine = actions[
+        ((actions[schema.CAMPAIGN_ID] == campaign_id) & (actions[schema.CHANNEL] == channel))
+        .fillna(False)
+        .to_numpy()
+    ]
+    sends = mine[(mine[ACTION] == SEND).to_numpy() & _in_days(mine[AT], start, end)]
+    first = sends.groupby(schema.CONTACT_ID, sort=True)[AT].min().rename(SEND_AT)
+    out = first.reset_index()
+    for action, column in ((OPEN, OPEN_AT), (CLICK, CLICK_AT)):
+        done = mine[(mine[ACTION] == action).to_numpy()]
+        done = done.merge(out, on=schema.CONTACT_ID, how="inner")
+        done = done[(done[AT] >= done[SEND_AT]).to_numpy()]
+        when = done.groupby(schema.CONTACT_ID)[AT].min().rename(column)
+        out = out.merge(when, left_on=schema.CONTACT_ID, right_index=True, how="left")
+        out[column] = pd.to_datetime(out[column], utc=True)
+    out[OPENED] = out[OPEN_AT].notna()
+    out[CLICKED] = out[CLICK_AT].notna()
+    return out[[schema.CONTACT_ID, SEND_AT, OPEN_AT, CLICK_AT, OPENED, CLICKED]]
+
+
+def _rate(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else float("nan")
+
+
+def _per_day(times: pd.Series, start: dt.date, end: dt.date) -> list[int]:
+    days = (end - start).days + 1
+    if days <= 0:
+        return []
+    index = ((times - pd.Timestamp(start, tz="UTC")) // pd.Timedelta(days=1)).to_numpy()
+    index = index[(index >= 0) & (index < days)].astype(int)
+    return np.bincount(index, minlength=days).tolist()
+
+
+def campaign_summary(events: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """One row per campaign and channel sent on days ``start..end``: ``campaign_id, campaign,
+    channel, sent, recipients, opened, clicked, open_rate, click_rate, click_to_open,
+    first_send, last_send, sends_per_day, opens_per_day, without_send``, most recipients first.
+
+    ``events`` may reach past ``end`` so opens and clicks after the last day are counted."""
+    actions = campaign_events(events)
+    in_days = _in_days(actions[AT], start, end)
+    sends = actions[(actions[ACTION] == SEND).to_numpy() & in_days]
+    rows = []
+    for (campaign_id, channel), group in sends.groupby(
+        [schema.CAMPAIGN_ID, schema.CHANNEL], sort=False
+    ):
+        people = recipients(actions, str(campaign_id), str(channel), start, end)
+        n = len(people)
+        opened, clicked = int(people[OPENED].sum()), int(people[CLICKED].sum())
+        mine = actions[
+            ((actions[schema.CAMPAIGN_ID] == campaign_id) & (actions[schema.CHANNEL] == channel))
+            .fillna(False)
+            .to_numpy()
+        ]
+        engaged = mine[mine[ACTION].isin([OPEN, CLICK]).to_numpy()]
+        ever_sent = set(mine.loc[(mine[ACTION] == SEND).to_numpy(), schema.CONTACT_ID])
+        opens = engaged[(engaged[ACTION] == OPEN).to_numpy()]
+        opens = opens[opens[schema.CONTACT_ID].isin(set(people[schema.CONTACT_ID])).to_numpy()]
+        rows.append(
+            {
+                schema.CAMPAIGN_ID: campaign_id,
+                CAMPAIGN: group[CAMPAIGN].iloc[-1],
+                schema.CHANNEL: channel,
+                SENT: len(group),
+                RECIPIENTS: n,
+                OPENED: opened if channel == "email" else None,
+                CLICKED: clicked,
+                OPEN_RATE: _rate(opened, n) if channel == "email" else float("nan"),
+                CLICK_RATE: _rate(clicked, n),
+                CLICK_TO_OPEN: _rate(clicked, opened) if channel == "email" else float("nan"),
+                FIRST_SEND: group[AT].min(),
+                LAST_SEND: group[AT].max(),
+                SENDS_PER_DAY: _per_day(group[AT], start, end),
+                OPENS_PER_DAY: _per_day(opens[AT], start, end),
+                WITHOUT_SEND: int(len(set(engaged[schema.CONTACT_ID]) - ever_sent)),
+            }
+        )
+    columns = [
+        schema.CAMPAIGN_ID,
+        CAMPAIGN,
+        schema.CHANNEL,
+        SENT,
+        RECIPIENTS,
+        OPENED,
+        CLICKED,
+        OPEN_RATE,
+        CLICK_RATE,
+        CLICK_TO_OPEN,
+        FIRST_SEND,
+        LAST_SEND,
+        SENDS_PER_DAY,
+        OPENS_PER_DAY,
+        WITHOUT_SEND,
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    out[OPENED] = out[OPENED].astype("Int64")
+    return out.sort_values([RECIPIENTS, FIRST_SEND], ascending=[False, True], kind="stable")[
+        columns
+    ].reset_index(drop=True)
+
+
+def engagement_over_time(people: pd.DataFrame, max_hours: int = 7 * 24) -> pd.DataFrame:
+    """Opens and clicks by whole hours since each recipient's send, 0..max_hours-1:
+    ``hours_since_send, opens, clicks, opened_share, clicked_share`` (shares are cumulative,
+    of all recipients). ``people`` is ``recipients(...)``."""
+    hours = np.arange(max_hours)
+    out = pd.DataFrame({"hours_since_send": hours})
+    n = len(people)
+    for at, count, share in (
+        (OPEN_AT, "opens", "opened_share"),
+        (CLICK_AT, "clicks", "clicked_share"),
+    ):
+        lag = (people[at] - people[SEND_AT]).dropna() / pd.Timedelta(hours=1)
+        lag = np.floor(lag.to_numpy()).astype(int)
+        lag = lag[(lag >= 0) & (lag < max_hours)]
+        counts = np.bincount(lag, minlength=max_hours)
+        out[count] = counts
+        out[share] = np.cumsum(counts) / n if n else np.nan
+    return out
+
+
+def time_to_engage(people: pd.DataFrame) -> pd.DataFrame:
+    """Hours from send to first open and to first click: ``action, contacts, median_hours,
+    p90_hours`` (linear-interpolated percentiles; NaN when nobody did it)."""
+    rows = []
+    for label, at in (("open", OPEN_AT), ("click", CLICK_AT)):
+        lag = ((people[at] - people[SEND_AT]).dropna() / pd.Timedelta(hours=1)).to_numpy()
+        rows.append(
+            {
+                ACTION: label,
+                "contacts": len(lag),
+                "median_hours": float(np.median(lag)) if len(lag) else float("nan"),
+                "p90_hours": float(np.percentile(lag, 90)) if len(lag) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def home_stores(events: pd.DataFrame) -> pd.Series:
+    """Each contact's home store: the location of most of their WiFi visits (a tie goes to the
+    location visited last). A Series contact_id -> location_id (contacts with no WiFi visit are
+    not in it)."""
+    visits = events[(events[schema.TYPE] == schema.VISIT).fillna(False).to_numpy()]
+    visits = visits[
+        (visits[schema.CONTACT_ID].notna() & visits[schema.LOCATION_ID].notna()).to_numpy()
+    ]
+    if visits.empty:
+        return pd.Series(dtype=object, name=schema.LOCATION_ID)
+    frame = pd.DataFrame(
+        {
+            "c": visits[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
+            "l": visits[schema.LOCATION_ID].astype(object).astype(str).to_numpy(),
+            "t": visits[schema.CREATED_AT].to_numpy(),
+        }
+    )
+    per = frame.groupby(["c", "l"]).agg(n=("t", "size"), last=("t", "max")).reset_index()
+    per = per.sort_values(["c", "n", "last"], ascending=[True, False, False], kind="stable")
+    best = per.drop_duplicates("c", keep="first")
+    return pd.Series(best["l"].to_numpy(), index=best["c"].to_numpy(), name=schema.LOCATION_ID)
+
+
+def new_or_returning(people: pd.DataFrame, signed_up: pd.Series, days: int = NEW_DAYS) -> pd.Series:
+    """``new`` when the recipient signed up within ``days`` days before their send, else
+    ``returning``; ``unknown`` without a sign-up time. ``signed_up`` maps contact_id -> UTC
+    time (the contact's creation, or their sign-up event)."""
+    when = people[schema.CONTACT_ID].map(signed_up)
+    when = pd.to_datetime(when, utc=True)
+    new = (when >= people[SEND_AT] - pd.Timedelta(days=days)).to_numpy()
+    out = np.where(when.isna().to_numpy(), "unknown", np.where(new, "new", "returning"))
+    return pd.Series(out, index=people.index, name="guest")
+
+
+def results_by(people: pd.DataFrame, groups: pd.Series, label: str) -> pd.DataFrame:
+    """Recipients, opened, clicked and their rates for each value of ``groups`` (aligned with
+    ``people``; missing values become "unknown"), most recipients first. If ``people`` carries
+    a ``returned`` column, the returned share too."""
+    keyed = people.assign(**{label: groups.fillna("unknown").astype(str).to_numpy()})
+    agg = {
+        RECIPIENTS: (schema.CONTACT_ID, "size"),
+        OPENED: (OPENED, "sum"),
+        CLICKED: (CLICKED, "sum"),
+    }
+    if "returned" in people.columns:
+        agg["returned"] = ("returned", "sum")
+    out = keyed.groupby(label).agg(**agg).reset_index()
+    out[OPEN_RATE] = out[OPENED] / out[RECIPIENTS]
+    out[CLICK_RATE] = out[CLICKED] / out[RECIPIENTS]
+    if "returned" in out.columns:
+        out["returned_share"] = out["returned"] / out[RECIPIENTS]
+    return out.sort_values([RECIPIENTS, label], ascending=[False, True]).reset_index(drop=True)
+
+
+def who_clicked(people: pd.DataFrame) -> pd.DataFrame:
+    """The recipients who clicked: ``contact_id, send_at, open_at, click_at``, first click first."""
+    part = people[people[CLICKED].to_numpy()]
+    return (
+        part[[schema.CONTACT_ID, SEND_AT, OPEN_AT, CLICK_AT]]
+        .sort_values(CLICK_AT)
+        .reset_index(drop=True)
+    )
+
+
+def who_did_not_open(people: pd.DataFrame) -> pd.DataFrame:
+    """The recipients with no open and no click: ``contact_id, send_at``, in send order."""
+    part = people[(~people[OPENED] & ~people[CLICKED]).to_numpy()]
+    return part[[schema.CONTACT_ID, SEND_AT]].sort_values(SEND_AT).reset_index(drop=True)

@@ -1,0 +1,174 @@
+"""Campaign metrics (c4w.metrics.campaigns) on a small case worked out by hand.
+
+Campaign A (email "Spring", id A), on 5-7 March 2024:
+- c1: sent 5 Mar 10:00, opened 10:30, clicked 10:32; also sent SMS campaign B 7 Mar 16:00,
+  clicked it 16:10 (a contact sent two campaigns);
+- c2: sent 5 Mar 10:00, opened 6 Mar 09:00 (23 hours later), no click;
+- c3: sent 5 Mar 10:00 and again 6 Mar 10:00, never opened;
+- c5: opened A at 5 Mar 12:00 with no recorded send.
+By hand: A sent 4, recipients 3, opened 2, clicked 1, open rate 2/3, click rate 1/3,
+click-to-open 1/2, one contact without a recorded send; sends per day [3, 1, 0], opens per day
+(of recipients) [1, 1, 0]. Time to open: 0.5 h and 23 h -> median 11.75 h, p90 0.5 + 0.9 x 22.5
+= 20.75 h. Time to click: 32 min -> 0.5333 h.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+from c4w import schema
+from c4w.metrics import campaigns as cm
+from tests.frames import event, make_events
+
+START, END = dt.date(2024, 3, 5), dt.date(2024, 3, 7)
+A = {schema.CAMPAIGN_ID: "A", schema.CAMPAIGN_NAME: "Spring", schema.CHANNEL: "email"}
+B = {schema.CAMPAIGN_ID: "B", schema.CAMPAIGN_NAME: "Happy hour", schema.CHANNEL: "sms"}
+
+
+def rows() -> list[dict]:
+    return [
+        event("send_email", "c1", "2024-03-05 10:00", **A),
+        event("send_email", "c2", "2024-03-05 10:00", **A),
+        event("send_email", "c3", "2024-03-05 10:00", **A),
+        event("open_email", "c1", "2024-03-05 10:30", **A),
+        event("click_email", "c1", "2024-03-05 10:32", **A),
+        event("open_email", "c5", "2024-03-05 12:00", **A),
+        event("open_email", "c2", "2024-03-06 09:00", **A),
+        event("send_email", "c3", "2024-03-06 10:00", **A),
+        event("send_sms", "c1", "2024-03-07 16:00", **B),
+        event("click_sms", "c1", "2024-03-07 16:10", **B),
+        event("visit", "c1", "2024-03-06 12:00", visit_duration_min=30, location_id="L1"),
+        event("signup", "c9", "2024-03-05 08:00"),  # no campaign at all
+    ]
+
+
+def test_summary_counts_rates_and_days() -> None:
+    out = cm.campaign_summary(make_events(rows()), START, END).set_index(schema.CAMPAIGN_ID)
+    a = out.loc["A"]
+    assert (a[cm.CAMPAIGN], a[schema.CHANNEL]) == ("Spring", "email")
+    assert (a[cm.SENT], a[cm.RECIPIENTS], a[cm.OPENED], a[cm.CLICKED]) == (4, 3, 2, 1)
+    assert a[cm.OPEN_RATE] == pytest.approx(2 / 3)
+    assert a[cm.CLICK_RATE] == pytest.approx(1 / 3)
+    assert a[cm.CLICK_TO_OPEN] == pytest.approx(1 / 2)
+    assert a[cm.WITHOUT_SEND] == 1
+    assert a[cm.FIRST_SEND] == pd.Timestamp("2024-03-05 10:00", tz="UTC")
+    assert a[cm.LAST_SEND] == pd.Timestamp("2024-03-06 10:00", tz="UTC")
+    assert a[cm.SENDS_PER_DAY] == [3, 1, 0]
+    assert a[cm.OPENS_PER_DAY] == [1, 1, 0]
+    b = out.loc["B"]
+    assert (b[cm.SENT], b[cm.RECIPIENTS], b[cm.CLICKED]) == (1, 1, 1)
+    assert pd.isna(b[cm.OPENED]) and math.isnan(b[cm.OPEN_RATE])
+    assert b[cm.CLICK_RATE] == 1.0 and math.isnan(b[cm.CLICK_TO_OPEN])
+    # most recipients first
+    assert out.index.tolist() == ["A", "B"]
+
+
+def test_only_sends_on_the_chosen_days_count() -> None:
+    out = cm.campaign_summary(make_events(rows()), dt.date(2024, 3, 6), END)
+    a = out.set_index(schema.CAMPAIGN_ID).loc["A"]
+    # only c3's second send: one recipient, who never opened
+    assert (a[cm.SENT], a[cm.RECIPIENTS], a[cm.OPENED], a[cm.CLICKED]) == (1, 1, 0, 0)
+    assert a[cm.SENDS_PER_DAY] == [1, 0]
+
+
+def test_recipients_and_lists() -> None:
+    people = cm.recipients(cm.campaign_events(make_events(rows())), "A", "email", START, END)
+    assert people[schema.CONTACT_ID].tolist() == ["c1", "c2", "c3"]
+    assert people[cm.SEND_AT].tolist() == [pd.Timestamp("2024-03-05 10:00", tz="UTC")] * 3
+    assert people[cm.OPENED].tolist() == [True, True, False]
+    assert people[cm.CLICKED].tolist() == [True, False, False]
+    assert cm.who_clicked(people)[schema.CONTACT_ID].tolist() == ["c1"]
+    assert cm.who_did_not_open(people)[schema.CONTACT_ID].tolist() == ["c3"]
+
+
+def test_time_to_open_and_click() -> None:
+    people = cm.recipients(cm.campaign_events(make_events(rows())), "A", "email", START, END)
+    out = cm.time_to_engage(people).set_index(cm.ACTION)
+    assert out.loc["open", "contacts"] == 2
+    assert out.loc["open", "median_hours"] == pytest.approx(11.75)
+    assert out.loc["open", "p90_hours"] == pytest.approx(20.75)
+    assert out.loc["click", "median_hours"] == pytest.approx(32 / 60)
+    assert out.loc["click", "p90_hours"] == pytest.approx(32 / 60)
+
+
+def test_engagement_over_time_since_send() -> None:
+    people = cm.recipients(cm.campaign_events(make_events(rows())), "A", "email", START, END)
+    out = cm.engagement_over_time(people, max_hours=48)
+    assert out["opens"].sum() == 2 and out.loc[0, "opens"] == 1 and out.loc[23, "opens"] == 1
+    assert out.loc[0, "clicks"] == 1 and out["clicks"].sum() == 1
+    assert out.loc[0, "opened_share"] == pytest.approx(1 / 3)
+    assert out.loc[22, "opened_share"] == pytest.approx(1 / 3)
+    assert out.loc[23, "opened_share"] == pytest.approx(2 / 3)
+
+
+def test_home_store_is_the_most_visited_and_a_tie_goes_to_the_last() -> None:
+    frame = make_events(
+        [
+            event("visit", "c1", "2024-03-01 10:00", location_id="L1"),
+            event("visit", "c1", "2024-03-02 10:00", location_id="L2"),
+            event("visit", "c1", "2024-03-03 10:00", location_id="L1"),
+            event("visit", "c2", "2024-03-01 10:00", location_id="L1"),
+            event("visit", "c2", "2024-03-04 10:00", location_id="L2"),  # tie: L2 is later
+            event("login", "c3", "2024-03-04 10:00", location_id="L3"),  # a login is no visit
+        ]
+    )
+    homes = cm.home_stores(frame)
+    assert homes.to_dict() == {"c1": "L1", "c2": "L2"}
+
+
+def test_results_by_home_store_and_new_or_returning() -> None:
+    people = cm.recipients(cm.campaign_events(make_events(rows())), "A", "email", START, END)
+    homes = pd.Series({"c1": "L1", "c2": "L1"})
+    by_store = cm.results_by(people, people[schema.CONTACT_ID].map(homes), "home_store")
+    assert by_store.to_dict("records")[0] | {} == {
+        "home_store": "L1",
+        "recipients": 2,
+        "opened": 2,
+        "clicked": 1,
+        "open_rate": 1.0,
+        "click_rate": 0.5,
+    }
+    assert by_store.loc[1, "home_store"] == "unknown" and by_store.loc[1, "recipients"] == 1
+    signed = pd.Series(
+        {
+            "c1": pd.Timestamp("2024-02-20", tz="UTC"),  # 14 days before the send: new
+            "c2": pd.Timestamp("2023-12-01", tz="UTC"),  # long before: returning
+        }
+    )
+    kind = cm.new_or_returning(people, signed)
+    assert kind.tolist() == ["new", "returning", "unknown"]
+
+
+def test_a_funnel_can_start_at_one_campaigns_send_and_break_down_by_its_first_message() -> None:
+    from c4w.metrics import funnels as fm
+
+    sends = [schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL]
+    b_mail = {**B, schema.CHANNEL: "email"}
+    frame = make_events(
+        [
+            event("send_email", "c1", "2024-03-05 10:00", **A),
+            event("open_email", "c1", "2024-03-05 11:00", **A),
+            event("click_email", "c1", "2024-03-05 11:05", **A),
+            event("send_email", "c2", "2024-03-05 09:00", **b_mail),
+            event("send_email", "c2", "2024-03-06 10:00", **A),
+            event("open_email", "c2", "2024-03-06 12:00", **A),
+        ]
+    )
+    # by hand: entering at a send of A, c1 enters on 5 Mar and c2 on 6 Mar (their first send
+    # of A, not of B): 2 entered, 2 opened, 1 clicked
+    only_a = fm.funnel(frame, sends, entry_from=START, entry_to=END, entry_campaign="A")
+    assert only_a.steps["contacts"].tolist() == [2, 2, 1]
+    assert only_a.journeys.set_index(schema.CONTACT_ID)["entered_at"]["c2"] == pd.Timestamp(
+        "2024-03-06 10:00", tz="UTC"
+    )
+    assert fm.funnel(frame, sends, entry_campaign="Spring").steps["contacts"].tolist() == [2, 2, 1]
+    # any campaign: c2 enters at B's send, and A's open is not B's: 2 entered, 1 opened
+    anyone = fm.funnel(frame, sends, entry_from=START, entry_to=END)
+    assert anyone.steps["contacts"].tolist() == [2, 1, 1]
+    table = fm.funnel_breakdown(anyone, by=fm.BY_FIRST_MESSAGE).set_index("group")
+    assert table["entered"].to_dict() == {"Spring": 1, "Happy hour": 1}
+    assert table["overall_conversion"].to_dict() == {"Spring": 1.0, "Happy hour": 0.0}
