@@ -36,6 +36,7 @@ PAGES = {
     ],
     "Marketing": [
         st.Page("pages/funnels.py", title="Campaign funnels", icon=":material/filter_alt:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     ],
     "People": [
         st.Page(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from c4w import formatting, ui
+from c4w import formatting, schema, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
 
@@ -178,7 +178,8 @@ ui.url_choice("stopped", "funnels_dropped_step", 0, options=list(stops), parse=i
 stop = st.selectbox(
     "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
 )
-dropped = fm.readable(fm.dropped_contacts(result, step=stop or None))
+stopped = fm.dropped_contacts(result, step=stop or None)
+dropped = fm.readable(stopped)
 times = {c: WHEN for c in dropped.columns if "(UTC)" in c}
 ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table", column_config=times)
 ui.download_csv(
@@ -187,6 +188,12 @@ ui.download_csv(
     ctx=ctx,
     key="funnels_dropped_csv",
     readable=True,
+)
+ui.download_audience(
+    ctx,
+    stopped[schema.CONTACT_ID],
+    what="funnel dropped" if not stop else f"funnel stopped before step {stop}",
+    key="funnels_dropped_audience",
 )
 with st.expander("Every contact who entered, with the time of each step"):
     journeys = fm.readable(result.journeys)

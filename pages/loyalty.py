@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from c4w import formatting, ui
+from c4w import formatting, schema, ui
 from c4w.charts import loyalty as charts
 from c4w.metrics import loyalty as lm
 
@@ -116,6 +116,7 @@ st.metric("Lapsed guests", formatting.format_count(len(lapsed)), help=help_text)
 st.caption(help_text + " Download the list as the audience of a win-back campaign.")
 audience = lm.readable(lapsed)
 ui.show_table(audience, ctx=ctx, key="loyalty_lapsed_table")
+ui.download_audience(ctx, lapsed[schema.CONTACT_ID], what="lapsed", key="loyalty_lapsed_audience")
 
 with st.expander("Download the figures", expanded=True):
     ui.download_row(

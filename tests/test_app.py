@@ -26,6 +26,7 @@ PAGES = {
     "loyalty": "pages/loyalty.py",
     "locations": "pages/locations.py",
     "contact": "pages/contact.py",
+    "campaigns": "pages/campaigns.py",
 }
 # what each page must show at least: (metrics, plotly charts, maps, download buttons)
 EXPECTED = {
@@ -37,6 +38,7 @@ EXPECTED = {
     "loyalty": (1, 4, 0, 3),
     "locations": (2, 0, 0, 1),
     "contact": (0, 0, 0, 0),
+    "campaigns": (6, 2, 0, 1),
 }
 
 

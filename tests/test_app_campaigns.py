@@ -71,3 +71,38 @@ def test_contact_search_by_phone_and_by_name():
         assert typed not in str(dict(at.query_params))
         digits = "".join(ch for ch in guest[schema.PHONE] if ch.isdigit())
         assert digits not in str(dict(at.query_params))
+
+
+def test_campaigns_page_shows_every_campaign_and_one_in_detail():
+    at = run_app()
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert {"campaign", "sent", "recipients", "open_rate", "click_rate"} <= set(table.columns)
+    assert len(table) >= 2
+    labels = {m.label for m in at.metric}
+    assert {"Recipients", "Click rate", "Returned", "Baseline", "Uplift"} <= labels
+    for metric in at.metric:
+        assert metric.help, metric.label  # every figure says what it is
+    assert len(at.get("plotly_chart")) >= 2
+    # another campaign and another baseline redraw without a traceback
+    options = at.selectbox(key="campaign_pick").options
+    at.selectbox(key="campaign_pick").set_value(options[-1]).run()
+    at.radio(key="campaign_baseline").set_value("before").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.header[0].value in options[-1]
+
+
+@pytest.mark.parametrize(
+    ("page", "key"),
+    [
+        ("pages/funnels.py", "funnels_dropped_audience"),
+        ("pages/loyalty.py", "loyalty_lapsed_audience"),
+    ],
+)
+def test_contact_lists_of_other_pages_download_as_audiences(page, key):
+    at = run_app()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key=f"{key}_consent").value is True  # consenting contacts only, by default
+    assert any("accepted marketing" in str(c.value) for c in at.caption)

@@ -1,0 +1,110 @@
+"""The Campaigns page, the contact search by email and audience files in Chromium (demo data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from c4w import audience, demo, schema
+from c4w import contacts as ct
+
+from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_app(start_app) -> AppServer:
+    return start_app()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def no_exception(page: Page) -> None:
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def people():
+    return demo.demo_contacts_frame(int(DEMO_EVENTS)).set_index(schema.CONTACT_ID)
+
+
+def download_audience(page: Page) -> tuple[str, list[dict[str, str]]]:
+    button = page.get_by_role("button", name=re.compile(r"Download audience \([\d,]+ contacts\)"))
+    expect(button.first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    count = int(
+        re.search(r"\(([\d,]+) contacts", button.first.inner_text()).group(1).replace(",", "")
+    )
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as info:
+        button.first.click()
+    data = info.value.path().read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    assert len(rows) == count
+    return info.value.suggested_filename, rows
+
+
+def test_campaigns_page_and_its_audience_with_and_without_reveal(demo_app: AppServer, page: Page):
+    open_page(page, f"{demo_app.url}/campaigns")
+    no_exception(page)
+    expect(page.locator("[data-testid='stMain'] h1").first).to_have_text("Campaigns")
+    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+    expect(page.locator("[data-testid='stPlotlyChart']").nth(1)).to_be_attached(
+        timeout=PAGE_TIMEOUT_MS
+    )
+    expect(page.get_by_text("Uplift").first).to_be_visible()
+    screenshot(page, "campaigns")
+
+    name, rows = download_audience(page)
+    assert "_consented_" in name and name.startswith("audience_")
+    assert list(rows[0]) == list(audience.AUDIENCE_COLUMNS) if rows else True
+    known = people()
+    for row in rows:
+        guest = known.loc[row["contact_id"]]
+        assert row["marketing_consent"] == "yes" and bool(guest[ct.MARKETING_CONSENT])
+        if isinstance(guest[schema.EMAIL], str):
+            local, _, domain = guest[schema.EMAIL].partition("@")
+            assert row["email"] == f"{local[0]}***@{domain}"
+        assert guest[ct.LAST_NAME] not in row.values()
+    assert rows, "the clicked list of the biggest campaign is not empty"
+
+    page.get_by_text("Show full emails and phone numbers").click()
+    wait_for_app(page)
+    no_exception(page)
+    name, shown = download_audience(page)
+    assert [r["contact_id"] for r in shown] == [r["contact_id"] for r in rows]
+    for row in shown:
+        guest = known.loc[row["contact_id"]]
+        assert row["last_name"] == guest[ct.LAST_NAME]
+        if isinstance(guest[schema.EMAIL], str):
+            assert row["email"] == guest[schema.EMAIL]
+        if isinstance(guest[schema.PHONE], str):
+            assert row["phone"] == audience.to_e164(guest[schema.PHONE])
+            assert re.fullmatch(r"\+\d{8,15}", row["phone"])
+
+
+def test_contact_search_by_email(demo_app: AppServer, page: Page):
+    known = people()
+    with_email = known[known[schema.EMAIL].notna()]
+    contact_id = str(with_email.index[0])
+    email = str(with_email[schema.EMAIL].iloc[0])
+    open_page(page, f"{demo_app.url}/contact")
+    box = page.get_by_role("textbox", name="Contact id, email, phone or name")
+    box.fill(email)
+    box.press("Enter")
+    wait_for_app(page)
+    no_exception(page)
+    expect(page.locator("[data-testid='stMetric']").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert f"contact={contact_id}" in page.url and "%40" not in page.url and "@" not in page.url
+    local, _, domain = email.partition("@")
+    expect(page.get_by_text(f"{local[0]}***@{domain}").first).to_be_visible()
+    screenshot(page, "contact-by-email")
