@@ -26,6 +26,7 @@ ui.require_sign_in()
 PAGES = {
     "At a glance": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/quality.py", title="Data quality", icon=":material/fact_check:"),
     ],
     "Guests in stores": [
         st.Page("pages/visits.py", title="Visits", icon=":material/timer:"),

@@ -181,12 +181,14 @@ class Server:
                 self.process.wait(timeout=20)
 
 
-def start_process(command: list[str], env: dict[str, str], name: str, port: int) -> Server:
+def start_process(
+    command: list[str], env: dict[str, str], name: str, port: int, cwd: Path = ROOT
+) -> Server:
     log = Path(tempfile.mkdtemp(prefix=f"many-users-{name}-")) / "output.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -196,15 +198,18 @@ def start_process(command: list[str], env: dict[str, str], name: str, port: int)
     return Server(f"http://127.0.0.1:{port}", process, log)
 
 
-def start_app(events: int, live: dict[str, str] | None, taken: Sequence[int] = ()) -> Server:
-    """The dashboard as the README starts it, on demo data or (``live``) against an API."""
+def start_app(
+    events: int, live: dict[str, str] | None, taken: Sequence[int] = (), cwd: Path = ROOT
+) -> Server:
+    """The dashboard as the README starts it, on demo data or (``live``) against an API; from
+    another copy of the project when ``cwd`` is given (a baseline build)."""
     port = free_port(taken)
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
     env.update({"C4W_DEMO_EVENTS": str(events), "PYTHONUNBUFFERED": "1"})
     env.update(live or {})
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    server = start_process(command, env, "app", port)
+    server = start_process(command, env, "app", port, cwd)
     wait_for_url(server.url + "/_stcore/health", server.process, server.log, START_TIMEOUT_S)
     return server
 

@@ -1,40 +1,55 @@
-"""Views benchmark: warm rerun time and bytes sent to the browser, page by page.
+"""Views benchmark: warm rerun time, bytes sent and peak memory over a walk of every page.
 
-    python -m bench.views                      # 1,000,000 demo events, 5 warm reruns per page
+    python -m bench.views                          # 1,000,000 demo events, last 30 days
     python -m bench.views --events 150000 --runs 3
-    python -m bench.views --startup            # also: first view after a cold server start
+    python -m bench.views --events 10000000 --range 90d --baseline ffa86a5 --startup
 
-Each page runs from ``app.py`` through Streamlit's AppTest, in-process: the first run fills the
-caches, then the median of ``--runs`` warm reruns is the page's server time. The bytes a page
-sends are the serialized size of every message of one rerun (what the websocket carries).
-Targets: warm rerun <= 1 s, bytes < 2 MB per page, first view on the default demo <= 5 s.
+Each build is measured in a fresh process of its own (``python bench/views.py --worker``): its
+data is made ready first (this build: the demo written into its history store; an older build:
+its parsed demo kept on disk), then a new process walks every page from ``app.py`` through
+Streamlit's AppTest: the first view (the first run of the front page, caches empty, data ready
+on disk, as after a restart), then each page once (cold) and ``--runs`` warm reruns (median).
+The bytes a page sends are the serialized size of every message of one rerun (what the websocket
+carries). Peak RSS is the walking process's own peak (``getrusage``), imports included.
+``--baseline REV`` measures the project at that git revision the same way in the same run;
+``--startup`` also times a real server start to the first page drawn in Chromium.
+Targets: warm rerun <= 1 s, bytes < 2 MB per page; at 10M events on 90 days a first view <= 5 s
+and peak RSS <= 2 GB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
-
-from bench.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "Overview": "pages/overview.py",
+    "Data quality": "pages/quality.py",
     "Visits": "pages/visits.py",
     "WiFi logins": "pages/logins.py",
+    "Loyalty": "pages/loyalty.py",
+    "Locations": "pages/locations.py",
     "Campaign funnels": "pages/funnels.py",
     "Geofences": "pages/geofences.py",
     "Contact": "pages/contact.py",
 }
 WARM_TARGET_S = 1.0
 BYTES_TARGET = 2_000_000
-STARTUP_TARGET_S = 5.0
+FIRST_VIEW_TARGET_S = 5.0
+PEAK_TARGET = 2 * 2**30
+CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
 
+
+# --- inside a worker process (the build's own ``c4w`` on the path) ------------------------------
 _message_bytes: list[int] = []
 
 
@@ -51,65 +66,130 @@ def _record_message_sizes() -> None:
     runner.parse_tree_from_messages = parse_and_measure
 
 
-def a_contact_id() -> str:
-    """The most active contact of the demo, so the Contact page has a full story to draw."""
+def prepare(events: int) -> None:
+    """Make the build's data ready on disk (as a server that ran before leaves it)."""
+    from c4w import data, demo
+
+    if hasattr(data, "store_of"):
+        data.store_of(data.Source("demo"))
+        return
+    demo.demo_events_frame(events)  # an older build: the parsed demo frame, saved on disk
+    path = demo.demo_cache_path(events, demo._this_hour())
+    deadline = time.monotonic() + 900
+    while path is not None and not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)  # it is saved on a background thread
+
+
+def busiest_contact(app_root: Path) -> str:
+    """The most active contact of the demo's last week (the Contact page's story)."""
     import datetime as dt
 
     from c4w import data, schema
 
-    events = data.load_events(data.Source("demo"), dt.date.today(), dt.date.today()).events
+    today = dt.datetime.now(dt.UTC).date()
+    if hasattr(data, "read_view"):
+        events = data.read_view(data.Source("demo"), today - dt.timedelta(days=6), today).events
+    else:
+        events = data.load_events(data.Source("demo"), today, today).events
     return str(events[schema.CONTACT_ID].value_counts().index[0])
 
 
-def measure_page(path: str, runs: int, query: dict[str, str]) -> tuple[float, float, int]:
-    """(cold seconds, median warm seconds, bytes of one warm rerun) for one page."""
+def walk(app_root: Path, runs: int, preset: str) -> dict:
+    """First view, then every page cold and warm, in this process; returns the figures."""
+    import resource
+
+    from streamlit import logger
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
-    at.query_params.update(query)
-    at.run()
+    logger.set_log_level("error")  # AppTest runs bare: its context warnings are noise here
+    _record_message_sizes()
+    app = str(app_root / "app.py")
     started = time.perf_counter()
-    at.switch_page(path).run()
-    cold = time.perf_counter() - started
+    at = AppTest.from_file(app, default_timeout=1800)
+    at.query_params["range"] = preset
+    at.run()
+    first_view = time.perf_counter() - started
     if at.exception:
-        raise SystemExit(f"{path} raised: {at.exception[0].value}")
-    warm = []
-    for _ in range(runs):
-        started = time.perf_counter()
+        raise SystemExit(f"first view raised: {at.exception[0].value}")
+    contact = busiest_contact(app_root)
+    pages = {}
+    for title, path in PAGES.items():
+        if not (app_root / path).exists():
+            continue
+        at = AppTest.from_file(app, default_timeout=1800)
+        at.query_params["range"] = preset
+        if path.endswith("contact.py"):
+            at.query_params["contact"] = contact
         at.run()
-        warm.append(time.perf_counter() - started)
-    return cold, statistics.median(warm), _message_bytes[-1]
+        started = time.perf_counter()
+        at.switch_page(path).run()
+        cold = time.perf_counter() - started
+        if at.exception:
+            raise SystemExit(f"{path} raised: {at.exception[0].value}")
+        warm = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            at.run()
+            warm.append(time.perf_counter() - started)
+        pages[title] = {"cold": cold, "warm": statistics.median(warm), "bytes": _message_bytes[-1]}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"first_view": first_view, "pages": pages, "peak_rss": peak}
 
 
-def measure_startup(cache_dir: str, port: int = 8599) -> float:
-    """Seconds from starting the server (default demo) to the first page fully drawn."""
+def worker(args: argparse.Namespace) -> int:
+    app_root = Path(args.app_root)
+    os.chdir(app_root)
+    sys.path.insert(0, str(app_root))
+    if args.prepare:
+        started = time.perf_counter()
+        prepare(args.events)
+        print(json.dumps({"prepare_s": time.perf_counter() - started}))
+        return 0
+    print(json.dumps(walk(app_root, args.runs, args.range)))
+    return 0
+
+
+# --- the driver ----------------------------------------------------------------------------------
+def build_copy(revision: str) -> Path:
+    """The project at ``revision``, unpacked into a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="c4w-baseline-"))
+    archive = folder / "build.tar"
+    subprocess.run(
+        ["git", "archive", "--format=tar", "-o", str(archive), revision], cwd=ROOT, check=True
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+    archive.unlink()
+    return folder
+
+
+def run_worker(app_root: Path, env: dict[str, str], *extra: str) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--app-root"]
+    command += [str(app_root), *extra]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=app_root)
+    if done.returncode != 0:
+        raise SystemExit(f"worker failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_startup(app_root: Path, env: dict[str, str], port: int = 8599) -> float:
+    """Seconds from starting the server to the first page fully drawn in Chromium."""
     from playwright.sync_api import sync_playwright
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("C4W_")}
-    env["C4W_CACHE_DIR"] = cache_dir
+    sys.path.insert(0, str(ROOT))
+    from bench.browser import CHROMIUM, CHROMIUM_ARGS
+
     started = time.perf_counter()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=app_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while True:
                 try:
                     page.goto(f"http://127.0.0.1:{port}/", timeout=5000)
@@ -118,9 +198,9 @@ def measure_startup(cache_dir: str, port: int = 8599) -> float:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-            page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
+            page.wait_for_selector("[data-testid='stMetric']", timeout=600_000)
             page.wait_for_selector(
-                "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000
+                "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=600_000
             )
             elapsed = time.perf_counter() - started
             browser.close()
@@ -130,62 +210,80 @@ def measure_startup(cache_dir: str, port: int = 8599) -> float:
         server.wait(timeout=30)
 
 
-def report_startup(runs: int) -> bool:
-    """Median first-view time over ``runs`` server starts, with and without the demo on disk."""
-    import tempfile
+def environment(events: int) -> dict[str, str]:
+    """Demo mode with ``events``, and data folders of this run only."""
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env["C4W_DEMO_EVENTS"] = str(events)
+    env.setdefault("C4W_CACHE_DIR", tempfile.mkdtemp(prefix="c4w-bench-cache-"))
+    env.setdefault("C4W_STORE_DIR", tempfile.mkdtemp(prefix="c4w-bench-store-"))
+    return env
 
-    met = True
-    for label, keep_disk_cache in (("demo not on disk yet", False), ("demo on disk", True)):
-        folder = tempfile.mkdtemp(prefix="c4w-bench-cache-")
-        if keep_disk_cache:
-            measure_startup(folder)  # fills the folder
-        times = []
-        for _ in range(runs):
-            if not keep_disk_cache:
-                folder = tempfile.mkdtemp(prefix="c4w-bench-cache-")
-            times.append(measure_startup(folder))
-        median = statistics.median(times)
-        ok = median <= STARTUP_TARGET_S
-        met &= ok
-        print(
-            f"first view after start-up, default demo, {label}: {median:.1f} s median of "
-            f"{runs} ({'met' if ok else 'MISSED'}, target {STARTUP_TARGET_S:.0f} s)"
-        )
+
+def report(results: dict[str, dict], args: argparse.Namespace) -> bool:
+    names = list(results)
+    print(f"\nViews, {args.events:,} demo events, range {args.range}, median of {args.runs}:")
+    header = "".join(f"{n[:24]:>26}" for n in names)
+    print(f"{'':<30}{header}")
+
+    def row(label: str, cells: list[str]) -> None:
+        print(f"{label:<30}" + "".join(f"{c:>26}" for c in cells))
+
+    row("data made ready (s)", [f"{r['prepare_s']:.1f}" for r in results.values()])
+    if args.startup:
+        row("server start to first page (s)", [f"{r['startup_s']:.1f}" for r in results.values()])
+    row("first view, AppTest (s)", [f"{r['first_view']:.2f}" for r in results.values()])
+    row("peak RSS of the walk (MiB)", [f"{r['peak_rss'] / 2**20:,.0f}" for r in results.values()])
+    for title in PAGES:
+        cells = []
+        for r in results.values():
+            page = r["pages"].get(title)
+            cells.append(
+                "-" if page is None else f"{page['warm']:.2f} s / {page['bytes'] / 1e3:,.0f} kB"
+            )
+        row(f"{title} warm / sent", cells)
+    mine = results[names[-1]]
+    met = all(
+        p["warm"] <= WARM_TARGET_S and p["bytes"] < BYTES_TARGET for p in mine["pages"].values()
+    )
+    if args.events >= 10_000_000:
+        first = mine.get("startup_s", mine["first_view"])
+        met &= first <= FIRST_VIEW_TARGET_S and mine["peak_rss"] <= PEAK_TARGET
+    print("targets", "met" if met else "MISSED", "(this build)")
     return met
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--startup", action="store_true", help="also time a cold server start")
+    parser.add_argument("--range", default="30d", choices=["today", "7d", "30d", "90d"])
+    parser.add_argument("--baseline", help="git revision measured first, in the same run")
+    parser.add_argument("--startup", action="store_true", help="also time a real server start")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args()
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--app-root", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
 
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    from streamlit import logger
-
-    logger.set_log_level("error")  # AppTest runs bare: its context warnings are noise here
-    for name in ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID"):
-        os.environ.pop(name, None)
-    os.environ["C4W_DEMO_EVENTS"] = str(args.events)
-    _record_message_sizes()
-
-    started = time.perf_counter()
-    contact = a_contact_id()
-    print(f"demo of {args.events:,} events ready in {time.perf_counter() - started:.1f} s")
-    print(f"{'page':<18}{'cold s':>9}{'warm s (median)':>17}{'bytes sent':>13}  target")
-    missed = False
-    for title, path in PAGES.items():
-        query = {"contact": contact} if path.endswith("contact.py") else {}
-        cold, warm, size = measure_page(path, args.runs, query)
-        ok = warm <= WARM_TARGET_S and size < BYTES_TARGET
-        missed |= not ok
-        print(f"{title:<18}{cold:>9.2f}{warm:>17.3f}{size:>13,}  {'met' if ok else 'MISSED'}")
-    if args.startup:
-        missed |= not report_startup(args.runs)
-    return 1 if (missed and args.check) else 0
+    builds = {"this build": ROOT}
+    if args.baseline:
+        builds = {f"baseline {args.baseline}": build_copy(args.baseline), **builds}
+    results: dict[str, dict] = {}
+    for name, root in builds.items():
+        env = environment(args.events)
+        env["PYTHONPATH"] = str(root)
+        print(f"{name}: making the data ready…", flush=True)
+        figures = run_worker(root, env, "--prepare", "--events", str(args.events))
+        print(f"{name}: walking every page…", flush=True)
+        walk_args = ["--events", str(args.events), "--runs", str(args.runs), "--range", args.range]
+        figures |= run_worker(root, env, *walk_args)
+        if args.startup:
+            figures["startup_s"] = measure_startup(root, env)
+        results[name] = figures
+    met = report(results, args)
+    return 0 if (met or not args.check) else 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 from c4w.client import DEFAULT_BASE_URL, Client
 from c4w.errors import C4WError
 from c4w.store import EventStore, StoreBusy, store_dir
+from c4w.store.contacts import write_contacts
 from c4w.sync import SyncProgress, fetch_workers, sync
 
 DEFAULT_DAYS = 90
@@ -163,6 +164,9 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 wait_s=args.wait,
                 verify=args.verify,
             )
+            # who the guests are, beside their events (replaced whole on every sync)
+            people = client.contacts(org)
+            write_contacts(store, people)
     except StoreBusy as exc:
         print(exc, file=sys.stderr)
         return EXIT_BUSY
@@ -174,7 +178,7 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             bar.close()
     for day, reason in sorted(report.set_aside.items()):
         print(f"{day}: unreadable ({reason}); set aside and fetched again", file=sys.stderr)
-    print(f"{store.root}: {report.summary()}")
+    print(f"{store.root}: {report.summary()}; {len(people):,} contacts")
     return 0
 
 

@@ -80,7 +80,7 @@ SORT_FIELDS = ("businessTime", "utcTime")
 # silence while it is prepared and sent (the sandbox starts sending one within a second).
 CONNECT_TIMEOUT_S = 4.0
 READ_TIMEOUT_S = 12.0
-PATIENCE_S = 28.0  # longest wait for one answer, retries included: "not answering" before 30 s
+PATIENCE_S = 29.0  # longest wait for one answer, retries included: "not answering" before 30 s
 DEADLINE_S = 900.0  # longest whole fetch
 RATE_LIMIT_WAIT_S = 30.0  # longest time a fetch spends waiting as Retry-After asks
 LOGIN_REFUSED_HOLD_S = 300.0  # a refused key/secret is not tried again for this long

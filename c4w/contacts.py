@@ -134,7 +134,9 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
         out[column] = out[column].astype("str").where(out[column].notna())
     out[SIGNUP_METHOD] = out[SIGNUP_METHOD].astype("category")
     for column in (CREATED, LAST_VISIT):
-        out[column] = pd.to_datetime(out[column], utc=True, errors="coerce", format="ISO8601")
+        out[column] = pd.to_datetime(
+            out[column], utc=True, errors="coerce", format="ISO8601"
+        ).dt.as_unit("ns")
     for column in (MARKETING_CONSENT, PRIVACY_CONSENT):
         out[column] = out[column].astype("boolean")
     out[TOTAL_VISITS] = pd.to_numeric(out[TOTAL_VISITS], errors="coerce").astype("Int64")

@@ -1,38 +1,57 @@
-"""Where the dashboard's data comes from: the demo organization or a live Cloud4Wi account.
+"""Where the dashboard's data comes from: the history store, filled from the demo organization
+or topped up from a live Cloud4Wi account.
 
-The one module (with ``c4w.ui``) that knows about Streamlit caching:
-- demo mode builds the demo frame once per process (``st.cache_resource``) and slices it by date;
-- live mode fetches through ``c4w.Client`` inside ``st.cache_resource`` (ttl, bounded entries):
-  one read-only frame per range shared by every session, like the demo frame (``st.cache_data``
-  would unpickle a copy for every script run, one per concurrent session). Keyed
-  on small arguments: an opaque source key, the org id, the dates and the event types. The token
-  and client secret never reach a cache key, a message or the screen: cached functions look the
-  credentials up in a process-local registry by the opaque key.
-A fetch that fails raises out of the cached function, so nothing half-fetched is ever stored.
+The one module (with ``c4w.ui``) that knows about Streamlit caching. Both modes read events from
+an on-disk store (``c4w.store``: Parquet by UTC day) under ``C4W_STORE_DIR``:
+- demo mode writes the demo organization into a store of its own once (per size and day), then
+  reads it like any other;
+- live mode reads a range from the store and first tops up, through ``c4w.sync`` and the client,
+  only the days the store lacks or has not settled. Days the store holds are never asked again;
+  unsettled recent days are asked again at most every ``TOP_UP_EVERY_S`` (or on Refresh), in the
+  background while the last figures stay on screen.
+Frames read from a store are kept in one process-wide cache bounded in bytes (``C4W_MEMORY_MB``),
+shared by every session: a range inside a cached range is a slice of it (no copy), and ranges
+that overlap are read as their union once. The token and client secret never reach a cache key,
+a message or the screen: cached functions look the credentials up in a process-local registry by
+an opaque key.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import schema
+from c4w import errors, schema
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://explore.cloud4wi.com"
-EVENTS_TTL_S = 600  # live events are refetched after 10 minutes
+TOP_UP_EVERY_S = 600  # unsettled recent days are asked again at most every 10 minutes
+EVENTS_TTL_S = TOP_UP_EVERY_S
 LOCATIONS_TTL_S = 3600
-MAX_CACHED_FETCHES = 12  # bound on cached live ranges (each may hold a large frame)
 MAX_CACHED_CONTACTS = 64
 CONTACTS_TTL_S = 1800  # the contacts list (names, consents) is refetched after 30 minutes
+MEMORY_ENV = "C4W_MEMORY_MB"
+DEFAULT_MEMORY_MB = 1536  # bytes of events kept in memory by every session together
+NO_ANSWER_S = 20.0  # a fetch with no progress for this long is given up ("not answering")
+BACKFILL_DAYS = 365  # how far back "Fetch older history" reaches
+BACKFILL_CHUNK_DAYS = 7  # older history is fetched a week at a time, newest first
+DEMO_ORG_ID = "demo"
+CACHE_ENV = "C4W_CACHE_DIR"  # c4w.demo.CACHE_ENV: where the demo keeps what it makes
+SYNC_WAIT_S = 120.0  # how long a fetch waits for another one writing the same store
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +140,18 @@ def current_source() -> Source:
     return source
 
 
+def fetch_workers(environ: Mapping[str, str]) -> int:
+    """Requests a live fetch keeps in flight, from ``C4W_FETCH_WORKERS`` (``c4w.sync``'s rule);
+    a value that is not a whole number from 1 to 64 is logged and the default used."""
+    from c4w import sync
+
+    try:
+        return sync.fetch_workers(environ)
+    except ValueError as exc:
+        log.warning("%s Using %d.", exc, sync.DEFAULT_FETCH_WORKERS)
+        return sync.DEFAULT_FETCH_WORKERS
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _client(source_key: str):
     """One HTTP client per live source, shared by every session (it re-logs in by itself)."""
@@ -132,16 +163,31 @@ def _client(source_key: str):
         token=source.token,
         client_key=source.client_key,
         client_secret=source.client_secret,
+        workers=fetch_workers(os.environ),
     )
 
 
-# --- demo ----------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Loaded:
-    """A loaded events frame with the time it was fetched (shown as "data as of")."""
+def now() -> dt.datetime:
+    """The current time (UTC); tests move it to try midnight and the settle time."""
+    return dt.datetime.now(dt.UTC)
 
-    events: pd.DataFrame
-    as_of: dt.datetime
+
+# --- the stores ----------------------------------------------------------------------------------
+def store_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where stores live: ``C4W_STORE_DIR``, or the store's default per-user data folder."""
+    from c4w.store import store_dir
+
+    return Path(store_dir(environ))
+
+
+@dataclasses.dataclass(frozen=True)
+class Handle:
+    """One store of one source, and a stable id that names it in the memory cache."""
+
+    store: Any  # c4w.store.EventStore
+    id: str
+    is_demo: bool
+    built_at: dt.datetime | None = None  # demo: when its store was written
 
 
 def demo_size() -> int | None:
@@ -150,20 +196,234 @@ def demo_size() -> int | None:
     return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _live_store(source_key: str, root: str) -> Handle:
+    from c4w.store import EventStore
+
+    source = _SOURCES[source_key]
+    store = EventStore(Path(root), source.org_id)
+    return Handle(store, f"live:{source_key}:{root}", is_demo=False)
+
+
 @st.cache_resource(show_spinner="Preparing the demo organization…", max_entries=2)
-def _demo(n_events: int | None) -> Loaded:
-    """The demo frame, built once per process and shared by every session (read-only)."""
+def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
+    """The demo organization's store of this size for ``day`` (its 90 days end this day),
+    written once when it is not there yet; older days' demo stores of this size are removed."""
+    from c4w.store import EventStore, StoreBusy
+
+    size = n_events if n_events is not None else "default"
+    folder = Path(root) / f"{size}-{day:%Y%m%d}"
+    store = EventStore(folder, DEMO_ORG_ID)
+    waited = time.monotonic()
+    while not _demo_built(store, day):
+        try:
+            _write_demo(store, n_events)
+        except StoreBusy:  # another server process is writing it: wait for that one
+            if time.monotonic() - waited > 900:
+                raise
+            time.sleep(1.0)
+    _remove_older_demos(folder)
+    built = store.last_updated() or now()
+    return Handle(store, f"demo:{folder}", is_demo=True, built_at=built)
+
+
+def _demo_built(store: Any, day: dt.date) -> bool:
+    """Whether the demo store is whole: days are written oldest first, so its last day is there
+    only when every day is."""
+    span = store.span()
+    return span is not None and span[1] >= day
+
+
+def _write_demo(store: Any, n_events: int | None) -> None:
+    """Generate the demo organization and write it into ``store`` one UTC day at a time (the
+    whole demo is never one parsed frame in memory)."""
     from c4w import demo
+    from c4w.store.demo import write_demo_store
 
-    frame = _sorted_by_time(demo.demo_events_frame(n_events))
-    return Loaded(frame, dt.datetime.now(dt.UTC))
+    write_demo_store(store, demo.build_demo(n_events))
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_locations(n_events: int | None) -> pd.DataFrame:
-    from c4w import demo
+def _remove_older_demos(folder: Path) -> None:
+    import shutil
 
-    return demo.demo_locations_frame()
+    size = folder.name.rsplit("-", 1)[0]
+    for other in folder.parent.glob(f"{size}-*"):
+        if other != folder and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def demo_store_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the demo's stores live: beside the other things the demo keeps on disk
+    (``C4W_CACHE_DIR``, default ``~/.cache/c4w-dashboard``), since it can always be made again;
+    live stores, which cannot, live under ``C4W_STORE_DIR``."""
+    environ = os.environ if environ is None else environ
+    raw = str(environ.get(CACHE_ENV, "")).strip()
+    folder = Path(raw).expanduser() if raw else Path.home() / ".cache" / "c4w-dashboard"
+    return folder / "demo-store"
+
+
+def store_of(source: Source) -> Handle:
+    """The store ``source`` reads from (the demo's is written on first use)."""
+    if source.is_demo:
+        return _demo_store(demo_size(), str(demo_store_root()), now().date())
+    return _live_store(source.key, str(store_root()))
+
+
+# --- frames in memory: one cache for every session, bounded in bytes -----------------------------
+def memory_budget(environ: Mapping[str, str] | None = None) -> int:
+    """Bytes of events the cache may keep (``C4W_MEMORY_MB``, default 1536 MB)."""
+    environ = os.environ if environ is None else environ
+    raw = str(environ.get(MEMORY_ENV, "")).strip()
+    megabytes = int(raw) if raw.isdigit() else DEFAULT_MEMORY_MB
+    return megabytes * 2**20
+
+
+def frame_bytes(frame: pd.DataFrame) -> int:
+    """Memory held by ``frame`` (category lists and text included)."""
+    return int(frame.memory_usage(index=True, deep=True).sum())
+
+
+def _day_marks(states: Mapping[dt.date, Any], start: dt.date, end: dt.date) -> tuple:
+    """What the store holds for ``start..end``: (day, fetched at, events) of each stored day.
+    A cached frame is good while this is unchanged."""
+    out = []
+    day = start
+    while day <= end:
+        state = states.get(day)
+        if state is not None:
+            out.append((day, getattr(state, "fetched_at", None), getattr(state, "events", None)))
+        day += dt.timedelta(days=1)
+    return tuple(out)
+
+
+@dataclasses.dataclass
+class _Entry:
+    store_id: str
+    start: dt.date
+    end: dt.date
+    frame: pd.DataFrame
+    marks: tuple
+    nbytes: int
+
+
+class RangeCache:
+    """Events of day ranges read from stores, least recently used first out, never more than
+    ``budget`` bytes in all. A frame larger than the budget is handed out but not kept."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._entries: collections.OrderedDict[tuple, _Entry] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(e.nbytes for e in self._entries.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def covering(
+        self, store_id: str, start: dt.date, end: dt.date, states: Mapping[dt.date, Any]
+    ) -> _Entry | None:
+        """A cached range of ``store_id`` holding ``start..end`` whose days the store has not
+        changed since; stale ones are dropped on the way."""
+        with self._lock:
+            for key, entry in list(self._entries.items()):
+                if entry.store_id != store_id:
+                    continue
+                if entry.marks != _day_marks(states, entry.start, entry.end):
+                    del self._entries[key]
+                    continue
+                if entry.start <= start and end <= entry.end:
+                    self._entries.move_to_end(key)
+                    return entry
+        return None
+
+    def neighbours(self, store_id: str, start: dt.date, end: dt.date) -> list[_Entry]:
+        """Cached ranges of ``store_id`` that overlap or touch ``start..end``."""
+        one = dt.timedelta(days=1)
+        with self._lock:
+            return [
+                e
+                for e in self._entries.values()
+                if e.store_id == store_id and e.start <= end + one and start <= e.end + one
+            ]
+
+    def add(self, entry: _Entry) -> None:
+        """Keep ``entry`` (dropping the cached ranges it holds), then trim to the budget."""
+        if entry.nbytes > self.budget:
+            return
+        with self._lock:
+            for key, other in list(self._entries.items()):
+                if (
+                    other.store_id == entry.store_id
+                    and entry.start <= other.start
+                    and other.end <= entry.end
+                ):
+                    del self._entries[key]
+            self._entries[(entry.store_id, entry.start, entry.end)] = entry
+            total = sum(e.nbytes for e in self._entries.values())
+            while total > self.budget and len(self._entries) > 1:
+                _, dropped = self._entries.popitem(last=False)
+                total -= dropped.nbytes
+
+
+_CACHE = RangeCache(memory_budget())
+_READ_LOCKS: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+
+
+def _days_of(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Rows of a time-ordered ``frame`` on UTC days ``start..end``: a slice, not a copy."""
+    times = frame[schema.CREATED_AT]
+    values = times.to_numpy(dtype="datetime64[ns]") if len(frame) else np.array([], "M8[ns]")
+    lo = np.datetime64(dt.datetime.combine(start, dt.time()), "ns")
+    hi = np.datetime64(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), "ns")
+    i, j = np.searchsorted(values, [lo, hi], side="left")
+    return frame.iloc[int(i) : int(j)]
+
+
+def read_days(handle: Handle, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Events of UTC days ``start..end`` from ``handle``'s store, in time order, read-only.
+
+    Served from the memory cache when a cached range holds these days; otherwise read from the
+    store, together with the cached ranges it overlaps or touches when their union fits the
+    budget, so overlapping ranges end up as one copy."""
+    states = handle.store.day_states()
+    entry = _CACHE.covering(handle.id, start, end, states)
+    if entry is not None:
+        return _days_of(entry.frame, start, end)
+    with _READ_LOCKS[handle.id]:  # two sessions asking for the same days read them once
+        states = handle.store.day_states()
+        entry = _CACHE.covering(handle.id, start, end, states)
+        if entry is not None:
+            return _days_of(entry.frame, start, end)
+        lo, hi = _union(handle.id, start, end, states)
+        frame = _sorted_by_time(handle.store.read(lo, hi))
+        _CACHE.add(_Entry(handle.id, lo, hi, frame, _day_marks(states, lo, hi), frame_bytes(frame)))
+    return _days_of(frame, start, end)
+
+
+def _union(
+    store_id: str, start: dt.date, end: dt.date, states: Mapping[dt.date, Any]
+) -> tuple[dt.date, dt.date]:
+    """``start..end`` widened to the cached ranges it overlaps or touches, while the estimated
+    size of the whole stays within the budget."""
+    lo, hi = start, end
+    for entry in sorted(_CACHE.neighbours(store_id, start, end), key=lambda e: e.nbytes):
+        if not len(entry.frame):
+            continue
+        per_event = entry.nbytes / len(entry.frame)
+        a, b = min(lo, entry.start), max(hi, entry.end)
+        events = sum(getattr(s, "events", 0) or 0 for d, s in states.items() if a <= d <= b)
+        if events * per_event <= _CACHE.budget:
+            lo, hi = a, b
+    return lo, hi
 
 
 @st.cache_resource(show_spinner="Preparing the demo guests…", max_entries=2)
@@ -183,26 +443,294 @@ def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# --- live ----------------------------------------------------------------------------------------
-ProgressCallback = Callable[[Any], None]
+# --- topping up a live store ---------------------------------------------------------------------
+class FetchCounter:
+    """Receives a fetch's progress reports (from any thread): the latest counts of events, pages
+    and days, and when they last moved (a fetch whose counts stop moving is not answered)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events = 0
+        self.pages = 0
+        self.days_done = 0
+        self.days_total = 0
+        self.retry_at: float | None = None  # while rate limited: when the next try starts
+        self.changed = time.monotonic()
+
+    def __call__(self, progress: Any) -> None:
+        seen = {
+            name: int(getattr(progress, name, 0) or 0)
+            for name in ("events", "pages", "days_done", "days_total")
+        }
+        with self._lock:
+            if any(seen[name] > getattr(self, name) for name in seen):
+                self.changed = time.monotonic()
+            for name, value in seen.items():
+                setattr(self, name, max(getattr(self, name), value))
+            self.retry_at = getattr(progress, "retry_at", None)
 
 
-@st.cache_resource(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_FETCHES, show_spinner=False)
-def _fetch_events(
-    source_key: str,
-    org_id: str,
+class NotAnsweringError(errors.NotAnsweringError):
+    """A fetch into the store got nothing back from the API for ``NO_ANSWER_S`` seconds."""
+
+    default_hint = (
+        "The figures shown are from the days already stored. Try again in a minute with "
+        "Refresh data; if it keeps happening, check the network and the API address."
+    )
+
+
+@dataclasses.dataclass
+class Job:
+    """A fetch into a store running on its own thread, which any session may watch."""
+
+    kind: str  # "top-up" (the days a view needs) or "backfill" (older history)
+    start: dt.date
+    end: dt.date
+    counter: FetchCounter = dataclasses.field(default_factory=FetchCounter)
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
+    error: BaseException | None = None
+    days_done: int = 0
+    days_total: int = 0
+
+    @property
+    def running(self) -> bool:
+        return not self.done.is_set()
+
+    def silent_for(self) -> float:
+        """Seconds since the API last answered a page of this fetch (or since it started)."""
+        return time.monotonic() - max(self.started, self.counter.changed)
+
+    @property
+    def stalled(self) -> bool:
+        return self.running and self.silent_for() > NO_ANSWER_S
+
+
+_JOBS: dict[tuple[str, str], Job] = {}
+_JOBS_LOCK = threading.Lock()
+_TOPPED_UP: dict[tuple[str, dt.date], float] = {}  # (store, day) -> when this process fetched it
+
+
+def running_job(handle: Handle, kind: str) -> Job | None:
+    """The fetch of this kind running into ``handle``'s store, if any."""
+    with _JOBS_LOCK:
+        job = _JOBS.get((handle.id, kind))
+    return job if job is not None and job.running else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a view of ``start..end`` needs from its store: the days it lacks (nothing to show
+    for them until fetched), the stored days still to be settled, and the fetch that brings them
+    (None when nothing is being fetched)."""
+
+    handle: Handle
+    start: dt.date
+    end: dt.date
+    missing: tuple[dt.date, ...]
+    unsettled: tuple[dt.date, ...]
+    job: Job | None
+
+    @property
+    def must_wait(self) -> bool:
+        """Whether the view has nothing to show for some of its days until the fetch ends."""
+        return bool(self.missing) and self.job is not None
+
+
+def plan_view(source: Source, start: dt.date, end: dt.date, *, refresh: bool = False) -> Plan:
+    """Check the store for ``start..end`` and start fetching what it lacks (live mode).
+
+    Days the store does not hold are always fetched. Stored days not yet settled are fetched
+    again when this process last did so ``TOP_UP_EVERY_S`` ago or more, or on ``refresh``;
+    meanwhile the view shows what is stored. Never waits: the returned plan says whether the
+    view must wait for ``plan.job``."""
+    handle = store_of(source)
+    if handle.is_demo:
+        return Plan(handle, start, end, (), (), None)
+    store = handle.store
+    wanted = list(store.missing_days(start, end, now()))
+    states = store.day_states()
+    missing = tuple(d for d in wanted if d not in states)
+    unsettled = tuple(d for d in wanted if d in states)
+    clock = time.monotonic()
+    due = list(missing) + [
+        d
+        for d in unsettled
+        if refresh or clock - _TOPPED_UP.get((handle.id, d), -1e18) >= TOP_UP_EVERY_S
+    ]
+    job = running_job(handle, "top-up")
+    if job is None and due:
+        job = _start(handle, "top-up", min(due), max(due), _client(source.key), _top_up)
+    return Plan(handle, start, end, missing, unsettled, job)
+
+
+def _start(
+    handle: Handle,
+    kind: str,
     start: dt.date,
     end: dt.date,
-    types: tuple[str, ...] | None,
-    _progress: ProgressCallback | None = None,
+    client: Any,
+    work: Callable[[Handle, Job, Any], None],
+) -> Job:
+    """Start ``work`` on its own thread unless a job of this kind already runs (then that one)."""
+    with _JOBS_LOCK:
+        job = _JOBS.get((handle.id, kind))
+        if job is not None and job.running:
+            return job
+        job = Job(kind, start, end)
+        _JOBS[(handle.id, kind)] = job
+
+    def run() -> None:
+        try:
+            work(handle, job, client)
+        except BaseException as exc:  # kept for whoever watches; never half a day in the store
+            job.error = exc
+        finally:
+            job.done.set()
+
+    threading.Thread(target=run, name=f"c4w-{kind}", daemon=True).start()
+    return job
+
+
+def _sync(handle: Handle, client: Any, start: dt.date, end: dt.date, job: Job) -> None:
+    from c4w import sync
+
+    sync.sync(client, handle.store, start, end, now=now(), progress=job.counter, wait_s=SYNC_WAIT_S)
+
+
+def _top_up(handle: Handle, job: Job, client: Any) -> None:
+    _sync(handle, client, job.start, job.end, job)
+    finished = time.monotonic()
+    day = job.start
+    while day <= job.end:
+        _TOPPED_UP[(handle.id, day)] = finished
+        day += dt.timedelta(days=1)
+
+
+def wait_for(job: Job, on_wait: Callable[[Job], None] | None = None) -> None:
+    """Wait for ``job``, calling ``on_wait(job)`` every quarter second; re-raise its error.
+
+    Raises ``NotAnsweringError`` as soon as the API has answered nothing for ``NO_ANSWER_S``
+    (the fetch may go on in the background; whoever waits for it next is told at once)."""
+    while not job.done.wait(0.25):
+        if job.stalled:
+            raise NotAnsweringError(
+                f"Cloud4Wi is not answering: no reply for {job.silent_for():.0f} seconds."
+            )
+        if on_wait is not None:
+            on_wait(job)
+    if job.error is not None:
+        raise job.error
+
+
+def start_backfill(source: Source, today: dt.date) -> Job | None:
+    """Fetch the live history back to ``BACKFILL_DAYS`` before ``today`` in the background, a
+    week at a time, newest first (None when the store already reaches that far or demo)."""
+    handle = store_of(source)
+    if handle.is_demo:
+        return None
+    first = today - dt.timedelta(days=BACKFILL_DAYS - 1)
+    span = handle.store.span()
+    end = (span[0] - dt.timedelta(days=1)) if span is not None else today
+    if end < first:
+        return None
+    return _start(handle, "backfill", first, end, _client(source.key), _backfill)
+
+
+def backfill_offer(source: Source, today: dt.date) -> tuple[dt.date, int] | None:
+    """(oldest day, days to fetch) that ``start_backfill`` would fetch, or None."""
+    if source.is_demo:
+        return None
+    span = store_of(source).store.span()
+    first = today - dt.timedelta(days=BACKFILL_DAYS - 1)
+    end = (span[0] - dt.timedelta(days=1)) if span is not None else today
+    return (first, (end - first).days + 1) if end >= first else None
+
+
+def _backfill(handle: Handle, job: Job, client: Any) -> None:
+    job.days_total = (job.end - job.start).days + 1
+    hi = job.end
+    while hi >= job.start and not job.stop.is_set():
+        lo = max(job.start, hi - dt.timedelta(days=BACKFILL_CHUNK_DAYS - 1))
+        _sync(handle, client, lo, hi, job)
+        job.days_done += (hi - lo).days + 1
+        hi = lo - dt.timedelta(days=1)
+
+
+# --- what the UI calls ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """Events read for a view, and when the data was last written (shown as "data as of")."""
+
+    events: pd.DataFrame
+    as_of: dt.datetime | None
+
+
+def read_view(source: Source, start: dt.date, end: dt.date) -> Loaded:
+    """Events of UTC days ``start..end`` as the store holds them now (no fetch)."""
+    handle = store_of(source)
+    as_of = handle.built_at if handle.is_demo else handle.store.last_updated()
+    return Loaded(read_days(handle, start, end), as_of)
+
+
+def history_span(source: Source) -> tuple[dt.date, dt.date] | None:
+    """First and last UTC day the store of ``source`` holds (None when empty)."""
+    return store_of(source).store.span()
+
+
+def last_updated(source: Source) -> dt.datetime | None:
+    """When the store of ``source`` was last written."""
+    handle = store_of(source)
+    return handle.built_at if handle.is_demo else handle.store.last_updated()
+
+
+def load_events(
+    source: Source,
+    start: dt.date,
+    end: dt.date,
+    types: tuple[str, ...] | None = None,
+    on_wait: Callable[[Job], None] | None = None,
 ) -> Loaded:
-    """Every event of the org from ``start`` to ``end`` (UTC days, inclusive). Raises C4WError on
-    failure, so a failed or partial fetch is never cached."""
-    client = _client(source_key)
-    frame = client.org_events(
-        org_id, start=start, end=end, types=list(types) if types else None, progress=_progress
-    )
-    return Loaded(_sorted_by_time(frame), dt.datetime.now(dt.UTC))
+    """Events from ``start`` to ``end`` (inclusive UTC days), fetching what the store lacks
+    first (live) and waiting for it. Demo: the whole stored demo history. ``types`` keeps only
+    those event types."""
+    if source.is_demo:
+        span = history_span(source)
+        if span is not None:
+            start, end = span
+    plan = plan_view(source, start, end)
+    if plan.job is not None:
+        wait_for(plan.job, on_wait)
+    loaded = read_view(source, start, end)
+    if types:
+        kept = loaded.events[loaded.events[schema.TYPE].isin(list(types)).to_numpy()]
+        return Loaded(kept, loaded.as_of)
+    return loaded
+
+
+def day_states_frame(source: Source) -> pd.DataFrame:
+    """The store's sync state, one row per stored day (``c4w.metrics.quality.STATE_COLUMNS``)."""
+    from c4w.metrics.quality import STATE_COLUMNS
+
+    states = store_of(source).store.day_states()
+    rows = [tuple(getattr(s, name, None) for name in STATE_COLUMNS) for s in states.values()]
+    return pd.DataFrame(rows, columns=list(STATE_COLUMNS))
+
+
+def unsettled_days(source: Source, start: dt.date, end: dt.date) -> list[dt.date]:
+    """Days of ``start..end`` the store lacks or has not settled (none for the demo)."""
+    handle = store_of(source)
+    if handle.is_demo:
+        return []
+    return list(handle.store.missing_days(start, end, now()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_locations(n_events: int | None) -> pd.DataFrame:
+    from c4w import demo
+
+    return demo.demo_locations_frame()
 
 
 @st.cache_data(ttl=LOCATIONS_TTL_S, max_entries=8, show_spinner=False)
@@ -224,52 +752,6 @@ def _fetch_contact(
     return _client(source_key).contact_events(org_id, contact_id, start=start, end=end)
 
 
-# --- what the UI calls ---------------------------------------------------------------------------
-class FetchCounter:
-    """Receives the client's progress reports (from any thread) and keeps the latest counts."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.events = 0
-        self.pages = 0
-        self.retry_at: float | None = None  # while rate limited: when the next try starts
-
-    def __call__(self, progress: Any) -> None:
-        with self._lock:
-            self.events = max(self.events, int(getattr(progress, "events", 0) or 0))
-            self.pages = max(self.pages, int(getattr(progress, "pages", 0) or 0))
-            self.retry_at = getattr(progress, "retry_at", None)
-
-
-def load_events(
-    source: Source,
-    start: dt.date,
-    end: dt.date,
-    types: tuple[str, ...] | None = None,
-    on_wait: Callable[[FetchCounter], None] | None = None,
-) -> Loaded:
-    """Events from ``start`` to ``end`` (inclusive UTC days). Demo: the whole demo frame (the
-    caller slices it); live: exactly that range, cached.
-
-    A live fetch runs in a worker thread while this thread calls ``on_wait(counter)`` every
-    quarter second (to draw a progress bar): no Streamlit element is drawn inside the cached
-    function, so a cache hit replays nothing. Errors propagate, and nothing is cached then.
-    """
-    if source.is_demo:
-        return _demo(demo_size())
-    counter = FetchCounter()
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="c4w-fetch") as pool:
-        future = pool.submit(
-            _fetch_events, source.key, source.org_id, start, end, types, _progress=counter
-        )
-        while True:
-            try:
-                return future.result(timeout=0.25)
-            except concurrent.futures.TimeoutError:
-                if on_wait is not None:
-                    on_wait(counter)
-
-
 def load_locations(source: Source) -> pd.DataFrame:
     """The locations frame (``schema.LOCATION_COLUMNS``)."""
     if source.is_demo:
@@ -279,10 +761,30 @@ def load_locations(source: Source) -> pd.DataFrame:
 
 def load_contacts(source: Source) -> pd.DataFrame:
     """Who each guest is: the contacts frame (``c4w.contacts.CONTACT_COLUMNS``). Demo: the demo
-    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``. Raises C4WError."""
+    guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``, or the copy in the
+    history store when Cloud4Wi cannot be asked. Raises C4WError when neither is there."""
     if source.is_demo:
         return _demo_contacts(demo_size())
-    return _fetch_contacts(source.key, source.org_id)
+    from c4w.errors import C4WError
+
+    try:
+        return _fetch_contacts(source.key, source.org_id)
+    except C4WError:
+        stored = _stored_contacts(source.org_id)
+        if stored is None or stored.empty:
+            raise
+        return stored  # the list the last sync kept, while Cloud4Wi cannot be asked
+
+
+def _stored_contacts(org_id: str) -> pd.DataFrame | None:
+    """The contacts ``python -m c4w sync`` last kept in the history store (None without one)."""
+    from c4w.store import EventStore, store_dir
+    from c4w.store.contacts import read_contacts
+
+    try:
+        return read_contacts(EventStore(store_dir(), org_id))
+    except (ValueError, OSError):
+        return None
 
 
 def load_contact_events(
@@ -292,9 +794,18 @@ def load_contact_events(
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
 
 
-def refresh() -> None:
-    """Forget every cached live fetch so the next view asks the API again."""
-    _fetch_events.clear()
-    _fetch_locations.clear()
-    _fetch_contact.clear()
-    _fetch_contacts.clear()
+def refresh(
+    source: Source | None = None, start: dt.date | None = None, end: dt.date | None = None
+) -> Plan | None:
+    """Fetch again the days of ``start..end`` that are not settled (this view's recent days),
+    in the background; nothing else is forgotten, for this session or any other. Without a
+    range there is nothing to forget: a failed fetch is never kept, so the next view asks again.
+    """
+    if source is None or start is None or end is None:
+        return None
+    return plan_view(source, start, end, refresh=True)
+
+
+def forget_memory() -> None:
+    """Drop every frame kept in memory (the stores stay as they are)."""
+    _CACHE.clear()

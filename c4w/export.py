@@ -22,7 +22,9 @@ import csv
 import datetime as dt
 import io
 import re
+import tempfile
 from collections.abc import Iterable
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -220,25 +222,71 @@ def _format_times(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(df: pd.DataFrame, *, reveal_personal: bool = False) -> bytes:
-    """CSV bytes for ``df``: UTF-8 with BOM, formulas neutralised, personal data masked unless
-    ``reveal_personal``. Times are written as ``YYYY-MM-DD HH:MM:SS`` (UTC columns in UTC,
-    local columns as local wall-clock). ``df`` is not changed.
+CSV_CHUNK_ROWS = 100_000  # rows masked, formatted and written at a time
 
-    Arrow's CSV writer does the writing (several times faster than pandas on large frames);
-    a frame Arrow cannot take (mixed types in one column) is written by pandas instead.
+
+def write_csv(
+    df: pd.DataFrame,
+    out: BinaryIO,
+    *,
+    reveal_personal: bool = False,
+    chunk_rows: int = CSV_CHUNK_ROWS,
+) -> None:
+    """Write ``df`` to ``out`` as a CSV: UTF-8 with BOM, formulas neutralised, personal data
+    masked unless ``reveal_personal``. Times are written as ``YYYY-MM-DD HH:MM:SS`` (UTC columns
+    in UTC, local columns as local wall-clock). ``df`` is not changed.
+
+    It goes ``chunk_rows`` rows at a time, so the copies that masking and formatting make are
+    those of one chunk, not of the whole frame. Arrow's CSV writer does the writing (several
+    times faster than pandas on large frames); a chunk Arrow cannot take (mixed types in one
+    column) is written by pandas instead.
     """
-    frame = df if reveal_personal else mask_personal(df)
-    frame = spreadsheet_safe(_format_times(frame))
+    out.write(UTF8_BOM)
+    for first in range(0, max(len(df), 1), chunk_rows):
+        part = df.iloc[first : first + chunk_rows]
+        if len(part) < len(df):  # mask and check only the categories this chunk holds
+            part = _used_categories_only(part)
+        frame = part if reveal_personal else mask_personal(part)
+        frame = spreadsheet_safe(_format_times(frame))
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            options = pacsv.WriteOptions(quoting_style="needed", include_header=first == 0)
+            pacsv.write_csv(table, out, write_options=options)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            text = frame.to_csv(
+                index=False, header=first == 0, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
+            )
+            out.write(text.encode("utf-8"))
+
+
+def _used_categories_only(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each category column's unused categories dropped (a new frame)."""
+    categorical = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return df
+    return df.assign(**{c: df[c].cat.remove_unused_categories() for c in categorical})
+
+
+def csv_bytes(df: pd.DataFrame, *, reveal_personal: bool = False) -> bytes:
+    """The CSV of ``write_csv`` as bytes (for small frames and tests)."""
     buffer = io.BytesIO()
-    buffer.write(UTF8_BOM)
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(quoting_style="needed"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        text = frame.to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        buffer = io.BytesIO(UTF8_BOM + text.encode("utf-8"))
+    write_csv(df, buffer, reveal_personal=reveal_personal)
     return buffer.getvalue()
+
+
+def csv_file(df: pd.DataFrame, *, reveal_personal: bool = False) -> BinaryIO:
+    """The CSV of ``write_csv`` in an anonymous temporary file on disk, read from its start (it
+    disappears when closed), then Arrow's freed buffers handed back to the system: building a
+    large CSV holds one chunk's copies in memory, not the file."""
+    file = tempfile.TemporaryFile(prefix="c4w-csv-")
+    try:
+        write_csv(df, file, reveal_personal=reveal_personal)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    pa.default_memory_pool().release_unused()
+    return file
 
 
 def csv_file_name(what: str, start: dt.date | None = None, end: dt.date | None = None) -> str:

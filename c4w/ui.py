@@ -31,6 +31,7 @@ import streamlit as st
 
 from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
+from c4w.errors import NotAnsweringError
 from c4w.metrics import comparison, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
@@ -301,7 +302,9 @@ class PageContext:
 
     events: pd.DataFrame  # date range + locations
     previous: pd.DataFrame  # same filters over the previous period of equal length
-    all_events: pd.DataFrame  # everything loaded, before the date and location filters
+    # Only what this view read (the previous period and the chosen dates, every location);
+    # for anything else use history() and history_span.
+    all_events: pd.DataFrame
     locations: pd.DataFrame  # schema.LOCATION_COLUMNS
     start: dt.date
     end: dt.date
@@ -310,6 +313,8 @@ class PageContext:
     is_demo: bool
     as_of: dt.datetime | None = None
     source: data.Source | None = dataclasses.field(default=None, repr=False)
+    stale: bool = False  # the recent days are being fetched again; the figures are the last ones
+    not_fetched: tuple[dt.date, ...] = ()  # days of this view the store does not hold
 
     @property
     def filters(self) -> Filters:
@@ -318,10 +323,17 @@ class PageContext:
         return Filters(preset, self.start, self.end, tuple(self.location_ids))
 
     @property
+    def loaded_span(self) -> tuple[dt.date, dt.date]:
+        """The UTC days ``all_events`` covers: the previous period and the chosen dates."""
+        return previous_period(self.start, self.end)[0], self.end
+
+    @property
     def history_span(self) -> tuple[dt.date, dt.date] | None:
         """The first and last UTC day the history holds (None when it holds nothing). Figures
         that look before or after the chosen dates may rely on these days only."""
-        return history_span(self.all_events)
+        if self.source is None:
+            return history_span(self.all_events)
+        return data.history_span(self.source)
 
     def history(
         self,
@@ -330,11 +342,20 @@ class PageContext:
         location_ids: Sequence[str] = (),
     ) -> pd.DataFrame:
         """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
-        whole history, not only the chosen dates, optionally at some locations only."""
+        whole history, not only the chosen dates, optionally at some locations only. Read from
+        the store (what it holds; nothing is fetched for it), shared with every other view of
+        the same days."""
         span = self.history_span
         if span is None:
             return self.all_events.iloc[0:0]
-        return slice_events(self.all_events, start or span[0], end or span[1], location_ids)
+        start, end = start or span[0], end or span[1]
+        first, last = self.loaded_span
+        if self.source is None or (first <= start and end <= last):
+            return slice_events(self.all_events, start, end, location_ids)
+        if end < start:
+            return self.all_events.iloc[0:0]
+        events = data.read_view(self.source, start, end).events
+        return slice_events(events, start, end, location_ids)
 
 
 _RUN = threading.local()  # the context of the script run in progress on this thread
@@ -386,37 +407,60 @@ def _leave_legacy_pages_mode() -> None:
 
 
 class _ProgressBar:
-    """Draws the live fetch's progress (events and pages so far) in an ``st.progress`` bar."""
+    """Draws a fetch's progress (days and events so far, seconds waited) in an ``st.progress``
+    bar. It is redrawn every quarter second even when nothing moved, so a click in the sidebar
+    (or on Cancel) interrupts the wait at once."""
 
     def __init__(self, placeholder) -> None:
         self._placeholder = placeholder
-        self._shown: tuple[int, int, str] | None = None
 
-    def __call__(self, counter: data.FetchCounter) -> None:
-        events, pages = counter.events, counter.pages
-        text = fetch_progress_text(events, pages, getattr(counter, "retry_at", None), time.time())
-        if (events, pages, text) == self._shown:
-            return
-        self._shown = (events, pages, text)
-        # The total is unknown until the last page, so the bar approaches the end gradually.
-        fraction = min(0.95, 0.05 + pages / (pages + 4.0))
+    def __call__(self, job: data.Job) -> None:
+        counter = job.counter
+        waited = time.monotonic() - job.started
+        silent = job.silent_for()
+        if counter.days_total:
+            fraction = min(1.0, counter.days_done / counter.days_total)
+            done = f"{counter.days_done} of {counter.days_total} days"
+        else:  # no total yet: the bar approaches the end gradually
+            fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
+            done = f"{counter.pages} pages"
+        text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
+        if counter.retry_at is not None and counter.retry_at > time.time():
+            text = fetch_progress_text(counter.events, counter.pages, counter.retry_at, time.time())
+        if silent >= 5:
+            text += f" · no answer for {silent:.0f} s"
         self._placeholder.progress(fraction, text=text)
 
 
+_K_CANCELLED = "_data_cancelled"  # (source key, start, end) whose wait this session cancelled
+
+
+def _cancel_wait(key: tuple) -> None:
+    st.session_state[_K_CANCELLED] = key
+
+
 def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> PageContext:
-    """Load (cached) and filter the data for ``filters``. Raises C4WError on API failure."""
+    """Read the filters' days from the store (live: fetching first the days it lacks, with a
+    progress bar and Cancel; recent days are refreshed in the background while the last
+    figures stay on screen, marked stale) and filter them. Raises C4WError on API failure."""
     prev_start, prev_end = previous_period(filters.start, filters.end)
-    placeholder = st.empty()
-    try:
-        loaded = data.load_events(
-            source, prev_start, filters.end, on_wait=_ProgressBar(placeholder)
-        )
-        locations = data.load_locations(source)
-    finally:
-        placeholder.empty()
+    key = (source.key, prev_start, filters.end)
+    plan = data.plan_view(
+        source, prev_start, filters.end, refresh=bool(st.session_state.pop(_K_REFRESH, False))
+    )
+    problem: BaseException | None = None
+    if plan.must_wait:
+        try:
+            _wait_for_days_of(source, plan, key)
+        except NotAnsweringError as exc:  # ours (no page for a while) or the client's bound
+            problem = exc
+        plan = data.plan_view(source, prev_start, filters.end)
+    locations = data.load_locations(source)
+    loaded = data.read_view(source, prev_start, filters.end)
     everything = loaded.events
     loc_ids = list(filters.location_ids)
-    return PageContext(
+    stale = plan.job is not None and plan.job.running and not plan.missing
+    ctx = PageContext(
         events=slice_events(everything, filters.start, filters.end, loc_ids),
         previous=slice_events(everything, prev_start, prev_end, loc_ids),
         all_events=everything,
@@ -428,7 +472,54 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
         is_demo=source.is_demo,
         as_of=loaded.as_of,
         source=source,
+        stale=stale,
+        not_fetched=plan.missing,
     )
+    _data_notes(ctx, problem, cancelled=st.session_state.get(_K_CANCELLED) == key)
+    return ctx
+
+
+def _wait_for_days_of(source: data.Source, plan: data.Plan, key: tuple) -> None:
+    if st.session_state.get(_K_CANCELLED) == key:
+        return
+    box = st.empty()
+    with box.container():
+        bar = st.empty()
+        st.button(
+            "Cancel",
+            key="data_cancel",
+            icon=":material/close:",
+            on_click=_cancel_wait,
+            args=(key,),
+            help="Stop waiting and show the days already stored. The sidebar works meanwhile.",
+        )
+    try:
+        for _ in range(3):  # a fetch of other days may be running first: then ours
+            if plan.job is None or not plan.must_wait:
+                break
+            data.wait_for(plan.job, _ProgressBar(bar))
+            plan = data.plan_view(source, plan.start, plan.end)
+    finally:
+        box.empty()
+
+
+def _data_notes(ctx: PageContext, problem: BaseException | None, *, cancelled: bool) -> None:
+    """Say above the page what the figures are missing: an API that does not answer, a
+    cancelled fetch, days not fetched yet, or recent days being updated."""
+    if problem is not None:
+        st.error(error_message(problem), icon=":material/cloud_off:")
+    elif cancelled and ctx.not_fetched:
+        st.warning(
+            f"Fetching was cancelled: {len(ctx.not_fetched)} of these days are not stored yet "
+            "and show no events. Use Refresh data to fetch them.",
+            icon=":material/pause_circle:",
+        )
+    if ctx.stale:
+        as_of = f" stored at {ctx.as_of:%H:%M} UTC" if ctx.as_of else ""
+        st.caption(
+            f":material/update: Showing the figures{as_of}; the most recent days are being "
+            "fetched again and the page updates when they arrive."
+        )
 
 
 # --- the sidebar ---------------------------------------------------------------------------------
@@ -729,23 +820,87 @@ def sidebar_filters(
 
 
 def data_status(ctx: PageContext) -> None:
-    """Sidebar footer: where the data comes from, how fresh it is, and a Refresh button."""
+    """Sidebar footer: how far back the history goes and when it was last written, the
+    fetches running (updating recent days, older history), a Refresh button and, in live mode,
+    the offer to fetch older history in the background."""
     side = st.sidebar
     side.divider()
+    source = ctx.source
     if ctx.as_of is not None:
         as_of = ctx.as_of.astimezone(dt.UTC)
         label = "Demo data built" if ctx.is_demo else "Data as of"
         side.caption(f"{label} {as_of:%d %b %Y, %H:%M} UTC")
-    if side.button(
+    if source is None:
+        return
+    span = ctx.history_span
+    if span is None:
+        side.caption(":material/history: The history holds no events yet.")
+    else:
+        days = (span[1] - span[0]).days + 1
+        side.caption(
+            f":material/history: History from {span[0]:%d %b %Y} to {span[1]:%d %b %Y} "
+            f"({days:,} days)"
+        )
+    handle = data.store_of(source)
+    watching = {kind: data.running_job(handle, kind) is not None for kind in ("top-up", "backfill")}
+    every = 1.0 if any(watching.values()) else None
+    with side:
+        st.fragment(_fetch_progress, run_every=every)(source, watching)
+    side.button(
         "Refresh data",
         key="flt_refresh",
         icon=":material/refresh:",
-        help="Demo data stays the same until the dashboard restarts."
+        on_click=_ask_refresh,
+        help="Demo data stays the same until the next day."
         if ctx.is_demo
-        else "Fetch the latest events from Cloud4Wi (otherwise they are kept for 10 minutes).",
+        else "Fetch this view's recent days again from Cloud4Wi (days that are settled are "
+        "kept: they do not change). Otherwise recent days are updated every 10 minutes.",
+    )
+
+
+_K_REFRESH = "_data_refresh"  # Refresh was clicked: the next load fetches recent days again
+
+
+def _ask_refresh() -> None:
+    st.session_state[_K_REFRESH] = True
+    st.session_state.pop(_K_CANCELLED, None)
+
+
+def _fetch_progress(source: data.Source, watching: dict[str, bool]) -> None:
+    """The fetches running into this source's store, redrawn every second while one runs; when
+    one this run saw running has finished, the whole page is drawn again with the new days."""
+    handle = data.store_of(source)
+    top_up = data.running_job(handle, "top-up")
+    backfill = data.running_job(handle, "backfill")
+    if (watching.get("top-up") and top_up is None) or (
+        watching.get("backfill") and backfill is None
     ):
-        data.refresh()
-        st.rerun()
+        st.rerun(scope="app")
+    if top_up is not None:
+        st.caption(
+            f":material/sync: Updating {top_up.start:%d %b} – {top_up.end:%d %b}: "
+            f"{top_up.counter.events:,} events so far"
+        )
+    if backfill is not None:
+        total = max(1, backfill.days_total)
+        st.progress(
+            min(1.0, backfill.days_done / total),
+            text=f"Fetching older history: {backfill.days_done:,} of {total:,} days",
+        )
+        return
+    offer = data.backfill_offer(source, utc_today())
+    if offer is not None and handle.store.span() is not None:
+        first, days = offer
+        st.button(
+            "Fetch older history",
+            key="data_backfill",
+            icon=":material/history:",
+            on_click=data.start_backfill,
+            args=(source, utc_today()),
+            help=f"Fetch the {days:,} days back to {first:%d %b %Y} in the background, a week "
+            "at a time, newest first. The dashboard stays usable; views that reach further back "
+            "get their figures from the stored history.",
+        )
 
 
 DEMO_NOTICE = (
@@ -906,7 +1061,9 @@ def download_csv(
 
     Emails and phone numbers are masked unless the viewer revealed them. With ``readable``,
     the file has headers in the user's words, event labels and rounded numbers
-    (``formatting.csv_ready``, after masking). The file is made only when the button is clicked.
+    (``formatting.csv_ready``, after masking). The label says how many rows the file holds. The
+    file is made only when the button is clicked, in chunks through a temporary file on disk,
+    and Streamlit's in-memory copy of it is dropped soon after it is served (``_drop_served``).
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
@@ -914,13 +1071,20 @@ def download_csv(
     frame = df
 
     def make() -> bytes:
+        _drop_served_later()
         if readable:  # mask first: csv_ready renames the personal columns
-            return export.csv_bytes(formatting.csv_ready(_personal_safe(frame, reveal)))
-        return export.csv_bytes(frame, reveal_personal=reveal)
+            file = export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
+        else:
+            file = export.csv_file(frame, reveal_personal=reveal)
+        with file:  # the only whole copy in memory is the one Streamlit serves
+            return file.read()
 
     rows = len(df)
+    count = f"{rows:,} row" + ("" if rows == 1 else "s")
+    if label and f"{rows:,}" not in label:
+        label = f"{label} · {count}"
     st.download_button(
-        label or f"Download CSV ({rows:,} rows)",
+        label or f"Download CSV ({count})",
         data=make,
         file_name=export.csv_file_name(what, start, end),
         mime="text/csv",
@@ -929,6 +1093,33 @@ def download_csv(
         on_click="ignore",
         help="Opens in Excel or Google Sheets. Cells that look like formulas are kept as text.",
     )
+
+
+SERVED_DOWNLOAD_KEPT_S = 60.0  # a generated CSV stays in Streamlit's memory about this long
+
+
+def _drop_served_later(delay: float = SERVED_DOWNLOAD_KEPT_S) -> threading.Timer:
+    """In ``delay`` seconds, drop the downloads no session refers to any more from Streamlit's
+    in-memory file store. Streamlit keeps a generated download (the whole file, as bytes) until
+    two of its clean-ups have passed, which a session that only clicks downloads never
+    triggers; the browser fetches a file as soon as it is generated, so a minute later it has
+    been served (files that pages show are referred to by their sessions and stay)."""
+
+    def drop() -> None:
+        try:
+            from streamlit import runtime
+
+            if runtime.exists():
+                files = runtime.get_instance().media_file_mgr
+                files.remove_orphaned_files()  # marks unreferenced downloads ...
+                files.remove_orphaned_files()  # ... and deletes them
+        except Exception:  # a clean-up must never break a page
+            pass
+
+    timer = threading.Timer(delay, drop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 class Download(NamedTuple):

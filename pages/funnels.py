@@ -84,6 +84,18 @@ if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     st.stop()
 
+entry_campaign = None
+if steps[0] in fm.SEND_TYPES:
+    sends = in_dates[(in_dates[schema.TYPE] == steps[0]).fillna(False).to_numpy()]
+    sent = sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
+    entry_campaign = st.selectbox(
+        "Start at a send of",
+        [None, *sent],
+        format_func=lambda c: "Any campaign" if c is None else c,
+        key="funnels_entry_campaign",
+        help="Only sends of this campaign count as step 1: each contact enters at their first "
+        "send of it in the dates.",
+    )
 result = fm.funnel(
     in_dates,
     steps,
@@ -93,6 +105,7 @@ result = fm.funnel(
     entry_locations=ctx.location_ids,
     same_campaign=follow == "one",
     data_until=ui.data_end(ctx) or ctx.end,
+    entry_campaign=entry_campaign,
 )
 if result.location_filter_ignored:
     st.caption("The first step of this funnel has no store, so the location filter does not apply.")
@@ -137,16 +150,20 @@ ui.download_csv(table, what="funnel-steps", ctx=ctx, key="funnels_steps_csv", re
 
 st.subheader("Where it works best")
 ui.url_choice(
-    "by", "funnels_breakdown_by", fm.BY_LOCATION, options=[fm.BY_LOCATION, fm.BY_CAMPAIGN]
+    "by",
+    "funnels_breakdown_by",
+    fm.BY_LOCATION,
+    options=[fm.BY_LOCATION, fm.BY_CAMPAIGN, fm.BY_FIRST_MESSAGE],
 )
 by = st.radio(
     "Break down by",
-    [fm.BY_LOCATION, fm.BY_CAMPAIGN],
+    [fm.BY_LOCATION, fm.BY_CAMPAIGN, fm.BY_FIRST_MESSAGE],
     horizontal=True,
     format_func=fm.GROUP_LABELS.get,
     key="funnels_breakdown_by",
-    help="Location of signup: the store of each contact's step-1 event. Campaign: the campaign "
-    "of each contact's step-2 event.",
+    help="Location of signup: the store of each contact's step-1 event. Campaign (step 2): the "
+    "campaign of each contact's step-2 event. First email or SMS step: the campaign of the "
+    "first message step the contact reached (step 1 when the funnel starts at a send).",
 )
 breakdown = fm.funnel_breakdown(result, by=by)
 st.plotly_chart(

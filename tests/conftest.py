@@ -23,6 +23,16 @@ from c4w.sandbox import Sandbox, StaticSource, serve_in_thread, source_from_even
 # Parsed demo frames go to a folder of this test run (app servers started by tests inherit it),
 # never to the user's own cache.
 os.environ[demo.CACHE_ENV] = tempfile.mkdtemp(prefix="c4w-test-cache-")
+# Likewise the history stores: never the user's own (the demo's store sits in the cache folder).
+os.environ["C4W_STORE_DIR"] = tempfile.mkdtemp(prefix="c4w-test-store-")
+
+
+@pytest.fixture(autouse=True)
+def _own_history_store(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Each test starts on an empty live history store of its own, so days one test fetched
+    are not already stored for the next (the demo's store is shared: it never changes)."""
+    monkeypatch.setenv("C4W_STORE_DIR", str(tmp_path_factory.mktemp("store")))
+
 
 ORG_ID = "org-test-0001"
 SMALL_START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)

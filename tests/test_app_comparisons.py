@@ -61,6 +61,8 @@ def test_today_is_compared_with_yesterday_up_to_the_same_time_of_day() -> None:
     assert tiles(at)["WiFi logins"].delta == expected_login_change(1, 1)
     # the tile's help says over what dates
     assert "up to" in tiles(at)["WiFi logins"].help
+    # one day is "1 day", not "1 days"
+    assert any(f"{ui.utc_today():%d %b %Y} (1 day, UTC)" in c.value for c in at.caption)
 
 
 def test_the_default_30_days_compare_every_tile_with_the_30_days_before() -> None:

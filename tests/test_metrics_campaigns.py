@@ -141,3 +141,34 @@ def test_results_by_home_store_and_new_or_returning() -> None:
     )
     kind = cm.new_or_returning(people, signed)
     assert kind.tolist() == ["new", "returning", "unknown"]
+
+
+def test_a_funnel_can_start_at_one_campaigns_send_and_break_down_by_its_first_message() -> None:
+    from c4w.metrics import funnels as fm
+
+    sends = [schema.SEND_EMAIL, schema.OPEN_EMAIL, schema.CLICK_EMAIL]
+    b_mail = {**B, schema.CHANNEL: "email"}
+    frame = make_events(
+        [
+            event("send_email", "c1", "2024-03-05 10:00", **A),
+            event("open_email", "c1", "2024-03-05 11:00", **A),
+            event("click_email", "c1", "2024-03-05 11:05", **A),
+            event("send_email", "c2", "2024-03-05 09:00", **b_mail),
+            event("send_email", "c2", "2024-03-06 10:00", **A),
+            event("open_email", "c2", "2024-03-06 12:00", **A),
+        ]
+    )
+    # by hand: entering at a send of A, c1 enters on 5 Mar and c2 on 6 Mar (their first send
+    # of A, not of B): 2 entered, 2 opened, 1 clicked
+    only_a = fm.funnel(frame, sends, entry_from=START, entry_to=END, entry_campaign="A")
+    assert only_a.steps["contacts"].tolist() == [2, 2, 1]
+    assert only_a.journeys.set_index(schema.CONTACT_ID)["entered_at"]["c2"] == pd.Timestamp(
+        "2024-03-06 10:00", tz="UTC"
+    )
+    assert fm.funnel(frame, sends, entry_campaign="Spring").steps["contacts"].tolist() == [2, 2, 1]
+    # any campaign: c2 enters at B's send, and A's open is not B's: 2 entered, 1 opened
+    anyone = fm.funnel(frame, sends, entry_from=START, entry_to=END)
+    assert anyone.steps["contacts"].tolist() == [2, 1, 1]
+    table = fm.funnel_breakdown(anyone, by=fm.BY_FIRST_MESSAGE).set_index("group")
+    assert table["entered"].to_dict() == {"Spring": 1, "Happy hour": 1}
+    assert table["overall_conversion"].to_dict() == {"Spring": 1.0, "Happy hour": 0.0}

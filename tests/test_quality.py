@@ -177,3 +177,32 @@ def test_no_sync_state_means_every_day_is_missing_and_no_count_gap() -> None:
     table = q.day_status(states(), dt.date(2024, 3, 1), dt.date(2024, 3, 2))
     assert table["status"].tolist() == ["not fetched", "not fetched"]
     assert q.day_summary(table) == q.DaySummary(0, None, 2, 2)
+
+
+def test_headline_figures() -> None:
+    fetched = dt.datetime(2024, 3, 8, tzinfo=dt.UTC)
+    days = q.day_status(
+        states((dt.date(2024, 3, 5), True, fetched, 5, 9, 3)),
+        dt.date(2024, 3, 5),
+        dt.date(2024, 3, 6),
+    )
+    kpis = {k.key: k for k in q.quality_kpis(sample(), days)}
+    # 11 events; 3 duplicates; 9 - (5 + 3) = 1; 6 March not fetched; rows 4 and 10 flagged
+    assert kpis["events"].value == 11
+    assert kpis["duplicates"].value == 3
+    assert kpis["count_gap"].value == 1
+    assert kpis["days_not_ready"].value == 1
+    assert kpis["problems"].value == 2
+    assert [kpis[f.key].value for f in q.FINDINGS] == [1, 1, 1, 1, 1]
+    assert all(k.help for k in kpis.values())
+
+
+def test_no_api_count_is_an_unknown_gap_not_zero() -> None:
+    fetched = dt.datetime(2024, 3, 8, tzinfo=dt.UTC)
+    days = q.day_status(
+        states((dt.date(2024, 3, 5), True, fetched, 5, None, 0)),
+        dt.date(2024, 3, 5),
+        dt.date(2024, 3, 5),
+    )
+    gap = {k.key: k for k in q.quality_kpis(sample().iloc[0:0], days)}["count_gap"]
+    assert gap.value is None and gap.note

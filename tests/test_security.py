@@ -8,6 +8,7 @@ again.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 
 import pandas as pd
@@ -365,3 +366,85 @@ def test_a_server_started_open_makes_no_request_to_the_outside_at_start_up() -> 
     assert "Open http://" in output
     assert "External URL" not in output
     assert proxied == [], proxied
+
+
+# --- 2: large CSVs are written in chunks and not kept after they are served ----------------------
+def test_a_csv_written_in_chunks_is_the_same_file_with_one_header() -> None:
+    df = pd.DataFrame(
+        {
+            "name": ["=cmd", "Ann", "Bob", "Cy", "Di"],
+            schema.EMAIL: pd.Series(
+                ["ann@x.it", None, "bob@y.com", "c@z.org", "d@w.net"], dtype="category"
+            ),
+            "n": [1, 2, 3, 4, 5],
+        }
+    )
+    text = export.csv_bytes(df).decode("utf-8")
+    by_twos = io.BytesIO()
+    export.write_csv(df, by_twos, chunk_rows=2)  # chunks of rows 1-2, 3-4 and 5
+    assert by_twos.getvalue().decode("utf-8") == text
+    # by hand: BOM, one header, formula quoted, emails masked, the missing one empty
+    assert text == (
+        '\ufeff"name","email","n"\n'
+        '"\'=cmd","a***@x.it",1\n'
+        '"Ann",,2\n'
+        '"Bob","b***@y.com",3\n'
+        '"Cy","c***@z.org",4\n'
+        '"Di","d***@w.net",5\n'
+    )
+
+
+def test_an_empty_frame_still_gets_its_header() -> None:
+    df = pd.DataFrame({"a": pd.Series([], dtype="int64"), "b": pd.Series([], dtype="str")})
+    assert export.csv_bytes(df).decode("utf-8") == '\ufeff"a","b"\n'
+
+
+def test_the_csv_for_a_download_is_a_temporary_file_read_from_its_start() -> None:
+    df = pd.DataFrame({"a": range(250_000)})
+    file = export.csv_file(df)
+    try:
+        assert file.tell() == 0 and file.fileno() >= 0  # on disk, not a bytes buffer
+        assert file.read() == export.csv_bytes(df)
+    finally:
+        file.close()
+
+
+def test_generated_downloads_are_dropped_from_streamlit_memory(monkeypatch) -> None:
+    import threading
+
+    from streamlit import runtime
+
+    calls: list[str] = []
+    done = threading.Event()
+
+    class Files:
+        def remove_orphaned_files(self) -> None:
+            calls.append("clean-up")
+            if len(calls) == 2:
+                done.set()
+
+    class Runtime:
+        media_file_mgr = Files()
+
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    monkeypatch.setattr(runtime, "get_instance", lambda: Runtime())
+    ui._drop_served_later(0.01)
+    assert done.wait(5)
+    # Streamlit marks an unreferenced download on its first clean-up and deletes it on the next
+    assert calls == ["clean-up", "clean-up"]
+    assert ui.SERVED_DOWNLOAD_KEPT_S <= 120
+
+
+def test_every_download_says_how_many_rows_it_holds(monkeypatch) -> None:
+    import re
+
+    monkeypatch.setenv("C4W_DEMO_EVENTS", "2000")
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    at = run_app()  # the Overview: headline numbers, events per day, every event
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert len(labels) >= 3
+    for label in labels:
+        assert re.search(r"\b\d[\d,]* (rows?|events)\b", label), label
+    headline = next(label for label in labels if label.startswith("Headline numbers"))
+    assert headline.endswith(" rows") and "·" in headline

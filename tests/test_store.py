@@ -5,8 +5,11 @@ same by a second engine; its sync state, settle rule, write lock and unreadable 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -224,19 +227,31 @@ def test_an_empty_store_has_no_span_and_no_update():
 
 
 # --- one writer at a time -----------------------------------------------------------------------
-def _hold_lock(root: str, ready, release) -> None:
-    with EventStore(root, ORG).write_lock():
-        ready.set()
-        release.wait(10)
+HOLD_LOCK = """
+import sys
+from c4w.store import EventStore
+with EventStore(sys.argv[1], sys.argv[2]).write_lock():
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def hold_lock(root) -> subprocess.Popen:
+    """Another process holding the organization's write lock until its input is closed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(root), ORG],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
 
 
 def test_a_second_writer_is_refused_or_waits(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
-    holder.start()
+    holder = hold_lock(tmp_path)
     try:
-        assert ready.wait(20)
         store = EventStore(tmp_path, ORG)
         with pytest.raises(StoreBusy, match="Another sync"):
             with store.write_lock():
@@ -246,23 +261,19 @@ def test_a_second_writer_is_refused_or_waits(tmp_path):
         with pytest.raises(StoreBusy):
             with store.write_lock(timeout=0.2):
                 pass
-        release.set()
-        with store.write_lock(timeout=10):
+        holder.stdin.close()  # the holder lets go while we wait
+        with store.write_lock(timeout=20):
             write(store, MAR5, three_events())
     finally:
-        release.set()
-        holder.join(10)
+        holder.kill()
+        holder.wait(10)
     assert store.day_states()[MAR5].events == 3
 
 
 def test_a_killed_writer_leaves_the_lock_free(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
-    holder.start()
-    assert ready.wait(20)
-    holder.kill()
-    holder.join(10)
+    holder = hold_lock(tmp_path)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
     with EventStore(tmp_path, ORG).write_lock(timeout=5):
         pass
 

@@ -34,6 +34,7 @@ STEP_LABELS = formatting.EVENT_LABELS  # the same label for an event type on eve
 
 BY_LOCATION = "location"
 BY_CAMPAIGN = "campaign"
+BY_FIRST_MESSAGE = "first_message_campaign"  # the campaign of the first email or SMS step
 NO_LOCATION = "(no location on the entry event)"
 NO_CAMPAIGN = "(did not reach step 2)"
 CAMPAIGN_UNKNOWN = "(campaign not named)"
@@ -174,6 +175,7 @@ def _empty_result(steps: tuple[str, ...], window: timedelta) -> FunnelResult:
             "entered_at": pd.Series([], dtype="datetime64[ns, UTC]"),
             "entry_location": pd.Series([], dtype="str"),
             "campaign": pd.Series([], dtype="str"),
+            BY_FIRST_MESSAGE: pd.Series([], dtype="str"),
             "steps_reached": pd.Series([], dtype="int64"),
         }
     )
@@ -192,6 +194,7 @@ def funnel(
     entry_locations: Sequence[str] | None = None,
     same_campaign: bool = True,
     data_until: date | datetime | pd.Timestamp | None = None,
+    entry_campaign: str | None = None,
 ) -> FunnelResult:
     """Follow every contact through the ordered `steps` (event types); does not mutate `events`.
 
@@ -205,7 +208,8 @@ def funnel(
     `entry_to`, as long as they are in `events` and inside the window. With `same_campaign`,
     an email or SMS step after a send step counts only for the campaign (id, else name) of the
     latest send step before it. `data_until` (the moment the data ends) counts the entrants
-    whose window is not over yet (`open_windows`).
+    whose window is not over yet (`open_windows`). `entry_campaign` (a campaign id, or a name)
+    lets in only step-1 events of that campaign (a funnel that starts at one campaign's send).
     """
     steps = tuple(str(s) for s in steps)
     if not steps:
@@ -237,6 +241,10 @@ def funnel(
         entry_mask &= times >= low
     if high is not None:
         entry_mask &= times <= high
+    if entry_campaign is not None:
+        ids = events[schema.CAMPAIGN_ID].iloc[rows].astype("object").to_numpy()
+        titles = events[schema.CAMPAIGN_NAME].iloc[rows].astype("object").to_numpy()
+        entry_mask &= (ids == entry_campaign) | (titles == entry_campaign)
     ignored = False
     at_chosen: np.ndarray | None = None  # per sorted row: at one of the chosen locations
     if entry_locations:
@@ -346,7 +354,8 @@ def _assemble(
     else:
         campaign = pd.Series(NO_CAMPAIGN, index=range(entered.size))
     journeys.insert(3, "campaign", campaign.to_numpy())
-    journeys.insert(4, "steps_reached", reached)
+    journeys.insert(4, BY_FIRST_MESSAGE, _first_message_campaign(events, steps, step_rows, entered))
+    journeys.insert(5, "steps_reached", reached)
 
     counts = np.array([(reached >= k).sum() for k in range(1, len(steps) + 1)], dtype=np.int64)
     first_count = counts[0]
@@ -404,6 +413,22 @@ def dropped_contacts(result: FunnelResult, step: int | None = None) -> pd.DataFr
     return frame.sort_values(["missed_step", "entered_at"], kind="stable").reset_index(drop=True)
 
 
+def _first_message_campaign(
+    events: pd.DataFrame, steps: tuple[str, ...], step_rows: list[np.ndarray], entered: np.ndarray
+) -> np.ndarray:
+    """Per entrant: the campaign of their first email or SMS step (NO_CAMPAIGN when the funnel
+    has none or they did not reach it)."""
+    first = next((k for k, t in enumerate(steps) if t in MESSAGE_TYPES), None)
+    if first is None:
+        return np.full(entered.size, NO_CAMPAIGN, dtype=object)
+    at = step_rows[first][entered]
+    has = at >= 0
+    take = np.where(has, at, 0)
+    name = events[schema.CAMPAIGN_NAME].iloc[take].reset_index(drop=True)
+    cid = events[schema.CAMPAIGN_ID].iloc[take].reset_index(drop=True)
+    return _text_or(name, cid, CAMPAIGN_UNKNOWN).where(has, NO_CAMPAIGN).to_numpy()
+
+
 def funnel_breakdown(result: FunnelResult, by: str = BY_LOCATION) -> pd.DataFrame:
     """Contacts reaching each step per group, with overall conversion, largest groups first.
 
@@ -411,7 +436,11 @@ def funnel_breakdown(result: FunnelResult, by: str = BY_LOCATION) -> pd.DataFram
     of the step-2 event (contacts who never reached step 2 form their own group).
     Columns: group, entered, one count column per step name, overall_conversion.
     """
-    column = {BY_LOCATION: "entry_location", BY_CAMPAIGN: "campaign"}.get(by)
+    column = {
+        BY_LOCATION: "entry_location",
+        BY_CAMPAIGN: "campaign",
+        BY_FIRST_MESSAGE: BY_FIRST_MESSAGE,
+    }.get(by)
     if column is None:
         raise ValueError(f"unknown breakdown {by!r}")
     names = result.names
@@ -465,11 +494,16 @@ COLUMN_LABELS: dict[str, str] = {
     "entered_at": "Entered at (UTC)",
     "entry_location": "Location of signup",
     "campaign": "Campaign (step 2)",
+    BY_FIRST_MESSAGE: "Campaign of the first message",
     "steps_reached": "Steps reached",
     "entered": "Entered",
     "overall_conversion": "Reached the last step (%)",
 }
-GROUP_LABELS = {BY_LOCATION: "Location of signup", BY_CAMPAIGN: "Campaign (step 2)"}
+GROUP_LABELS = {
+    BY_LOCATION: "Location of signup",
+    BY_CAMPAIGN: "Campaign (step 2)",
+    BY_FIRST_MESSAGE: "Campaign of the first email or SMS step",
+}
 
 
 def readable(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

@@ -10,7 +10,7 @@ and leaves its input unchanged.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 
 from c4w import schema
 from c4w.frame import data_quality_report
-from c4w.metrics.overview import type_mask
+from c4w.metrics.overview import NAT_NS, NS_PER_DAY, Kpi, codes_and_labels, time_ns, type_mask
 
 DAY = "day"
 TYPE = "type"
@@ -105,29 +105,24 @@ def _clicks_before_opens(events: pd.DataFrame) -> np.ndarray:
     opens = type_mask(events, (schema.OPEN_EMAIL,))
     if not clicks.any() or not opens.any():
         return out
-    email = (
-        events[schema.COMMUNICATION_ID]
-        .astype(object)
-        .where(events[schema.COMMUNICATION_ID].notna(), events[schema.CAMPAIGN_ID].astype(object))
+    rows = clicks | opens
+    contact = codes_and_labels(events[schema.CONTACT_ID], rows)[0]
+    communication = codes_and_labels(events[schema.COMMUNICATION_ID], rows)[0]
+    campaign = codes_and_labels(events[schema.CAMPAIGN_ID], rows)[0]
+    # one email key: the communication when given, else the campaign (kept apart by parity)
+    email = np.where(
+        communication >= 0, communication * 2, np.where(campaign >= 0, campaign * 2 + 1, -1)
     )
-    keys = pd.DataFrame(
-        {
-            "contact": events[schema.CONTACT_ID].astype(object).to_numpy(),
-            "email": email.to_numpy(),
-            "at": events[schema.CREATED_AT].to_numpy(),
-        }
-    )
-    usable = keys["contact"].notna() & keys["email"].notna() & keys["at"].notna()
-    first_open = (
-        keys[opens & usable.to_numpy()].groupby(["contact", "email"], sort=False)["at"].min()
-    )
-    click_rows = np.flatnonzero(clicks & usable.to_numpy())
-    if not len(click_rows) or first_open.empty:
-        return out
-    asked = pd.MultiIndex.from_frame(keys.iloc[click_rows][["contact", "email"]])
-    opened_at = first_open.reindex(asked).to_numpy()
-    clicked_at = keys["at"].to_numpy()[click_rows]
-    out[click_rows] = pd.notna(opened_at) & (clicked_at < opened_at)
+    at = time_ns(events[schema.CREATED_AT])[rows]
+    usable = (contact >= 0) & (email >= 0) & (at != NAT_NS)
+    pair = contact * (int(email.max()) + 1) + email
+    is_open = opens[rows] & usable
+    first_open = pd.Series(at[is_open]).groupby(pair[is_open]).min()
+    is_click = clicks[rows] & usable
+    opened_at = first_open.reindex(pair[is_click]).to_numpy(dtype="float64")
+    before = ~np.isnan(opened_at) & (at[is_click] < opened_at)
+    positions = np.flatnonzero(rows)[is_click]
+    out[positions] = before
     return out
 
 
@@ -144,16 +139,21 @@ def finding_masks(events: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def finding_rows(events: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The rows of ``events`` behind one finding (``key`` of ``FINDINGS``), in their order."""
+Masks = Mapping[str, np.ndarray]
+
+
+def finding_rows(events: pd.DataFrame, key: str, masks: Masks | None = None) -> pd.DataFrame:
+    """The rows of ``events`` behind one finding (``key`` of ``FINDINGS``), in their order
+    (``masks``: the ``finding_masks`` of ``events``, when already computed)."""
     if key not in FINDING_BY_KEY:
         raise ValueError(f"unknown finding {key!r}")
-    return events[finding_masks(events)[key]]
+    masks = finding_masks(events) if masks is None else masks
+    return events[masks[key]]
 
 
-def findings_summary(events: pd.DataFrame) -> pd.DataFrame:
+def findings_summary(events: pd.DataFrame, masks: Masks | None = None) -> pd.DataFrame:
     """Every finding with its row count: columns ``key``, ``finding``, ``rows``, ``definition``."""
-    masks = finding_masks(events)
+    masks = finding_masks(events) if masks is None else masks
     return pd.DataFrame(
         {
             "key": [f.key for f in FINDINGS],
@@ -181,14 +181,12 @@ def problems_table(events: pd.DataFrame) -> pd.DataFrame:
 # --- per day and event type ----------------------------------------------------------------------
 def utc_days(events: pd.DataFrame) -> pd.Series:
     """The UTC day of each event as text (``2024-03-05``), ``NO_TIME`` when it has no time."""
-    times = events[schema.CREATED_AT]
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_convert("UTC")
-    days = times.dt.strftime("%Y-%m-%d")
-    return days.astype(object).where(times.notna(), NO_TIME)
+    ns = time_ns(events[schema.CREATED_AT])
+    days = np.where(ns != NAT_NS, ns // NS_PER_DAY, 0).astype("datetime64[D]").astype(str)
+    return pd.Series(np.where(ns != NAT_NS, days, NO_TIME), index=events.index, dtype=object)
 
 
-def by_day_and_type(events: pd.DataFrame) -> pd.DataFrame:
+def by_day_and_type(events: pd.DataFrame, masks: Masks | None = None) -> pd.DataFrame:
     """Events and the rows of each finding per UTC day and event type.
 
     Columns ``day``, ``type``, ``events`` and one per finding (named by its label); one row per
@@ -199,18 +197,34 @@ def by_day_and_type(events: pd.DataFrame) -> pd.DataFrame:
         columns = {DAY: "object", TYPE: "object", EVENTS: "int64"}
         columns.update({label: "int64" for label in labels})
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-    masks = finding_masks(events)
-    types = events[schema.TYPE].astype(object)
+    masks = finding_masks(events) if masks is None else masks
+    ns = time_ns(events[schema.CREATED_AT])
+    day = np.where(ns != NAT_NS, ns // NS_PER_DAY, -1)  # -1: no time (before every real day)
+    type_code, type_names = codes_and_labels(events[schema.TYPE])
+    first_day = int(day[day >= 0].min()) if (day >= 0).any() else 0
+    day_index = np.where(day >= 0, day - first_day + 1, 0)
+    width = len(type_names) + 1  # + "no type"
+    cell = day_index * width + (type_code + 1)  # one number per (day, type) cell
+    cells, inverse = np.unique(cell, return_inverse=True)
+    counts = {EVENTS: np.bincount(inverse, minlength=len(cells))}
+    for f in FINDINGS:
+        counts[f.label] = np.bincount(inverse, weights=masks[f.key], minlength=len(cells))
+    day_of_cell = cells // width
+    type_of_cell = cells % width - 1
+    day_text = np.where(
+        day_of_cell > 0,
+        (day_of_cell - 1 + first_day).astype("datetime64[D]").astype(str),
+        NO_TIME,
+    )
+    names = np.array([NO_TYPE, *map(str, type_names)], dtype=object)
     table = pd.DataFrame(
         {
-            DAY: utc_days(events).to_numpy(),
-            TYPE: types.where(types.notna(), NO_TYPE).to_numpy(),
-            EVENTS: np.ones(len(events), dtype=np.int64),
-            **{f.label: masks[f.key].astype(np.int64) for f in FINDINGS},
+            DAY: day_text.astype(object),
+            TYPE: names[type_of_cell + 1],
+            **{name: values.astype(np.int64) for name, values in counts.items()},
         }
     )
-    out = table.groupby([DAY, TYPE], sort=True, as_index=False).sum()
-    return out.astype({EVENTS: "int64", **{label: "int64" for label in labels}})
+    return table.sort_values([DAY, TYPE], kind="stable", ignore_index=True)
 
 
 # --- days: sync state ----------------------------------------------------------------------------
@@ -315,3 +329,53 @@ def day_summary(days: pd.DataFrame) -> DaySummary:
 def days_not_ready(days: pd.DataFrame) -> pd.DataFrame:
     """The rows of a ``day_status`` table whose day is missing or not settled."""
     return days[days["status"] != STATUS_COMPLETE]
+
+
+# --- headline figures ----------------------------------------------------------------------------
+def quality_kpis(events: pd.DataFrame, days: pd.DataFrame, masks: Masks | None = None) -> list[Kpi]:
+    """The page's headline figures from the events shown and their ``day_status`` table: events
+    stored, duplicates dropped, API count minus rows, days not ready, rows with a reader problem,
+    and rows behind each finding."""
+    summary = day_summary(days)
+    masks = finding_masks(events) if masks is None else masks
+    problems = events[schema.DATA_PROBLEMS].to_numpy(dtype=np.uint16, na_value=0)
+    kpis = [
+        Kpi("events", "Events stored", float(len(events)), None, EVENTS_HELP, "count"),
+        Kpi(
+            "duplicates",
+            "Duplicates dropped",
+            float(summary.duplicates_dropped),
+            None,
+            DUPLICATES_HELP,
+            "count",
+        ),
+        Kpi(
+            "count_gap",
+            "API count minus rows received",
+            None if summary.count_gap is None else float(summary.count_gap),
+            None,
+            COUNT_GAP_HELP,
+            "count",
+            note=None if summary.count_gap is not None else "The API gave no count for these days.",
+        ),
+        Kpi(
+            "days_not_ready",
+            "Days missing or not settled",
+            float(summary.days_not_ready),
+            None,
+            DAYS_NOT_READY_HELP,
+            "count",
+        ),
+        Kpi(
+            "problems",
+            "Rows with a reader problem",
+            float(np.count_nonzero(problems)),
+            None,
+            PROBLEMS_HELP,
+            "count",
+        ),
+    ]
+    kpis += [
+        Kpi(f.key, f.label, float(masks[f.key].sum()), None, f.help, "count") for f in FINDINGS
+    ]
+    return kpis

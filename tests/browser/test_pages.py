@@ -85,8 +85,8 @@ def test_each_page_runs_and_draws(demo_app: AppServer, page: Page, path: str) ->
     assert_charts_drawn(page, plotly, maps)
     expect(page.locator("[data-testid='stDownloadButton']").first).to_be_attached()
     expect(page.get_by_text("Demo data", exact=False).first).to_be_visible()
-    # the filters are in the address, ready to share
-    assert "range=30d" in page.url
+    # the address holds only what differs from the defaults (last 30 days, all locations)
+    assert "range=" not in page.url and "loc=" not in page.url
     screenshot(page, name)
 
 

@@ -1,0 +1,55 @@
+"""While a live fetch waits on an API that does not answer, in a real browser: the page offers
+Cancel, which stops the wait at once and shows what is stored. The API holds every events answer
+back past the client's read timeout."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from c4w.sandbox import serve_in_thread
+
+from .conftest import PAGE_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+HUNG_S = 13  # each events answer is held back past the client's read timeout
+
+
+@pytest.fixture(scope="module")
+def hung_app(start_app):
+    box = serve_in_thread(None, n_events=3000)
+    box.add_fault("timeout", endpoint="events", delay_s=HUNG_S, times=None)
+    try:
+        server = start_app(
+            {
+                "C4W_BASE_URL": box.url,
+                "C4W_TOKEN": box.token,
+                "C4W_ORG_ID": box.org_id,
+                "C4W_STORE_DIR": tempfile.mkdtemp(prefix="c4w-browser-store-"),
+            }
+        )
+        yield server
+    finally:
+        box.clear_faults()
+        box.stop()
+
+
+def test_cancel_stops_the_wait_and_shows_the_stored_days(hung_app, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(hung_app.url + "/", wait_until="domcontentloaded", timeout=PAGE_TIMEOUT_MS)
+        cancel = page.get_by_role("button", name="Cancel")
+        expect(cancel).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        expect(page.get_by_text(re.compile("Fetching events from Cloud4Wi"))).to_be_visible()
+        started = time.monotonic()
+        cancel.click()
+        expect(page.get_by_text(re.compile("Fetching was cancelled"))).to_be_visible(timeout=8000)
+        assert time.monotonic() - started < 8
+        expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    finally:
+        page.close()

@@ -1,0 +1,316 @@
+"""The dashboard's data path over real HTTP against the sandbox: the history store is read, and
+only the days it lacks or has not settled are asked of the API (requests counted in the
+sandbox's log); the memory cache is bounded in bytes; a hung API is given up within the bound."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c4w import data, demo, schema
+from tests.conftest import ORG_ID, org_source
+from tests.frames import event, make_events
+
+MARCH = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(31)]
+LIVE_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
+
+
+class Clock:
+    """The time ``data.now()`` answers, moved by the test."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    # Mid-April: every day of March has settled (a day settles 14 h after it ends).
+    moment = Clock(dt.datetime(2024, 4, 15, 12, 0, tzinfo=dt.UTC))
+    monkeypatch.setattr(data, "now", moment)
+    return moment
+
+
+@pytest.fixture
+def live(sandbox_factory, monkeypatch: pytest.MonkeyPatch, tmp_path, clock):
+    """A sandbox with 900 events over the 30 days from 1 March 2024, an empty store, and the
+    live source pointing at them; yields (sandbox, source)."""
+    box = sandbox_factory(org_source(900, days=30))
+    monkeypatch.setenv("C4W_STORE_DIR", str(tmp_path / "store"))
+    for name in LIVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("C4W_BASE_URL", box.url)
+    monkeypatch.setenv("C4W_TOKEN", box.token)
+    monkeypatch.setenv("C4W_ORG_ID", ORG_ID)
+    data.forget_memory()
+    source = data.current_source()
+    assert not source.is_demo
+    yield box, source
+    for job in list(data._JOBS.values()):  # a background fetch of this test: ask it to stop
+        job.stop.set()
+        job.done.wait(2)
+    data.forget_memory()
+
+
+def event_requests(box) -> list[dict]:
+    return [e for e in box.requests if e.get("endpoint") == "events"]
+
+
+def asked_days(entries: list[dict]) -> set[dt.date]:
+    """Every UTC day some query of ``entries`` reached (from its dateStart to its dateEnd)."""
+    days: set[dt.date] = set()
+    for entry in entries:
+        query = entry["query"]
+        if "dateStart" not in query:
+            continue
+        lo = dt.datetime.fromisoformat(query["dateStart"].replace("Z", "+00:00")).date()
+        hi = dt.datetime.fromisoformat(query["dateEnd"].replace("Z", "+00:00")).date()
+        days |= {lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)}
+    return days
+
+
+def sandbox_ids(box, start: dt.date, end: dt.date) -> set[str]:
+    """Event ids the sandbox holds on UTC days start..end (worked out from its source)."""
+    state = box.state
+    lo = dt.datetime.combine(start, dt.time(), dt.UTC).timestamp()
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
+    ids = set()
+    for line, at in zip(state.source.event_lines, state.source.created_at, strict=True):
+        if lo <= at < hi:
+            import json
+
+            ids.add(json.loads(line)["event"]["id"])
+    return ids
+
+
+# --- requests: only what the store lacks -------------------------------------------------------
+def test_a_range_inside_stored_days_costs_no_request(live) -> None:
+    box, source = live
+    wide = data.load_events(source, MARCH[0], MARCH[29])
+    assert set(wide.events[schema.EVENT_ID]) == sandbox_ids(box, MARCH[0], MARCH[29])
+    asked = len(event_requests(box))
+    assert asked > 0
+    # a shorter range (90 days -> 30 days, here 30 -> 10) is read from the store
+    narrow = data.load_events(source, MARCH[20], MARCH[29])
+    assert len(event_requests(box)) == asked
+    assert set(narrow.events[schema.EVENT_ID]) == sandbox_ids(box, MARCH[20], MARCH[29])
+    # and so after a restart (nothing in memory, a new process's caches)
+    data.forget_memory()
+    data._TOPPED_UP.clear()
+    data.load_events(source, MARCH[0], MARCH[29])
+    assert len(event_requests(box)) == asked
+
+
+def test_a_longer_range_asks_only_for_the_days_not_stored(live) -> None:
+    box, source = live
+    data.load_events(source, MARCH[10], MARCH[29])
+    before = len(event_requests(box))
+    data.load_events(source, MARCH[0], MARCH[29])
+    new = event_requests(box)[before:]
+    assert new, "the ten days not stored were not fetched"
+    assert asked_days(new) <= set(MARCH[0:11])  # a query may reach into its last day's end
+
+
+def test_after_the_ttl_recent_days_are_topped_up_while_the_stored_figures_show(
+    live, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, source = live
+    clock.moment = dt.datetime(2024, 3, 20, 12, 0, tzinfo=dt.UTC)
+    # 19 March settles at 14:00 UTC on the 20th, so 19 and 20 March are not settled yet
+    data.load_events(source, MARCH[5], MARCH[19])
+    assert set(data.unsettled_days(source, MARCH[5], MARCH[19])) == {MARCH[18], MARCH[19]}
+    before = len(event_requests(box))
+    # within the ttl: nothing is asked
+    plan = data.plan_view(source, MARCH[5], MARCH[19])
+    assert plan.job is None and not plan.missing and set(plan.unsettled) == {MARCH[18], MARCH[19]}
+    assert len(event_requests(box)) == before
+    # past the ttl: the two recent days are fetched again, and the view need not wait
+    monkeypatch.setattr(data, "TOP_UP_EVERY_S", 0)
+    plan = data.plan_view(source, MARCH[5], MARCH[19])
+    assert plan.job is not None and not plan.must_wait
+    shown = data.read_view(source, MARCH[5], MARCH[19]).events
+    assert len(shown) > 0  # the stored figures, at once
+    data.wait_for(plan.job)
+    new = event_requests(box)[before:]
+    assert new and asked_days(new) <= {MARCH[18], MARCH[19], MARCH[20]}
+
+
+def test_utc_midnight_costs_the_new_day_and_the_unsettled_ones_only(live, clock: Clock) -> None:
+    box, source = live
+    clock.moment = dt.datetime(2024, 3, 20, 23, 0, tzinfo=dt.UTC)
+    data.load_events(source, MARCH[0], MARCH[19])
+    before = len(event_requests(box))
+    clock.moment = dt.datetime(2024, 3, 21, 0, 30, tzinfo=dt.UTC)
+    data.load_events(source, MARCH[1], MARCH[20])  # "last 20 days" on the new day
+    new = event_requests(box)[before:]
+    # 20 March (fetched before it settled) and the new 21 March; nothing older
+    assert new and asked_days(new) <= {MARCH[19], MARCH[20], MARCH[21]}
+
+
+def test_refresh_asks_again_only_for_this_views_recent_days(live, clock: Clock) -> None:
+    box, source = live
+    clock.moment = dt.datetime(2024, 3, 20, 12, 0, tzinfo=dt.UTC)
+    data.load_events(source, MARCH[0], MARCH[19])
+    other = data.read_view(source, MARCH[0], MARCH[9]).events  # another session's view
+    before = len(event_requests(box))
+    plan = data.refresh(source, MARCH[10], MARCH[19])
+    assert plan.job is not None
+    data.wait_for(plan.job)
+    new = event_requests(box)[before:]
+    assert new and asked_days(new) <= {MARCH[18], MARCH[19], MARCH[20]}
+    # the other view's days were not touched: still served from memory, no request
+    again = data.read_view(source, MARCH[0], MARCH[9]).events
+    assert np.shares_memory(
+        other[schema.VISIT_DURATION_MIN].to_numpy(), again[schema.VISIT_DURATION_MIN].to_numpy()
+    )
+
+
+# --- a hung API ----------------------------------------------------------------------------------
+def test_a_hung_api_is_given_up_within_the_bound_and_nobody_queues_behind_it(
+    live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, source = live
+    monkeypatch.setattr(data, "NO_ANSWER_S", 1.0)
+    box.add_fault("timeout", endpoint="events", delay_s=3, times=None)
+    plan = data.plan_view(source, MARCH[0], MARCH[9])
+    assert plan.must_wait
+    started = time.monotonic()
+    with pytest.raises(data.NotAnsweringError, match="not answering"):
+        data.wait_for(plan.job)
+    assert time.monotonic() - started < 2.5
+    # a second view of the same store is told at once, not queued behind the hung fetch
+    second = data.plan_view(source, MARCH[0], MARCH[19])
+    assert second.job is plan.job
+    started = time.monotonic()
+    with pytest.raises(data.NotAnsweringError):
+        data.wait_for(second.job)
+    assert time.monotonic() - started < 0.6
+    # what the store holds is still readable meanwhile (here: nothing yet)
+    assert data.read_view(source, MARCH[0], MARCH[9]).events.empty
+    box.clear_faults()
+
+
+# --- memory --------------------------------------------------------------------------------------
+def frame_of(day: int, n: int) -> pd.DataFrame:
+    rows = [event("login", f"c{i}", f"2024-03-{day:02d} {i % 24:02d}:00") for i in range(n)]
+    return make_events(rows).sort_values(schema.CREATED_AT).reset_index(drop=True)
+
+
+def entry(start: int, end: int, n: int = 10) -> data._Entry:
+    frame = frame_of(start, n)
+    return data._Entry(
+        "s", dt.date(2024, 3, start), dt.date(2024, 3, end), frame, (), data.frame_bytes(frame)
+    )
+
+
+def test_the_memory_cache_is_bounded_in_bytes_least_recently_used_out() -> None:
+    one = entry(1, 1)
+    cache = data.RangeCache(budget=int(2.5 * one.nbytes))
+    cache.add(one)
+    cache.add(entry(3, 3))
+    assert cache.covering("s", dt.date(2024, 3, 1), dt.date(2024, 3, 1), {}) is not None
+    cache.add(entry(5, 5))  # three do not fit: the least recently used (3 March) goes
+    assert len(cache) == 2 and cache.nbytes <= cache.budget
+    assert cache.covering("s", dt.date(2024, 3, 3), dt.date(2024, 3, 3), {}) is None
+    assert cache.covering("s", dt.date(2024, 3, 1), dt.date(2024, 3, 1), {}) is not None
+    # a frame larger than the whole budget is never kept
+    big = entry(7, 7, n=200)
+    assert big.nbytes > cache.budget
+    cache.add(big)
+    assert cache.covering("s", dt.date(2024, 3, 7), dt.date(2024, 3, 7), {}) is None
+
+
+def test_a_cached_range_holding_a_shorter_one_replaces_it() -> None:
+    cache = data.RangeCache(budget=10**9)
+    cache.add(entry(2, 3))
+    cache.add(entry(1, 5))
+    assert len(cache) == 1
+    found = cache.covering("s", dt.date(2024, 3, 2), dt.date(2024, 3, 4), {})
+    assert found is not None and (found.start, found.end) == (
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 5),
+    )
+
+
+def test_overlapping_ranges_are_one_copy_in_memory(live) -> None:
+    box, source = live
+    data.load_events(source, MARCH[0], MARCH[29])  # fills the store
+    data.forget_memory()
+    first = data.read_view(source, MARCH[0], MARCH[14]).events
+    second = data.read_view(source, MARCH[10], MARCH[24]).events  # overlaps the first
+    assert len(data._CACHE) == 1  # read as the union, 1..25 March
+    third = data.read_view(source, MARCH[5], MARCH[20]).events  # inside it: a slice
+    assert len(data._CACHE) == 1
+    assert np.shares_memory(
+        second[schema.VISIT_DURATION_MIN].to_numpy(), third[schema.VISIT_DURATION_MIN].to_numpy()
+    )
+    assert set(first[schema.EVENT_ID]) == sandbox_ids(box, MARCH[0], MARCH[14])
+    assert set(third[schema.EVENT_ID]) == sandbox_ids(box, MARCH[5], MARCH[20])
+
+
+def test_a_store_change_is_seen_by_the_next_read(live, clock: Clock) -> None:
+    box, source = live
+    data.load_events(source, MARCH[0], MARCH[9])
+    before = data.read_view(source, MARCH[0], MARCH[9]).events
+    handle = data.store_of(source)
+    day = MARCH[3]
+    kept = before[before[schema.CREATED_AT].dt.date == day].iloc[:1]
+    handle.store.write_day(day, kept, complete=True, api_count=1, fetched_at=clock.moment)
+    after = data.read_view(source, MARCH[0], MARCH[9]).events
+    assert (after[schema.CREATED_AT].dt.date == day).sum() == 1
+
+
+# --- settings ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("raw", "workers"), [("8", 8), ("", None), ("zero", None), ("1", 1)])
+def test_fetch_workers_come_from_the_environment(raw: str, workers: int | None) -> None:
+    from c4w.sync import DEFAULT_FETCH_WORKERS
+
+    expected = DEFAULT_FETCH_WORKERS if workers is None else workers  # unset or bad: sync's
+    assert data.fetch_workers({"C4W_FETCH_WORKERS": raw}) == expected
+
+
+def test_the_live_client_uses_the_fetch_workers_setting(
+    live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, source = live
+    monkeypatch.setenv("C4W_FETCH_WORKERS", "7")
+    data._client.clear()
+    assert data._client(source.key).workers == 7
+    data._client.clear()
+
+
+@pytest.mark.parametrize(("raw", "megabytes"), [("512", 512), ("", 1536), ("lots", 1536)])
+def test_the_memory_budget_comes_from_the_environment(raw: str, megabytes: int) -> None:
+    assert data.memory_budget({"C4W_MEMORY_MB": raw}) == megabytes * 2**20
+
+
+# --- the demo ------------------------------------------------------------------------------------
+def test_the_demo_is_written_into_a_store_and_read_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("C4W_DEMO_EVENTS", "3000")
+    for name in LIVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    source = data.Source("demo")
+    frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
+    span = data.history_span(source)
+    assert list(tmp_path.glob("demo-store/3000-*/org=demo/day=*"))  # written under the cache
+    first = frame[schema.CREATED_AT].min().date()
+    last = frame[schema.CREATED_AT].max().date()
+    assert span == (first, last)
+    week = (last - dt.timedelta(days=6), last)
+    read = data.read_view(source, *week).events
+    lo = pd.Timestamp(week[0], tz="UTC")
+    expected = frame[frame[schema.CREATED_AT] >= lo]
+    assert sorted(read[schema.EVENT_ID]) == sorted(expected[schema.EVENT_ID])
+    assert read[schema.CREATED_AT].is_monotonic_increasing
+    # no fetch plan for the demo: its store is complete
+    plan = data.plan_view(source, *week)
+    assert plan.job is None and not plan.missing
