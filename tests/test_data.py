@@ -267,9 +267,12 @@ def test_a_store_change_is_seen_by_the_next_read(live, clock: Clock) -> None:
 
 
 # --- settings ------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "workers"), [("8", 8), ("", 16), ("zero", 16), ("1", 1)])
-def test_fetch_workers_come_from_the_environment(raw: str, workers: int) -> None:
-    assert data.fetch_workers({"C4W_FETCH_WORKERS": raw}) == workers
+@pytest.mark.parametrize(("raw", "workers"), [("8", 8), ("", None), ("zero", None), ("1", 1)])
+def test_fetch_workers_come_from_the_environment(raw: str, workers: int | None) -> None:
+    from c4w.sync import DEFAULT_FETCH_WORKERS
+
+    expected = DEFAULT_FETCH_WORKERS if workers is None else workers  # unset or bad: sync's
+    assert data.fetch_workers({"C4W_FETCH_WORKERS": raw}) == expected
 
 
 def test_the_live_client_uses_the_fetch_workers_setting(

@@ -75,13 +75,17 @@ def guest_days(events: pd.DataFrame) -> pd.DataFrame:
     _, day = _visit_times(events, rows)
     codes, labels = codes_and_labels(events[schema.CONTACT_ID], rows)
     known = (codes >= 0) & (day != NAT_NS)
-    pairs = pd.DataFrame({"code": codes[known], "day": day[known].astype(np.int64)})
-    out = pairs.groupby(["code", "day"], sort=True).size().reset_index(name="visits")
+    code, day = codes[known], day[known].astype(np.int64)
+    if not len(code):
+        return empty_table({"contact": "object", "day": "int64", "visits": "int64"})
+    low = int(day.min())
+    span = int(day.max()) - low + 1
+    keys, visits = np.unique(code * span + (day - low), return_counts=True)
     return pd.DataFrame(
         {
-            "contact": np.asarray(labels, dtype=object)[out["code"].to_numpy()],
-            "day": out["day"].to_numpy(dtype=np.int64),
-            "visits": out["visits"].to_numpy(dtype=np.int64),
+            "contact": np.asarray(labels, dtype=object)[keys // span],
+            "day": keys % span + low,
+            "visits": visits.astype(np.int64),
         }
     )
 
@@ -297,28 +301,29 @@ def lifecycle(
     if days.empty:
         table = pd.DataFrame({s: np.zeros(len(weeks), dtype=np.int64) for s in columns})
     else:
-        active = pd.DataFrame(
-            {"contact": days["contact"].to_numpy(), "week": period_of(days["day"].to_numpy())}
-        ).drop_duplicates()
-        first = active.groupby("contact")["week"].min()
-        sets = active.groupby("week")["contact"].agg(set)
-        firsts = first.to_dict()
-        rows = []
-        for w in weeks:
-            now = sets.get(w, set())
-            before = sets.get(w - 1, set())
-            new = {c for c in now if firsts[c] == w}
-            returning = (now & before) - new
-            resurrecting = now - before - new
-            rows.append(
-                {
-                    "new": len(new),
-                    "returning": len(returning),
-                    "resurrecting": len(resurrecting),
-                    "dormant": -len(before - now),
-                }
-            )
-        table = pd.DataFrame(rows, columns=list(columns)).astype(columns)
+        who = pd.factorize(days["contact"])[0].astype(np.int64)
+        week = period_of(days["day"].to_numpy())
+        low = int(min(week.min(), weeks[0])) - 1
+        span = int(max(week.max(), weeks[-1])) - low + 2
+        active = np.unique(who * span + (week - low))  # one key per guest and active week
+        guest, w = active // span, active % span + low
+        first = np.full(int(guest.max()) + 1, np.iinfo(np.int64).max)
+        np.minimum.at(first, guest, w)
+        came_before = np.isin(active - 1, active)  # active the week before too
+        is_new = first[guest] == w
+        stays = np.isin(active + 1, active)  # active the week after too
+
+        def per_week(mask: np.ndarray, shift: int = 0) -> np.ndarray:
+            return np.bincount(w[mask] + shift - low, minlength=span)[weeks - low]
+
+        table = pd.DataFrame(
+            {
+                "new": per_week(is_new),
+                "returning": per_week(came_before & ~is_new),
+                "resurrecting": per_week(~came_before & ~is_new),
+                "dormant": -per_week(~stays, shift=1),
+            }
+        ).astype(columns)
     table.insert(0, "week", [period_start(int(w)) for w in weeks])
     limit = day_number(last_complete_day)
     table["week_over"] = [day_number(period_end(int(w))) <= limit for w in weeks]
@@ -376,22 +381,25 @@ def _latest_value(history: pd.DataFrame, column: str, who: Sequence[str]) -> lis
     part = history.loc[history[column].notna().to_numpy(dtype=bool), [schema.CONTACT_ID, column]]
     part = part.loc[part[schema.CONTACT_ID].isin(list(who)).to_numpy(dtype=bool)]
     latest = part.astype({schema.CONTACT_ID: "object"}).groupby(schema.CONTACT_ID)[column].last()
-    return [latest.get(c) for c in who]
+    return latest.reindex(list(who)).astype(object).where(lambda v: v.notna(), None).tolist()
 
 
 def _usual_location(history: pd.DataFrame, who: Sequence[str]) -> list[object]:
-    rows = type_mask(history, (schema.VISIT,))
+    rows = np.flatnonzero(type_mask(history, (schema.VISIT,)))
+    contacts = history[schema.CONTACT_ID].take(rows)
+    keep = contacts.isin(list(who)).to_numpy(dtype=bool)
+    rows = rows[keep]
     part = pd.DataFrame(
         {
-            "contact": history[schema.CONTACT_ID].astype("object").to_numpy()[rows],
-            "place": history[schema.LOCATION_NAME].astype("object").to_numpy()[rows],
+            "contact": contacts.astype("object").to_numpy()[keep],
+            "place": history[schema.LOCATION_NAME].take(rows).astype("object").to_numpy(),
         }
     )
-    part = part.loc[part["contact"].isin(list(who)) & part["place"].notna()]
+    part = part.loc[part["place"].notna()]
     counts = part.groupby(["contact", "place"]).size().reset_index(name="n")
     counts = counts.sort_values(["contact", "n", "place"], ascending=[True, False, True])
     usual = counts.drop_duplicates("contact").set_index("contact")["place"]
-    return [usual.get(c) for c in who]
+    return usual.reindex(list(who)).astype(object).where(lambda v: v.notna(), None).tolist()
 
 
 COLUMN_LABELS: dict[str, str] = {

@@ -89,6 +89,39 @@ def location_groups(locations: pd.DataFrame, by: str = BY_LOCATION) -> dict[str,
     return dict(sorted(groups.items()))
 
 
+# the columns the figures read: frames are cut to these before slicing by location (cheap)
+_NEEDED = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.CREATED_AT_LOCAL,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
+    schema.VISIT_START,
+    schema.VISIT_START_LOCAL,
+    schema.VISIT_DURATION_MIN,
+)
+
+
+class _ByLocation:
+    """A frame's needed columns and its location codes, to take one group's rows quickly."""
+
+    def __init__(self, frame: pd.DataFrame | None) -> None:
+        self.frame = None if frame is None else frame[[c for c in _NEEDED if c in frame]]
+        if self.frame is not None:
+            self.codes, labels = om.codes_and_labels(self.frame[schema.LOCATION_ID])
+            self.index = {str(v): i for i, v in enumerate(labels)}
+
+    def at(self, location_ids: Sequence[str]) -> pd.DataFrame | None:
+        if self.frame is None:
+            return None
+        hit = np.zeros(len(self.index) + 1, dtype=bool)  # the last slot: no location (-1)
+        hit[[self.index[i] for i in location_ids if i in self.index]] = True
+        return self.frame.take(np.flatnonzero(hit[self.codes]))
+
+
 def store_figures(
     events: pd.DataFrame | None,
     history: pd.DataFrame | None,
@@ -187,10 +220,12 @@ def store_comparison(
     groups = location_groups(locations, by)
     info = _location_info(locations)
     fair = returning_comparable
+    current, earlier, past = _ByLocation(events), _ByLocation(previous), _ByLocation(history)
     rows = []
     for key, ids in groups.items():
-        now = store_figures(events, history, ids, bounce_threshold_min)
-        before = store_figures(previous, history, ids, bounce_threshold_min, returning=fair)
+        here = past.at(ids)  # the history at these locations only, for the returning share
+        now = store_figures(current.at(ids), here, ids, bounce_threshold_min)
+        before = store_figures(earlier.at(ids), here, ids, bounce_threshold_min, returning=fair)
         if by == BY_LOCATION:
             meta = info.get(key, {})
             name = meta.get("name") or key
@@ -210,7 +245,7 @@ def store_comparison(
             row[figure] = now[figure]
             row[f"{figure}_previous"] = before[figure]
             row[f"{figure}_change"] = change(now[figure], before[figure], unit)
-        row["trend"] = daily_visits(events, ids, start, end)
+        row["trend"] = daily_visits(current.at(ids), ids, start, end)
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
