@@ -81,5 +81,7 @@ ui.begin_run(ctx)
 try:
     navigation.run()
 finally:
-    ui.write_address()
-    ui.end_run()
+    try:
+        ui.write_address()
+    finally:
+        ui.end_run()

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -710,6 +710,13 @@ def write_address() -> None:
     if params != current:
         st.query_params.from_dict(params)
     st.session_state[_K_URL_WRITTEN] = params
+
+
+def stop_page() -> NoReturn:
+    """End the page's run here, its view written into the page address first: after a plain
+    ``st.stop()`` Streamlit sends nothing more, so the address would keep the old view."""
+    write_address()
+    st.stop()
 
 
 def sidebar_filters(

@@ -37,7 +37,7 @@ history = ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days))
 summary = cm.campaign_summary(history, ctx.start, ctx.end)
 if summary.empty:
     st.info("No campaign was sent on the chosen days. Pick other dates in the sidebar.")
-    st.stop()
+    ui.stop_page()
 
 st.subheader("Every campaign")
 table = summary.assign(

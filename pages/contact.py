@@ -50,7 +50,7 @@ elif len(matches) > 1:
         key="contact_matches_table",
         column_config={people.CREATED: st.column_config.DatetimeColumn("Signed up", format=WHEN)},
     )
-    st.stop()
+    ui.stop_page()
 known = contact_id is not None and (
     len(matches) == 1 or bool((ctx.all_events[schema.CONTACT_ID] == contact_id).fillna(False).any())
 )
@@ -78,7 +78,7 @@ if not contact_id:
     ui.download_csv(
         active, what="most-active-contacts", ctx=ctx, key="contact_active_csv", readable=True
     )
-    st.stop()
+    ui.stop_page()
 
 events = ui.contact_events(ctx, contact_id)
 if events.empty:
@@ -86,7 +86,7 @@ if events.empty:
         "No events found for that contact id. Check the id (it is the Cloud4Wi customer id), "
         "or open a contact from a table on another page."
     )
-    st.stop()
+    ui.stop_page()
 
 summary = cm.contact_summary(events, contact_id)
 st.code(contact_id, language=None)

@@ -82,7 +82,7 @@ rule = fm.ONE_MESSAGE_RULE if follow == "one" else fm.ANY_CAMPAIGN_RULE
 st.info(f"{fm.COUNTING_RULE}\n\n{rule}", icon=":material/rule:")
 if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
-    st.stop()
+    ui.stop_page()
 
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
@@ -135,7 +135,7 @@ if result.entered == 0:
         "Nobody had the first step's event in the selected dates and locations. Try a longer "
         "date range or another first step."
     )
-    st.stop()
+    ui.stop_page()
 
 st.subheader("Step by step")
 st.plotly_chart(charts.funnel_chart(result.steps), key="funnels_chart")

@@ -165,7 +165,7 @@ if summary.empty:
         "No geofence activity in the loaded data. Geofences appear once your app reports "
         "arrivals or visits (geo_arriving / geo_visit events)."
     )
-    st.stop()
+    ui.stop_page()
 
 if selected:
     st.subheader("Activity per day")

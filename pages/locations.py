@@ -48,7 +48,7 @@ if ctx.location_ids:
     locations = locations.loc[locations["id"].astype(str).isin(ctx.location_ids)]
 if locations.empty:
     st.info("No locations in this account (or none chosen in the sidebar).")
-    st.stop()
+    ui.stop_page()
 
 c1, c2 = st.columns([1, 2])
 by = c1.selectbox(

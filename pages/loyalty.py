@@ -20,7 +20,7 @@ st.title("Loyalty")
 span = ctx.history_span
 if span is None:
     st.info("No events loaded yet. Loyalty needs WiFi visits.")
-    st.stop()
+    ui.stop_page()
 last_complete = min(span[1], ui.utc_today() - dt.timedelta(days=1))
 st.caption(
     f"Selected dates {formatting.format_range(ctx.start, ctx.end)}. The loaded history goes "
