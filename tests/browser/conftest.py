@@ -130,6 +130,24 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def demo_app(start_app) -> AppServer:
+    """The dashboard on the demo organization, one per test module."""
+    return start_app()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab (its own cookies and storage) that accepts downloads."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+def assert_no_exception(page: Page) -> None:
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
 def open_page(page: Page, url: str) -> None:
     """Go to ``url`` and wait until the script has run and the page's title is drawn."""
     page.goto(url, wait_until="domcontentloaded", timeout=PAGE_TIMEOUT_MS)

@@ -7,31 +7,22 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from c4w import audience, demo, schema
 from c4w import contacts as ct
 
-from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot, wait_for_app
+from .conftest import (
+    DEMO_EVENTS,
+    PAGE_TIMEOUT_MS,
+    AppServer,
+    assert_no_exception,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def demo_app(start_app) -> AppServer:
-    return start_app()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def no_exception(page: Page) -> None:
-    expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
 def people():
@@ -55,7 +46,7 @@ def download_audience(page: Page) -> tuple[str, list[dict[str, str]]]:
 
 def test_campaigns_page_and_its_audience_with_and_without_reveal(demo_app: AppServer, page: Page):
     open_page(page, f"{demo_app.url}/campaigns")
-    no_exception(page)
+    assert_no_exception(page)
     expect(page.locator("[data-testid='stMain'] h1").first).to_have_text("Campaigns")
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
     expect(page.locator("[data-testid='stPlotlyChart']").nth(1)).to_be_attached(
@@ -79,7 +70,7 @@ def test_campaigns_page_and_its_audience_with_and_without_reveal(demo_app: AppSe
 
     page.get_by_text("Show full emails and phone numbers").click()
     wait_for_app(page)
-    no_exception(page)
+    assert_no_exception(page)
     name, shown = download_audience(page)
     assert [r["contact_id"] for r in shown] == [r["contact_id"] for r in rows]
     for row in shown:
@@ -102,7 +93,7 @@ def test_contact_search_by_email(demo_app: AppServer, page: Page):
     box.fill(email)
     box.press("Enter")
     wait_for_app(page)
-    no_exception(page)
+    assert_no_exception(page)
     expect(page.locator("[data-testid='stMetric']").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     assert f"contact={contact_id}" in page.url and "%40" not in page.url and "@" not in page.url
     local, _, domain = email.partition("@")

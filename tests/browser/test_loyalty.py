@@ -5,35 +5,25 @@ that store."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from c4w import demo
 
-from .conftest import PAGE_TIMEOUT_MS, AppServer, open_page, screenshot, wait_for_app
+from .conftest import (
+    PAGE_TIMEOUT_MS,
+    AppServer,
+    assert_no_exception,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def demo_app(start_app) -> AppServer:
-    return start_app()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def no_exception(page: Page) -> None:
-    expect(page.locator("[data-testid='stException']")).to_have_count(0)
-
-
 def test_loyalty_page_draws_cohorts_buckets_and_lifecycle(demo_app: AppServer, page: Page) -> None:
     open_page(page, f"{demo_app.url}/loyalty?range=90d")
-    no_exception(page)
+    assert_no_exception(page)
     expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Loyalty")
     charts = page.locator("[data-testid='stPlotlyChart']")
     expect(charts.nth(3)).to_be_attached(timeout=PAGE_TIMEOUT_MS)
@@ -47,7 +37,7 @@ def test_a_locations_row_opens_the_visits_page_filtered_to_it(
     demo_app: AppServer, page: Page
 ) -> None:
     open_page(page, f"{demo_app.url}/locations?range=7d")
-    no_exception(page)
+    assert_no_exception(page)
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
     expect(page.locator("[data-testid='stMetric']").first).to_be_visible()  # the movers
     screenshot(page, "locations")
@@ -59,7 +49,7 @@ def test_a_locations_row_opens_the_visits_page_filtered_to_it(
     page.get_by_role("button", name="Visits", exact=True).click()
     expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Visits")
     wait_for_app(page)
-    no_exception(page)
+    assert_no_exception(page)
     expect(page).to_have_url(f"{demo_app.url}/visits?range=7d&loc={location}")
     sidebar = page.locator("[data-testid='stSidebar']")
     expect(sidebar.get_by_text("Copperline LoDo")).to_be_visible()
@@ -67,7 +57,7 @@ def test_a_locations_row_opens_the_visits_page_filtered_to_it(
 
 def test_geofence_map_opens_fitted_to_the_busiest_city(demo_app: AppServer, page: Page) -> None:
     open_page(page, f"{demo_app.url}/geofences")
-    no_exception(page)
+    assert_no_exception(page)
     deck = page.locator("[data-testid='stDeckGlJsonChart']")
     expect(deck.first.locator("canvas").first).to_be_attached(timeout=PAGE_TIMEOUT_MS)
     # quick picks: one per city cluster, the busiest chosen, and "Everything"
@@ -81,7 +71,7 @@ def test_geofence_map_opens_fitted_to_the_busiest_city(demo_app: AppServer, page
     wait_for_app(page)
     page.wait_for_timeout(1500)
     deck.first.screenshot(path=str(screenshot_path("geofences-map-everything")))
-    no_exception(page)
+    assert_no_exception(page)
 
 
 def screenshot_path(name: str):

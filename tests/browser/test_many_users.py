@@ -95,9 +95,7 @@ def own_filters(preset: str, locations: list[str]) -> Callable[[dict], bool]:
         params = params_of(seen)
         # the default preset is left out of the address
         shown = params.get("range", [ui.DEFAULT_PRESET])
-        return shown == [preset] and sorted(params.get("loc", [])) == sorted(
-            locations
-        )
+        return shown == [preset] and sorted(params.get("loc", [])) == sorted(locations)
 
     return check
 
@@ -154,7 +152,9 @@ def test_three_sessions_share_the_cache_and_keep_their_own_filters(
         a.locator("[role='option']").filter(has_text=place["name"]).first.click()
         a.keyboard.press("Escape")
         settle(a, "Contact", own_filters("7d", [place["id"]]))
-        box_a = a.locator("[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']")
+        box_a = a.locator(
+            "[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']"
+        )
         box_a.fill(contact)
         box_a.press("Enter")
         seen = settle(a, "Contact", lambda s: params_of(s).get("contact") == [contact])

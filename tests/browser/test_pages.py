@@ -10,11 +10,18 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from c4w import demo, formatting, schema
 
-from .conftest import DEMO_EVENTS, PAGE_TIMEOUT_MS, AppServer, open_page, screenshot
+from .conftest import (
+    DEMO_EVENTS,
+    PAGE_TIMEOUT_MS,
+    AppServer,
+    assert_no_exception,
+    open_page,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +33,6 @@ PAGES = {
     "funnels": ("funnels", 1, 0),
     "geofences": ("geofences", 1, 1),
 }
-
-
-@pytest.fixture(scope="module")
-def demo_app(start_app) -> AppServer:
-    return start_app()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def assert_charts_drawn(page: Page, plotly: int, maps: int) -> None:
@@ -54,10 +48,6 @@ def assert_charts_drawn(page: Page, plotly: int, maps: int) -> None:
         deck = page.locator("[data-testid='stDeckGlJsonChart']")
         expect(deck.first).to_be_attached(timeout=PAGE_TIMEOUT_MS)
         expect(deck.first.locator("canvas").first).to_be_attached(timeout=PAGE_TIMEOUT_MS)
-
-
-def assert_no_exception(page: Page) -> None:
-    expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
 def test_a_shared_link_opened_first_after_start_gets_the_whole_frame(
