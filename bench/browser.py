@@ -34,7 +34,8 @@ SNAPSHOT_JS = """() => {
   const tags = side ? Array.from(side.querySelectorAll(
       "[data-testid='stMultiSelect'] [data-tag] span[title]")).map(e => e.getAttribute("title"))
     : [];
-  const contact = document.querySelector("[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']");
+  const contact = document.querySelector(
+      "[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']");
   const errors = Array.from(document.querySelectorAll("[data-testid='stException']"));
   return {
     state: app ? app.getAttribute("data-test-script-state") : null,

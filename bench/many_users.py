@@ -461,7 +461,9 @@ class Session:
             await self.go_to_page(CONTACT_PAGE)
             await self.settle("page", time.monotonic())
         contact = self.rng.choice([c for c in self.contacts if c != self.want.contact])
-        box = self.page.locator("[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']")
+        box = self.page.locator(
+            "[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']"
+        )
         await box.fill(contact)
         await box.press("Enter")
         self.want.contact = contact
