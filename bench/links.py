@@ -28,9 +28,7 @@ import asyncio
 import datetime as dt
 import re
 import secrets
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +45,7 @@ from bench.many_users import (
     start_app,
     start_sandbox,
 )
+from bench.views import build_copy
 
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # what a build says when it gives up on a hung API (older builds: "could not be reached")
@@ -58,19 +57,6 @@ STEP_DAYS = 4
 def link_starts(today: dt.date, links: int) -> list[dt.date]:
     """The start day of each link: 30, 34, 38... days before ``today``."""
     return [today - dt.timedelta(days=FIRST_DAYS_BACK + STEP_DAYS * i) for i in range(links)]
-
-
-def baseline_copy(revision: str) -> Path:
-    """The project at ``revision``, unpacked into a temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="c4w-baseline-"))
-    archive = folder / "build.tar"
-    subprocess.run(
-        ["git", "archive", "--format=tar", "-o", str(archive), revision], cwd=ROOT, check=True
-    )
-    with tarfile.open(archive) as tar:
-        tar.extractall(folder, filter="data")
-    archive.unlink()
-    return folder
 
 
 async def walk(base_url: str, starts: list[dt.date], today: dt.date, timeout: float) -> int:
@@ -201,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     token = "bench-" + secrets.token_hex(16)
     builds = {"this build": ROOT}
     if args.baseline:
-        builds = {f"baseline {args.baseline}": baseline_copy(args.baseline), **builds}
+        builds = {f"baseline {args.baseline}": build_copy(args.baseline), **builds}
     print(f"starting the sandbox API over {args.events:,} events…", flush=True)
     sandbox = start_sandbox(args.events, token)
     results = {}
