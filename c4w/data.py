@@ -222,6 +222,9 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
             if time.monotonic() - waited > 900:
                 raise
             time.sleep(1.0)
+            continue
+        if not _demo_built(store, day):  # a demo ending before ``day`` would be rewritten forever
+            raise RuntimeError(f"the demo organization was written but does not reach {day}")
     _remove_older_demos(folder)
     built = store.last_updated() or now()
     return Handle(store, f"demo:{folder}", is_demo=True, built_at=built)
@@ -240,7 +243,8 @@ def _write_demo(store: Any, n_events: int | None) -> None:
     from c4w import demo
     from c4w.store.demo import write_demo_store
 
-    write_demo_store(store, demo.build_demo(n_events))
+    this_hour = now().replace(minute=0, second=0, microsecond=0)
+    write_demo_store(store, demo.build_demo(n_events, end=this_hour))
 
 
 def _remove_older_demos(folder: Path) -> None:

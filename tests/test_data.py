@@ -304,7 +304,10 @@ def test_the_demo_is_written_into_a_store_and_read_back(
     assert list(tmp_path.glob("demo-store/3000-*/org=demo/day=*"))  # written under the cache
     first = frame[schema.CREATED_AT].min().date()
     last = frame[schema.CREATED_AT].max().date()
-    assert span == (first, last)
+    # the stored days are the demo's whole window: its 90 days up to today, quiet days included
+    today = data.now().date()
+    assert span == (today - dt.timedelta(days=90), today)
+    assert span[0] <= first and last <= span[1]
     week = (last - dt.timedelta(days=6), last)
     read = data.read_view(source, *week).events
     lo = pd.Timestamp(week[0], tz="UTC")
@@ -314,3 +317,19 @@ def test_the_demo_is_written_into_a_store_and_read_back(
     # no fetch plan for the demo: its store is complete
     plan = data.plan_view(source, *week)
     assert plan.job is None and not plan.missing
+
+
+def test_just_after_midnight_a_small_demo_reaches_today_though_today_has_no_event_yet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("C4W_DEMO_EVENTS", "60")
+    for name in LIVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(data, "now", Clock(dt.datetime(2024, 3, 10, 0, 20, tzinfo=dt.UTC)))
+    source = data.Source("demo")
+    assert data.history_span(source) == (dt.date(2023, 12, 11), dt.date(2024, 3, 10))
+    assert data.read_view(source, dt.date(2024, 3, 10), dt.date(2024, 3, 10)).events.empty
+    whole = data.read_view(source, dt.date(2023, 12, 11), dt.date(2024, 3, 10)).events
+    assert len(whole) == 60
+    assert data.plan_view(source, dt.date(2024, 3, 4), dt.date(2024, 3, 10)).job is None

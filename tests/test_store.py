@@ -168,6 +168,21 @@ def test_the_demo_written_day_by_day_reads_back_as_the_demo_frame(tmp_path):
     assert back.dtypes.astype(str).to_dict() == expected.dtypes.astype(str).to_dict()
 
 
+
+def test_a_demo_ending_at_midnight_stores_every_day_of_its_window_quiet_ones_included(tmp_path):
+    # ending at 00:00 the demo has no event on its last day; 60 events over 90 days leave many
+    # days quiet. Each is stored as a complete day with no events, so the store reaches the end.
+    org = demo.build_demo(60, end=dt.datetime(2024, 3, 10, 0))
+    store = EventStore(tmp_path, org.org_id)
+    assert write_demo_store(store, org, FETCHED) == 60
+    states = store.day_states()
+    assert min(states) == dt.date(2023, 12, 11) and max(states) == dt.date(2024, 3, 10)
+    assert len(states) == 91  # 2023-12-11 .. 2024-03-10, both included
+    assert all(state.complete for state in states.values())
+    quiet = [day for day, state in states.items() if state.events == 0]
+    assert dt.date(2024, 3, 10) in quiet and len(quiet) >= 91 - 60
+    assert sum(state.events for state in states.values()) == 60
+
 # --- SQL and a second engine --------------------------------------------------------------------
 def test_duckdb_sees_the_events_view_with_its_hive_columns(store):
     write(store, MAR5, three_events())

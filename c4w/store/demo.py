@@ -12,7 +12,7 @@ import pandas as pd
 
 from c4w import frame, schema
 from c4w.demo import DemoOrg
-from c4w.store.store import EventStore
+from c4w.store.store import EventStore, days_between
 
 
 def write_events(
@@ -45,23 +45,25 @@ def write_demo_store(
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write the demo organization ``org`` into ``store``, parsing one UTC day at a time; every
-    day counts as complete. ``progress(days_done, days_total)`` after each day. Returns the
-    number of events written."""
+    day of its window counts as complete, a day without events included (a small demo has
+    quiet days, and today has none before its first hour). ``progress(days_done, days_total)``
+    after each day. Returns the number of events written."""
     fetched_at = fetched_at or dt.datetime.now(dt.UTC)
     seconds = np.asarray(org.created_at, dtype=np.int64)
-    day_numbers = seconds // 86_400
-    edges = np.flatnonzero(np.diff(day_numbers)) + 1
-    starts = np.concatenate([[0], edges]) if len(seconds) else np.zeros(0, np.int64)
-    stops = np.concatenate([edges, [len(seconds)]]) if len(seconds) else np.zeros(0, np.int64)
+    days = days_between(org.start.date(), org.end.date())
+    midnights = np.array(
+        [int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp()) for d in days]
+    )
+    starts = np.searchsorted(seconds, midnights, side="left")
+    stops = np.searchsorted(seconds, midnights + 86_400, side="left")
     written = 0
     with store.write_lock():
-        for i, (lo, hi) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
-            day = dt.date(1970, 1, 1) + dt.timedelta(days=int(day_numbers[lo]))
+        for i, (day, lo, hi) in enumerate(zip(days, starts.tolist(), stops.tolist(), strict=True)):
             events = frame.events_frame(org.body(slice(lo, hi)))
             state = store.write_day(
                 day, events, complete=True, api_count=hi - lo, fetched_at=fetched_at
             )
             written += state.events
             if progress is not None:
-                progress(i + 1, len(starts))
+                progress(i + 1, len(days))
     return written
