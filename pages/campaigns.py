@@ -160,6 +160,10 @@ if up.enough:
         f"({up.method}); incremental visits {low:+,.0f} to {high:+,.0f}. "
         f"{up.recipients:,} recipients against {up.baseline_guests:,} guests in the baseline."
     )
+elif up.reason:
+    back[2].metric("Uplift", "Not comparable", help=at.HELP["uplift"])
+    back[3].metric("Incremental visits", "Not comparable", help=at.HELP["incremental"])
+    st.warning(f"{at.BASELINES[str(baseline)]}: {up.reason}. Pick another baseline above.")
 else:
     back[2].metric("Uplift", "Not enough data", help=at.HELP["uplift"])
     back[3].metric("Incremental visits", "Not enough data", help=at.HELP["incremental"])

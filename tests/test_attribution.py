@@ -229,6 +229,69 @@ def test_comparable_guests_exclude_those_sent_another_campaign_around_the_send()
     assert sorted(found.baseline_guests[schema.CONTACT_ID]) == ["p1", "p3"]
 
 
+def _before_case() -> tuple[pd.DataFrame, pd.Series]:
+    """51 recipients sent on 5 Mar 10:00. r0..r39 known since January: r0..r11 returned,
+    r4..r11 also visited in the days before. r40..r49 signed up 1 hour before the send (their
+    sign-up visit is in the days before; none returned). r50, known since January, visited
+    before and did not return, and was sent another campaign on 3 Mar."""
+    t = pd.Timestamp("2024-03-05 10:00", tz="UTC")
+    ids = [f"r{i}" for i in range(51)]
+    people = pd.DataFrame(
+        {
+            schema.CONTACT_ID: ids,
+            cm.SEND_AT: [t] * 51,
+            at.RETURNED: [i < 12 for i in range(51)],
+            at.BEFORE: [4 <= i < 12 or i >= 40 for i in range(51)],
+        }
+    )
+    old, new = pd.Timestamp("2024-01-10", tz="UTC"), t - pd.Timedelta(hours=1)
+    known = pd.Series({c: new if 40 <= i < 50 else old for i, c in enumerate(ids)})
+    return people, known
+
+
+def test_same_guests_before_leaves_out_new_guests_and_those_sent_another_campaign() -> None:
+    people, known = _before_case()
+    other = np.array([i == 50 for i in range(51)])
+    up = at.uplift_before(people, known, 7, other_before=other)
+    # kept r0..r39: after only r0..r3 (b = 4), before only none (c = 0): d = 4/40,
+    # se = sqrt(4 - 16/40)/40
+    assert (up.recipients, up.returned, up.baseline_returned) == (40, 12, 8)
+    assert up.uplift == pytest.approx(0.1)
+    assert up.high - up.uplift == pytest.approx(1.959964 * math.sqrt(3.6) / 40, abs=1e-6)
+    assert up.enough and up.reason == ""
+
+
+def test_same_guests_before_is_not_fair_after_a_sign_up() -> None:
+    people, known = _before_case()
+    newer = known.copy()
+    newer[[f"r{i}" for i in range(20, 40)]] = newer["r40"]  # now 30 of 51 signed up just before
+    up = at.uplift_before(people, newer, 7)
+    assert not up.enough and math.isnan(up.uplift)
+    assert up.reason.startswith("not a fair baseline here: 59% of the recipients were first")
+
+
+def test_same_guests_before_is_not_fair_for_a_win_back_or_a_short_history() -> None:
+    people, known = _before_case()
+    # 10% of the recipients visited in the 28 days before, against 50% of the other guests
+    up = at.uplift_before(people, known, 7, recent=(0.1, 0.5))
+    assert not up.enough and "10% of the recipients visited" in up.reason
+    assert "against 50% of the other guests" in up.reason
+    # 40% against 50%: not under half, a figure
+    assert at.uplift_before(people, known, 7, recent=(0.4, 0.5)).enough
+    held = pd.Timestamp("2024-03-01", tz="UTC")  # only 4 days before the send
+    up = at.uplift_before(people, known, 7, held_from=held)
+    assert not up.enough and "the history held starts on 01 Mar 2024" in up.reason
+
+
+def test_a_holdout_is_no_comparison_for_guests_picked_by_their_visits() -> None:
+    people = _group("r", "L1", 40, 10)
+    holdout = _group("h", "L1", 40, 4)
+    assert at.uplift_holdout(people, holdout, (0.3, 0.4)).enough
+    for recent in ((0.1, 0.4), (0.9, 0.4)):
+        up = at.uplift_holdout(people, holdout, recent)
+        assert not up.enough and up.reason.startswith("no comparable guests in the holdout")
+
+
 # --- the demo's seeded uplift --------------------------------------------------------------------
 DEMO_END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 # Campaigns sent to a random share of everyone: the holdout is a fair comparison for them. The
