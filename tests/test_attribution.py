@@ -337,18 +337,77 @@ def test_a_campaign_with_no_effect_has_a_holdout_interval_around_zero(seeded, na
     assert up.enough and up.low <= 0 <= up.high, (name, up)
 
 
-BROADCASTS = [n for n in demo.SEEDED_UPLIFT if n != demo.WELCOME_EMAIL[0]]
+# Every baseline against every seeded campaign, on a small demo. The expected value is the
+# share of recipients the demo itself brought in (DemoOrg.brought, drawn to SEEDED_UPLIFT);
+# where a baseline gives no figure, the reason it must give follows from how the demo picks
+# each campaign's audience (EMAIL_CAMPAIGNS' rule and day, the welcome email after a sign-up).
+SMALL_EVENTS = 35_000
+SEEDED_NAMES = list(demo.SEEDED_UPLIFT)
+DAY_OF = {c[0]: c[1] for c in demo.EMAIL_CAMPAIGNS + demo.SMS_CAMPAIGNS}
+RULE_OF = {c[0]: c[5] for c in demo.EMAIL_CAMPAIGNS}
 
 
-@pytest.mark.parametrize("name", BROADCASTS)
-def test_comparable_guests_come_near_the_seeded_uplift(seeded, name):
-    # Comparable guests are matched on home store and visit history only, not drawn at random,
-    # so their estimate is checked loosely: within 5 points of the seeded uplift. (The welcome
-    # email goes to guests on the day they sign up: nobody is comparable to them.)
-    org = seeded[0]
+def expected_reason(name: str, baseline: str) -> str | None:
+    """The start of the message a baseline must give instead of a figure, or None."""
+    if RULE_OF.get(name) == "lapsed":  # sent to guests with no visit in 30 days
+        return {
+            "holdout": "no comparable guests in the holdout",
+            "before": "not a fair baseline here",
+        }.get(baseline)
+    if baseline == "before" and name == demo.WELCOME_EMAIL[0]:  # sent after each sign-up
+        return "not a fair baseline here"
+    if baseline == "before" and DAY_OF.get(name, 99) < 7:  # fewer than 7 days held before
+        return "not a fair baseline here: the history held starts"
+    return None
+
+
+@pytest.fixture(scope="module")
+def small_seeded():
+    org = demo.build_demo(SMALL_EVENTS, end=DEMO_END)
+    events = demo._parse_demo(org)
+    contacts = ct.contacts_frame(org.contacts)
+    start, end = events[schema.CREATED_AT].min().date(), events[schema.CREATED_AT].max().date()
+    summary = cm.campaign_summary(events, start, end).set_index(cm.CAMPAIGN)
+    return org, events, contacts, summary, start, end
+
+
+@pytest.mark.parametrize("baseline", list(at.BASELINES))
+@pytest.mark.parametrize("name", SEEDED_NAMES)
+def test_a_baseline_gives_a_figure_or_says_why_not(small_seeded, name, baseline):
+    org = small_seeded[0]
     brought, recipients = org.brought.get(name, (0, 1))
-    up = _uplift(seeded, name, "comparable")
-    assert up.enough and abs(up.uplift - brought / recipients) <= 0.05, (name, up)
+    assert brought / recipients == pytest.approx(demo.SEEDED_UPLIFT[name], abs=0.01)
+    up = _uplift(small_seeded, name, baseline)
+    reason = expected_reason(name, baseline)
+    if reason is not None:
+        assert not up.enough and up.reason.startswith(reason), (name, baseline, up)
+    elif not up.enough:  # only a group too small may go without a figure
+        assert up.reason == "" and min(up.recipients, up.baseline_guests) < at.MIN_GROUP, up
+    else:
+        assert up.low <= up.uplift <= up.high
+
+
+# A 95% interval misses now and then (and a holdout is one group of guests, so its misses
+# move together): each baseline may miss the seeded value for at most one campaign of the
+# twelve it is checked on (of twelve independent 95% intervals, two or more miss 12% of the
+# time; on this demo at most one does, and the holdout none).
+ALLOWED_MISSES = {"holdout": 0, "comparable": 1, "before": 1}
+
+
+@pytest.mark.parametrize("baseline", list(at.BASELINES))
+def test_each_baseline_holds_the_seeded_uplift_within_its_interval(small_seeded, baseline):
+    org = small_seeded[0]
+    misses, figures = [], 0
+    for name in SEEDED_NAMES:
+        up = _uplift(small_seeded, name, baseline)
+        if not up.enough:
+            continue
+        figures += 1
+        brought, recipients = org.brought.get(name, (0, 1))
+        if not up.low <= brought / recipients <= up.high:
+            misses.append((name, brought / recipients, round(up.low, 3), round(up.high, 3)))
+    assert figures >= len(SEEDED_NAMES) - 3
+    assert len(misses) <= ALLOWED_MISSES[baseline], misses
 
 
 def test_the_holdout_is_never_sent_anything(seeded):

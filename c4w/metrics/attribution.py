@@ -17,8 +17,8 @@ Rules (shown as help text on the Campaigns page):
     in the 28 days before (a win-back). Paired difference, Wald interval for paired
     proportions.
   - *Comparable guests*: guests not sent this campaign, with marketing consent (when the
-    contact says), known before the send, and sent no other campaign from N days before the
-    first send to N days after the last (that campaign's own effect would count as theirs).
+    contact says), known before the send, and sent no other campaign from N days before their
+    stand-in send to N days after it (that campaign's own effect would count as theirs).
     Each is given the median send time of the recipients of their home store (of all
     recipients when none); for a campaign sent on a trigger (most sends within a day of the
     guest being first known, as a welcome email after a sign-up) the pool is the guests first
@@ -76,7 +76,7 @@ HELP = {
     "before is under half or over twice the holdout's (a campaign that picked guests by their "
     "visits). Interval: Newcombe's hybrid score (method 10).",
     "comparable": "Guests not sent this campaign, with marketing consent, and sent no other "
-    "campaign from the chosen days before the first send to the chosen days after the last. "
+    "campaign within the chosen days before or after their stand-in send. "
     "Matched on home store, visits in the 28 days before (none, 1, 2–3, 4+) and days since the "
     "last visit (0–7, 8–28, 29–56, 57+ or never), weighted like the recipients. Each is given "
     "the median send time of their home store's recipients; for a campaign sent on a sign-up "
@@ -405,6 +405,19 @@ def recent_visit_shares(
     return float(mine.mean()), float(theirs.mean())
 
 
+def sent_other_around(people: pd.DataFrame, other_sends: pd.DataFrame, days: int) -> np.ndarray:
+    """For each guest (aligned with ``people``: ``contact_id, send_at``): whether they were sent
+    another campaign (``other_sends``: ``contact_id, at``) from ``days`` days before their send
+    to ``days`` days after it."""
+    fake = pd.DataFrame(
+        {schema.CONTACT_ID: other_sends[schema.CONTACT_ID].astype(str), "start": other_sends[AT]}
+    )
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    window = pd.Timedelta(days=days)
+    ids = people[schema.CONTACT_ID]
+    return visited_between(fake, ids, send - window, send + window, before_start=True)
+
+
 def sent_other_before(people: pd.DataFrame, other_sends: pd.DataFrame, days: int) -> np.ndarray:
     """For each recipient (aligned with ``people``): whether they were sent another campaign
     (``other_sends``: ``contact_id, at``) in the ``days`` days before their send."""
@@ -665,13 +678,12 @@ def campaign_uplift(
         pool = baseline_pool(baseline, known, consent, sent_this, sent_any, last_send)
         since = known.reindex(pool)
         pool = list(since.index[(since + lag >= first_send).to_numpy()])
-    if baseline == "comparable":
-        # Guests sent another campaign around these days carry that campaign's effect.
-        window = pd.Timedelta(days=days)
-        near = (sends[cm.AT] >= first_send - window) & (sends[cm.AT] <= last_send + window)
-        busy = set(sends.loc[near.to_numpy(), schema.CONTACT_ID])
-        pool = [c for c in pool if c not in busy]
     guests = pool_returned(pool, homes, people, visits, days, known, lag)
+    if baseline == "comparable":
+        # Guests sent another campaign within N days of their stand-in send carry that
+        # campaign's effect. (Only near it: a later win-back goes to those who stopped coming.)
+        busy = sent_other_around(guests, sends[~this.to_numpy()], days)
+        guests = guests[~busy].reset_index(drop=True)
     if baseline == "holdout":
         back = pd.Timedelta(days=HISTORY_DAYS)
 
