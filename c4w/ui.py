@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -697,25 +697,57 @@ def _wanted_address(filters: Filters) -> dict[str, list[str]]:
     return wanted
 
 
-def write_address() -> None:
+def write_address() -> dict[str, list[str]]:
     """Write this run's view into the page address in one step (``app.py`` calls it after the
-    page ran). Parameters this run does not manage (another page's choices, ``contact``) stay."""
+    page ran) and return the address's parameters. Parameters this run does not manage (another
+    page's choices, ``contact``) stay."""
+    current = _url_params()
     filters = st.session_state.get(_K_STATE)
     if not isinstance(filters, Filters):
-        return
-    current = _url_params()
+        return current
     managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
     params = {k: v for k, v in current.items() if k not in managed}
     params.update(_wanted_address(filters))
     if params != current:
         st.query_params.from_dict(params)
     st.session_state[_K_URL_WRITTEN] = params
+    return params
+
+
+def page_menu(sections: Mapping[str, Sequence[Any]]) -> None:
+    """Draw the links to every page (``sections``: heading -> ``st.Page``s) at this point of
+    the sidebar, which should be its top. Each link carries the page address's parameters, so
+    a page change is one step in the browser's history and Back returns to the view before
+    (Streamlit's own menu drops them and the run writes them back: two steps). ``finish_run``
+    draws the links again when the run changed the address."""
+    _RUN.menu = (st.sidebar.empty(), sections)
+    _RUN.menu_params = None
+    _draw_page_menu(_url_params())
+
+
+def _draw_page_menu(params: dict[str, list[str]]) -> None:
+    menu = getattr(_RUN, "menu", None)
+    if menu is None or params == getattr(_RUN, "menu_params", None):
+        return
+    slot, sections = menu
+    with slot.container(gap="small"):
+        for heading, pages in sections.items():
+            st.caption(f"**{heading.upper()}**")
+            for page in pages:
+                st.page_link(page, query_params=params)
+    _RUN.menu_params = params
+
+
+def finish_run() -> None:
+    """The end of every run, a stopped one included: the view into the page address, and the
+    page links carrying it."""
+    _draw_page_menu(write_address())
 
 
 def stop_page() -> NoReturn:
     """End the page's run here, its view written into the page address first: after a plain
     ``st.stop()`` Streamlit sends nothing more, so the address would keep the old view."""
-    write_address()
+    finish_run()
     st.stop()
 
 
