@@ -425,9 +425,9 @@ class _ProgressBar:
             fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
             done = f"{counter.pages} pages"
         text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
-        if counter.retry_at is not None and counter.retry_at > time.time():
+        if counter.waiting():
             text = fetch_progress_text(counter.events, counter.pages, counter.retry_at, time.time())
-        if silent >= 5:
+        elif silent >= 5:
             text += f" · no answer for {silent:.0f} s"
         self._placeholder.progress(fraction, text=text)
 
