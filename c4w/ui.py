@@ -588,6 +588,9 @@ def _seed_from_url(known_location_ids: Collection[str], today: dt.date) -> None:
     st.session_state[_K_COMPARE] = state.compare
     st.session_state[_K_NOTES] = notes
     st.session_state[_K_SEEDED] = True
+    # the widgets now show this address: a rerun before this run ends (a click while the page
+    # waits for data) must keep the viewer's change, not seed from the address again
+    st.session_state[_K_URL_WRITTEN] = _url_params()
 
 
 def _on_range_change() -> None:
@@ -705,12 +708,19 @@ def write_address() -> dict[str, list[str]]:
     filters = st.session_state.get(_K_STATE)
     if not isinstance(filters, Filters):
         return current
-    managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
-    params = {k: v for k, v in current.items() if k not in managed}
-    params.update(_wanted_address(filters))
+    params = _address_of_view(filters, current)
     if params != current:
         st.query_params.from_dict(params)
     st.session_state[_K_URL_WRITTEN] = params
+    return params
+
+
+def _address_of_view(filters: Filters, current: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The address of this run's view so far: ``current`` with the managed parameters (the
+    filters, the choices drawn so far) set to their values."""
+    managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
+    params = {k: v for k, v in current.items() if k not in managed}
+    params.update(_wanted_address(filters))
     return params
 
 
@@ -853,6 +863,7 @@ def sidebar_filters(
     location_ids = expand_location_choices(st.session_state.get(_K_LOCS, []), groups)
     filters = Filters(preset, start, end, location_ids, compare)
     st.session_state[_K_STATE] = filters
+    _draw_page_menu(_address_of_view(filters, _url_params()))  # usable while the page waits
     for note in notes:
         st.warning(note, icon=":material/link_off:")
     return filters, bool(reveal)
