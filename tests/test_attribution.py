@@ -175,6 +175,60 @@ def test_the_days_before_a_send_exclude_the_send_time_itself() -> None:
     assert not at.visited_between(visits, ids, send - week, send, before_start=True)[0]
 
 
+def test_days_since_the_last_visit_by_hand() -> None:
+    visits = at.visit_starts(frame())
+    ids = pd.Series(["c1", "c2", "c3", "c1"])
+    when = pd.to_datetime(
+        pd.Series(["2024-03-05 10:00", "2024-03-05 10:00", "2024-03-05 10:00", "2024-04-10 10:00"]),
+        utc=True,
+    )
+    # c1: a visit started at 09:00 the same day; c2's first visit is on 8 Mar; c3 never
+    # visits; on 10 Apr c1's last visit started on 12 Mar at 10:01, 28 days 23h59m before.
+    assert list(at.recency_band(visits, ids, when)) == [
+        "0-7",
+        "57+ or never",
+        "57+ or never",
+        "29-56",
+    ]
+
+
+def test_a_campaign_sent_on_sign_up_is_found_and_its_lag_is_the_median() -> None:
+    t = pd.Timestamp("2024-03-05 10:00", tz="UTC")
+    known = pd.Series({"a": t, "b": t, "c": t, "d": t})
+    minutes = [10, 20, 30, 5 * 24 * 60]  # d: sent five days after being known
+    people = pd.DataFrame(
+        {
+            schema.CONTACT_ID: ["a", "b", "c", "d"],
+            cm.SEND_AT: [t + pd.Timedelta(minutes=m) for m in minutes],
+        }
+    )
+    # 3 of 4 within a day: triggered; the median of those three lags is 20 minutes
+    assert at.sign_up_lag(people, known) == pd.Timedelta(minutes=20)
+    late = people.assign(**{cm.SEND_AT: [t + pd.Timedelta(days=d) for d in (0, 3, 4, 5)]})
+    assert at.sign_up_lag(late, known) is None  # 1 of 4 within a day: sent on its own days
+    pool = at.pool_send_times(
+        ["x"], pd.Series(dtype=object), people, pd.Series({"x": t}), at.sign_up_lag(people, known)
+    )
+    assert pool["x"] == t + pd.Timedelta(minutes=20)
+
+
+def test_comparable_guests_exclude_those_sent_another_campaign_around_the_send() -> None:
+    c = {schema.CAMPAIGN_ID: "C", schema.CAMPAIGN_NAME: "Other", schema.CHANNEL: "email"}
+    extra = make_events(
+        [
+            event("visit", "p1", "2024-02-20 10:30", visit_start="2024-02-20 10:00"),
+            event("visit", "p2", "2024-02-20 10:30", visit_start="2024-02-20 10:00"),
+            event("visit", "p3", "2024-02-20 10:30", visit_start="2024-02-20 10:00"),
+            event("send_email", "p2", "2024-03-11 09:00", **c),  # within 7 days after A
+            event("send_email", "p3", "2024-03-13 10:01", **c),  # 8 days after: kept
+        ]
+    )
+    history = pd.concat([frame(), extra], ignore_index=True)
+    found = at.campaign_uplift(history, pd.DataFrame(), "A", "email", START, END, 7, "comparable")
+    # c1 was sent B on 7 Mar, inside the days around A: not comparable either
+    assert sorted(found.baseline_guests[schema.CONTACT_ID]) == ["p1", "p3"]
+
+
 # --- the demo's seeded uplift --------------------------------------------------------------------
 DEMO_END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 # Campaigns sent to a random share of everyone: the holdout is a fair comparison for them. The

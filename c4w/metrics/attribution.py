@@ -12,11 +12,16 @@ Rules (shown as help text on the Campaigns page):
   - *Same guests before*: the recipients' own share with a visit in the N days before their
     send. Paired difference, Wald interval for paired proportions.
   - *Comparable guests*: guests not sent this campaign, with marketing consent (when the
-    contact says), known before the send, in the same home store and the same visit-history
-    band (WiFi or geofence visits in the 28 days before: none, 1, 2–3, 4 or more). Each is
-    given the median send time of the recipients of their home store (of all recipients when
-    none). The baseline weights each stratum's returned share by the recipients in it;
-    recipients in a stratum without a comparable guest are left out. Stratified Wald interval.
+    contact says), known before the send, and sent no other campaign from N days before the
+    first send to N days after the last (that campaign's own effect would count as theirs).
+    Each is given the median send time of the recipients of their home store (of all
+    recipients when none); for a campaign sent on a trigger (most sends within a day of the
+    guest being first known, as a welcome email after a sign-up) the pool is the guests first
+    known while it was sent, each given their own first-known time plus the recipients' median
+    lag. Strata: home store × visits in the 28 days before (none, 1, 2–3, 4 or more) × days
+    since the last visit (0–7, 8–28, 29–56, 57+ or never). The baseline weights each
+    stratum's returned share by the recipients in it; recipients in a stratum with fewer than
+    ``MIN_STRATUM`` comparable guests are left out. Stratified Wald interval.
   - *Holdout*: guests with marketing consent who were sent no campaign at all in the history
     the dashboard holds, known before the send (an org that keeps a holdout leaves them out of
     every send), with send times as for comparable guests. Two-proportion interval by
@@ -61,9 +66,13 @@ HELP = {
     "have come otherwise (with the interval's range).",
     "holdout": "Guests with marketing consent who were sent no campaign at all in the history, "
     "known before the send. Interval: Newcombe's hybrid score (method 10).",
-    "comparable": "Guests not sent this campaign, with marketing consent, in the same home store "
-    "and the same band of visits in the 28 days before (none, 1, 2–3, 4+), weighted like the "
-    "recipients. Interval: stratified Wald.",
+    "comparable": "Guests not sent this campaign, with marketing consent, and sent no other "
+    "campaign from the chosen days before the first send to the chosen days after the last. "
+    "Matched on home store, visits in the 28 days before (none, 1, 2–3, 4+) and days since the "
+    "last visit (0–7, 8–28, 29–56, 57+ or never), weighted like the recipients. Each is given "
+    "the median send time of their home store's recipients; for a campaign sent on a sign-up "
+    "(a welcome email), guests who signed up while it was sent, at the same lag after their "
+    "own sign-up. Interval: stratified Wald.",
     "before": "The same recipients' share with a visit in the same number of days before their "
     "send. Interval: Wald for paired proportions.",
 }
@@ -238,6 +247,25 @@ def visit_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> n
     return np.select([counts == 0, counts == 1, counts <= 3], ["none", "1", "2-3"], "4+")
 
 
+def recency_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> np.ndarray:
+    """Days from each contact's last visit start before ``at`` to ``at``: "0-7", "8-28",
+    "29-56", "57+ or never"."""
+    queries = pd.DataFrame(
+        {
+            "q": np.arange(len(contact_ids)),
+            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
+            "at": pd.to_datetime(at, utc=True).to_numpy(),
+        }
+    )
+    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
+    pairs = pairs[(pairs["start"] < pairs["at"]).to_numpy()]
+    last = pairs.groupby("q")["start"].max()
+    gap = np.full(len(queries), np.inf)
+    at_q = queries["at"].iloc[last.index.to_numpy()]
+    gap[last.index.to_numpy()] = (at_q.to_numpy() - last.to_numpy()) / np.timedelta64(1, "D")
+    return np.select([gap <= 7, gap <= 28, gap <= 56], ["0-7", "8-28", "29-56"], "57+ or never")
+
+
 # --- who the baselines hold ----------------------------------------------------------------------
 def known_since(contacts_created: pd.Series, events: pd.DataFrame) -> pd.Series:
     """contact_id -> when the dashboard first knows the contact: its creation time in Cloud4Wi
@@ -268,9 +296,40 @@ def baseline_pool(
     return sorted(set(ids.astype(str)) - refused - excluded)
 
 
-def pool_send_times(pool: list[str], homes: pd.Series, people: pd.DataFrame) -> pd.Series:
+TRIGGER_HOURS = 24  # a send this soon after the guest is first known follows their sign-up
+TRIGGERED_SHARE = 0.5  # a campaign is triggered when this share of its sends is that soon
+
+
+def sign_up_lag(people: pd.DataFrame, known: pd.Series) -> pd.Timedelta | None:
+    """For a campaign sent on a trigger (most recipients sent within ``TRIGGER_HOURS`` of when
+    the dashboard first knows them, e.g. a welcome email after a sign-up): the median time from
+    being known to the send. None for a campaign sent on its own days."""
+    if people.empty:
+        return None
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    since = pd.to_datetime(people[schema.CONTACT_ID].map(known), utc=True)
+    lag = (send - since).dropna()
+    # a send that is the first thing known of a guest (lag 0) says nothing about a trigger
+    soon = (lag > pd.Timedelta(0)) & (lag <= pd.Timedelta(hours=TRIGGER_HOURS))
+    if len(lag) == 0 or soon.sum() < TRIGGERED_SHARE * len(people):
+        return None
+    return lag[soon].median()
+
+
+def pool_send_times(
+    pool: list[str],
+    homes: pd.Series,
+    people: pd.DataFrame,
+    known: pd.Series | None = None,
+    lag: pd.Timedelta | None = None,
+) -> pd.Series:
     """A stand-in send time for each guest of a baseline: the median send time of the
-    recipients of their home store, or of all recipients when that store has none."""
+    recipients of their home store, or of all recipients when that store has none. For a
+    campaign sent on a trigger (``lag``, see ``sign_up_lag``): when the guest was first known
+    plus that lag."""
+    if lag is not None and known is not None:
+        times = pd.to_datetime(pd.Series(pool, dtype=object).map(known), utc=True) + lag
+        return pd.Series(times.to_numpy(), index=pd.Index(pool, dtype=object), name=SEND_AT)
     send = pd.to_datetime(people[SEND_AT], utc=True)
     r_home = people[schema.CONTACT_ID].map(homes)
     by_home = send.groupby(r_home.to_numpy()).median()
@@ -346,8 +405,10 @@ def uplift_comparable(
 
     def strata(frame: pd.DataFrame) -> pd.Series:
         home = frame[schema.CONTACT_ID].map(homes).fillna("no home store").astype(str)
-        band = visit_band(visits, frame[schema.CONTACT_ID], frame[SEND_AT])
-        return home + " · " + pd.Series(band, index=frame.index)
+        ids, at_ = frame[schema.CONTACT_ID], frame[SEND_AT]
+        band = pd.Series(visit_band(visits, ids, at_), index=frame.index)
+        recent = pd.Series(recency_band(visits, ids, at_), index=frame.index)
+        return home + " · " + band + " · " + recent
 
     r = people.assign(stratum=strata(people).to_numpy())
     c = pool.assign(stratum=strata(pool).to_numpy()) if len(pool) else pool.assign(stratum=[])
@@ -392,10 +453,16 @@ def uplift_comparable(
 
 
 def pool_returned(
-    pool: list[str], homes: pd.Series, people: pd.DataFrame, visits: pd.DataFrame, days: int
+    pool: list[str],
+    homes: pd.Series,
+    people: pd.DataFrame,
+    visits: pd.DataFrame,
+    days: int,
+    known: pd.Series | None = None,
+    lag: pd.Timedelta | None = None,
 ) -> pd.DataFrame:
     """``contact_id, send_at, returned`` for the guests of a baseline (stand-in send times)."""
-    times = pool_send_times(pool, homes, people)
+    times = pool_send_times(pool, homes, people, known, lag)
     frame = pd.DataFrame({schema.CONTACT_ID: list(pool), SEND_AT: times.to_numpy()})
     frame[SEND_AT] = pd.to_datetime(frame[SEND_AT], utc=True)
     window = pd.Timedelta(days=days)
@@ -457,9 +524,21 @@ def campaign_uplift(
         else pd.Series(dtype="datetime64[ns, UTC]")
     )
     known = known_since(created, history)
-    first_send = people[SEND_AT].min()
-    pool = baseline_pool(baseline, known, consent, sent_this, sent_any, first_send)
-    guests = pool_returned(pool, homes, people, visits, days)
+    first_send, last_send = people[SEND_AT].min(), people[SEND_AT].max()
+    lag = sign_up_lag(people, known) if baseline == "comparable" else None
+    if lag is None:
+        pool = baseline_pool(baseline, known, consent, sent_this, sent_any, first_send)
+    else:  # guests first known while the campaign was being sent, each on their own day
+        pool = baseline_pool(baseline, known, consent, sent_this, sent_any, last_send)
+        since = known.reindex(pool)
+        pool = list(since.index[(since + lag >= first_send).to_numpy()])
+    if baseline == "comparable":
+        # Guests sent another campaign around these days carry that campaign's effect.
+        window = pd.Timedelta(days=days)
+        near = (sends[cm.AT] >= first_send - window) & (sends[cm.AT] <= last_send + window)
+        busy = set(sends.loc[near.to_numpy(), schema.CONTACT_ID])
+        pool = [c for c in pool if c not in busy]
+    guests = pool_returned(pool, homes, people, visits, days, known, lag)
     if baseline == "holdout":
         return Attribution(people, uplift_holdout(people, guests), guests)
     return Attribution(people, uplift_comparable(people, guests, homes, visits), guests)
