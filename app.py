@@ -48,7 +48,9 @@ PAGES = {
         ),
     ],
 }
-navigation = st.navigation(PAGES)
+# the page links are drawn by ui.page_menu: they carry the address's filters to the next page
+navigation = st.navigation(PAGES, position="hidden")
+ui.page_menu(PAGES)
 
 source = data.current_source()
 try:
@@ -58,7 +60,7 @@ except Exception as exc:
     if not ui.is_api_error(exc):
         raise
     ui.show_error(exc)
-    st.stop()
+    ui.stop_page()
 
 filters, reveal = ui.sidebar_filters(locations, page=navigation.url_path)
 ui.glossary_popover()
@@ -74,7 +76,7 @@ except Exception as exc:
     if not ui.is_api_error(exc):
         raise
     ui.show_error(exc)
-    st.stop()
+    ui.stop_page()
 ui.data_status(ctx)
 
 ui.begin_run(ctx)
@@ -82,6 +84,6 @@ try:
     navigation.run()
 finally:
     try:
-        ui.write_address()
+        ui.finish_run()
     finally:
         ui.end_run()

@@ -15,6 +15,8 @@ CHROMIUM_ARGS = [
 ]
 CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
 # page address (after the host) -> the title drawn as the page's h1 and in the sidebar link
+# a page link of the sidebar menu (ui.page_menu), filtered by its title
+NAV_LINK = "[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']"
 PAGE_TITLES = {
     "": "Overview",
     "visits": "Visits",

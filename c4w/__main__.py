@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -141,7 +142,12 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if bar is not None:
             bar.total = progress.days_total
             bar.n = progress.days_done
-            bar.set_postfix(events=f"{progress.events:,}", refresh=False)
+            postfix = {"events": f"{progress.events:,}"}
+            if progress.retry_at is not None:  # the API asked to wait (429 with Retry-After)
+                postfix["rate limited, retrying in"] = (
+                    f"{max(0, progress.retry_at - time.time()):.0f} s"
+                )
+            bar.set_postfix(postfix, refresh=False)
             bar.refresh()
 
     client = Client(

@@ -466,12 +466,18 @@ class FetchCounter:
             name: int(getattr(progress, name, 0) or 0)
             for name in ("events", "pages", "days_done", "days_total")
         }
+        retry_at = getattr(progress, "retry_at", None)
         with self._lock:
-            if any(seen[name] > getattr(self, name) for name in seen):
-                self.changed = time.monotonic()
+            moved = any(seen[name] > getattr(self, name) for name in seen)
+            if moved or (retry_at is not None and retry_at != self.retry_at):
+                self.changed = time.monotonic()  # a page, or an answer asking to wait
             for name, value in seen.items():
                 setattr(self, name, max(getattr(self, name), value))
-            self.retry_at = getattr(progress, "retry_at", None)
+            self.retry_at = retry_at
+
+    def waiting(self) -> bool:
+        """Whether the API has asked to wait and the next try has not started yet."""
+        return self.retry_at is not None and self.retry_at > time.time()
 
 
 class NotAnsweringError(errors.NotAnsweringError):
@@ -508,7 +514,7 @@ class Job:
 
     @property
     def stalled(self) -> bool:
-        return self.running and self.silent_for() > NO_ANSWER_S
+        return self.running and self.silent_for() > NO_ANSWER_S and not self.counter.waiting()
 
 
 _JOBS: dict[tuple[str, str], Job] = {}

@@ -12,8 +12,10 @@ aside first and fetched again. Retries (429 with ``Retry-After``, 5xx, resets) a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -35,6 +37,7 @@ FETCH_WORKERS_ENV = "C4W_FETCH_WORKERS"
 # the dashboard's fetch gave 10.5 s with 4 and 4.0 s with 16. 16 is the fastest of both; 32
 # only adds requests in flight against the vendor's rate limit.
 DEFAULT_FETCH_WORKERS = 16
+WAIT_REPORT_S = 0.5  # how often a sync looks for a rate-limit wait to report while days fetch
 MAX_FETCH_WORKERS = 64
 
 
@@ -59,11 +62,14 @@ def fetch_workers(environ: Mapping[str, str] | None = None) -> int:
 
 @dataclass(frozen=True)
 class SyncProgress:
-    """How far a sync has got: days written of the days to fetch, events written so far."""
+    """How far a sync has got: days written of the days to fetch, events written so far, and
+    while the API has asked to wait (429 with Retry-After) when the next try starts
+    (``time.time()``)."""
 
     days_done: int
     days_total: int
     events: int
+    retry_at: float | None = None
 
 
 @dataclass
@@ -115,13 +121,21 @@ def days_to_fetch(
     return sorted(chosen)
 
 
-def fetch_day(client: Client, org_id: str, day: dt.date) -> _Day:
-    """One UTC day's events in one plain scroll in UTC order, with the API's count."""
+def fetch_day(
+    client: Client,
+    org_id: str,
+    day: dt.date,
+    on_wait: Callable[[float | None], None] | None = None,
+) -> _Day:
+    """One UTC day's events in one plain scroll in UTC order, with the API's count.
+    ``on_wait(retry_at)`` hears of each page's rate-limit state (None when not waiting)."""
     counts: list[int | None] = [None]
 
     def keep_count(progress: FetchProgress) -> None:
         if progress.api_count is not None:
             counts[0] = progress.api_count
+        if on_wait is not None:
+            on_wait(progress.retry_at)
 
     fetched_at = dt.datetime.now(dt.UTC)
     events = client.org_events(
@@ -170,19 +184,38 @@ def sync(
         done = 0
         if progress is not None:
             progress(SyncProgress(0, len(days), 0))
+        waits: dict[dt.date, float] = {}  # day -> when its fetch's next try starts, if waiting
+        told: float | None = None
+
+        waits_lock = threading.Lock()
+
+        def note_wait(day: dt.date, retry_at: float | None) -> None:
+            with waits_lock:
+                if retry_at is None:
+                    waits.pop(day, None)
+                else:
+                    waits[day] = retry_at
+
         with ThreadPoolExecutor(max(1, min(workers, len(days) or 1)), "c4w-sync") as pool:
             pending: set[Future[_Day]] = {
-                pool.submit(fetch_day, client, store.org_id, day) for day in days
+                pool.submit(fetch_day, client, store.org_id, day, functools.partial(note_wait, day))
+                for day in days
             }
             try:
                 while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, pending = wait(
+                        pending, timeout=WAIT_REPORT_S, return_when=FIRST_COMPLETED
+                    )
                     for future in finished:
                         fetched = future.result()
+                        note_wait(fetched.day, None)
                         _write(store, fetched, now, report)
                         done += 1
-                        if progress is not None:
-                            progress(SyncProgress(done, len(days), report.events_written))
+                    with waits_lock:
+                        waiting = max(waits.values(), default=None)
+                    if progress is not None and (finished or waiting != told):
+                        told = waiting
+                        progress(SyncProgress(done, len(days), report.events_written, told))
             finally:
                 for future in pending:
                     future.cancel()

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -425,9 +425,9 @@ class _ProgressBar:
             fraction = min(0.95, 0.05 + counter.pages / (counter.pages + 4.0))
             done = f"{counter.pages} pages"
         text = f"Fetching events from Cloud4Wi… {counter.events:,} so far ({done}, {waited:.0f} s)"
-        if counter.retry_at is not None and counter.retry_at > time.time():
+        if counter.waiting():
             text = fetch_progress_text(counter.events, counter.pages, counter.retry_at, time.time())
-        if silent >= 5:
+        elif silent >= 5:
             text += f" · no answer for {silent:.0f} s"
         self._placeholder.progress(fraction, text=text)
 
@@ -588,6 +588,9 @@ def _seed_from_url(known_location_ids: Collection[str], today: dt.date) -> None:
     st.session_state[_K_COMPARE] = state.compare
     st.session_state[_K_NOTES] = notes
     st.session_state[_K_SEEDED] = True
+    # the widgets now show this address: a rerun before this run ends (a click while the page
+    # waits for data) must keep the viewer's change, not seed from the address again
+    st.session_state[_K_URL_WRITTEN] = _url_params()
 
 
 def _on_range_change() -> None:
@@ -697,25 +700,64 @@ def _wanted_address(filters: Filters) -> dict[str, list[str]]:
     return wanted
 
 
-def write_address() -> None:
+def write_address() -> dict[str, list[str]]:
     """Write this run's view into the page address in one step (``app.py`` calls it after the
-    page ran). Parameters this run does not manage (another page's choices, ``contact``) stay."""
+    page ran) and return the address's parameters. Parameters this run does not manage (another
+    page's choices, ``contact``) stay."""
+    current = _url_params()
     filters = st.session_state.get(_K_STATE)
     if not isinstance(filters, Filters):
-        return
-    current = _url_params()
-    managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
-    params = {k: v for k, v in current.items() if k not in managed}
-    params.update(_wanted_address(filters))
+        return current
+    params = _address_of_view(filters, current)
     if params != current:
         st.query_params.from_dict(params)
     st.session_state[_K_URL_WRITTEN] = params
+    return params
+
+
+def _address_of_view(filters: Filters, current: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The address of this run's view so far: ``current`` with the managed parameters (the
+    filters, the choices drawn so far) set to their values."""
+    managed = set(FILTER_PARAMS) | {c.name for c in _run_choices()}
+    params = {k: v for k, v in current.items() if k not in managed}
+    params.update(_wanted_address(filters))
+    return params
+
+
+def page_menu(sections: Mapping[str, Sequence[Any]]) -> None:
+    """Draw the links to every page (``sections``: heading -> ``st.Page``s) at this point of
+    the sidebar, which should be its top. Each link carries the page address's parameters, so
+    a page change is one step in the browser's history and Back returns to the view before
+    (Streamlit's own menu drops them and the run writes them back: two steps). ``finish_run``
+    draws the links again when the run changed the address."""
+    _RUN.menu = (st.sidebar.empty(), sections)
+    _RUN.menu_params = None
+    _draw_page_menu(_url_params())
+
+
+def _draw_page_menu(params: dict[str, list[str]]) -> None:
+    menu = getattr(_RUN, "menu", None)
+    if menu is None or params == getattr(_RUN, "menu_params", None):
+        return
+    slot, sections = menu
+    with slot.container(gap="small"):
+        for heading, pages in sections.items():
+            st.caption(f"**{heading.upper()}**")
+            for page in pages:
+                st.page_link(page, query_params=params)
+    _RUN.menu_params = params
+
+
+def finish_run() -> None:
+    """The end of every run, a stopped one included: the view into the page address, and the
+    page links carrying it."""
+    _draw_page_menu(write_address())
 
 
 def stop_page() -> NoReturn:
     """End the page's run here, its view written into the page address first: after a plain
     ``st.stop()`` Streamlit sends nothing more, so the address would keep the old view."""
-    write_address()
+    finish_run()
     st.stop()
 
 
@@ -821,6 +863,7 @@ def sidebar_filters(
     location_ids = expand_location_choices(st.session_state.get(_K_LOCS, []), groups)
     filters = Filters(preset, start, end, location_ids, compare)
     st.session_state[_K_STATE] = filters
+    _draw_page_menu(_address_of_view(filters, _url_params()))  # usable while the page waits
     for note in notes:
         st.warning(note, icon=":material/link_off:")
     return filters, bool(reveal)

@@ -34,11 +34,13 @@ points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:
     st.caption("Geofence events carry no location: the location filter applies to the dots.")
 
+ui.url_choice(
+    "walkin", "geofences_walk_in_minutes", gm.WALK_IN_MINUTES, options=range(5, 241), parse=int
+)
 minutes = st.number_input(
     "Walk-in: a WiFi login or visit within (minutes) of the arrival",
     min_value=5,
     max_value=240,
-    value=gm.WALK_IN_MINUTES,
     step=5,
     key="geofences_walk_in_minutes",
     help=gm.LINK_RULE_HELP,
@@ -53,6 +55,7 @@ st.caption(f"**Geofence to store.** {walk_help}")
 # A click on the map picks that geofence in the list below (the list stays usable on its own).
 keys = summary[gm.GEOFENCE].tolist()
 names = dict(zip(keys, summary["name"].tolist(), strict=True))
+ui.url_choice("geofence", PICK_KEY, ALL, options=[ALL, *keys])
 state = st.session_state.get(MAP_KEY)
 clicked_objects = []
 if state is not None:
@@ -70,6 +73,9 @@ picked = left.selectbox(
     [ALL, *keys],
     format_func=lambda k: "All geofences" if k == ALL else f"{names[k]} ({k})",
     key=PICK_KEY,
+)
+ui.url_choice(
+    "colour", "geofences_color_by", next(iter(charts.COLOR_BY)), options=list(charts.COLOR_BY)
 )
 color_by = right.radio(
     "Colour circles by",

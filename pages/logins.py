@@ -16,7 +16,8 @@ MAX_HOURLY_DAYS = 31
 ctx = ui.page_context()
 st.title("WiFi logins")
 st.caption(
-    "Every time a guest connects to your guest WiFi. Times are each location's own local time."
+    "Every time a guest connects to your guest WiFi. Days and weeks are the UTC days chosen in "
+    "the sidebar; hours are each location's own local time."
 )
 
 compared, previous = ui.compare_with(ctx)

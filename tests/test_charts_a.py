@@ -180,8 +180,11 @@ def test_login_timeline_stacked_and_small_multiples(frame):
     stacked = cl.login_timeline_chart(timeline, "day", "stacked")
     assert stacked.layout.barmode == "stack"
     assert [t.name for t in stacked.data] == ["Rome &lt;b&gt;store&lt;/b&gt;", "NY store"]
-    assert all(len(t.x) == 2 for t in stacked.data)  # 2 local days
-    assert "per day (local time)" in _title(stacked)
+    assert all(len(t.x) == 2 for t in stacked.data)  # 2 UTC days: 03-05 and 03-06
+    assert "per day (UTC)" in _title(stacked)
+    assert stacked.layout.xaxis.title.text == "Day (UTC)"
+    hourly = cl.login_timeline_chart(lm.login_timeline(frame, "hour"), "hour", "stacked")
+    assert "per hour (local time)" in _title(hourly)
     panels = cl.login_timeline_chart(timeline, "day", "small_multiples")
     assert len(panels.data) == 2
     assert {t.yaxis for t in panels.data} == {"y", "y2"}  # one panel per location

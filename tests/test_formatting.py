@@ -154,8 +154,8 @@ def test_logins_and_visit_length_downloads_in_the_users_words() -> None:
         }
     )
     table = lm.login_timeline_table(timeline, "day")
-    assert list(table.columns) == ["Day (local date)", "Location", "WiFi logins"]
-    assert table["Day (local date)"].tolist() == ["2026-11-25", "2026-11-26"]
+    assert list(table.columns) == ["Day (UTC)", "Location", "WiFi logins"]
+    assert table["Day (UTC)"].tolist() == ["2026-11-25", "2026-11-26"]
     buckets = pd.DataFrame(
         {
             "group": ["All visits", "All visits"],

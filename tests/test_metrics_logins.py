@@ -46,36 +46,50 @@ def _cells(timeline: pd.DataFrame) -> dict[tuple[str, str], int]:
     }
 
 
-def test_login_timeline_days_in_local_time(frame):
+def test_login_timeline_days_are_utc_days(frame):
     timeline = lm.login_timeline(frame, "day")
-    # local days 03-03 .. 03-11 = 9 days x 2 locations; Rome (4 logins) before NY (3)
+    # UTC days 03-03 .. 03-11 = 9 days x 2 locations; Rome (4 logins) before NY (3)
     assert len(timeline) == 9 * 2
     assert timeline["location"].tolist()[:2] == ["Rome store", "NY store"]
     cells = _cells(timeline)
-    # Rome: Mon 03-04 has 00:30 and 23:59 -> 2; Tue 03-05 has 00:00 and 13:00 -> 2
+    # Rome: 03-03 23:30 -> 03-03; 22:59 and 23:00 on 03-04 -> 2; 03-05 12:00 -> 1
+    assert cells[("2024-03-03 00:00", "Rome store")] == 1
     assert cells[("2024-03-04 00:00", "Rome store")] == 2
-    assert cells[("2024-03-05 00:00", "Rome store")] == 2
-    assert cells[("2024-03-03 00:00", "Rome store")] == 0
-    # NY: Sun 03-03 23:30, Sun 03-10 23:59, Mon 03-11 00:00 -> one each day
-    assert cells[("2024-03-03 00:00", "NY store")] == 1
-    assert cells[("2024-03-10 00:00", "NY store")] == 1
-    assert cells[("2024-03-11 00:00", "NY store")] == 1
-    assert cells[("2024-03-04 00:00", "NY store")] == 0  # by UTC date it would be here
+    assert cells[("2024-03-05 00:00", "Rome store")] == 1
+    # NY: 03-04 04:30 (Sunday evening locally) is on UTC 03-04; 03:59 and 04:00 on 03-11
+    assert cells[("2024-03-04 00:00", "NY store")] == 1
+    assert cells[("2024-03-03 00:00", "NY store")] == 0  # by local date it would be here
+    assert cells[("2024-03-10 00:00", "NY store")] == 0
+    assert cells[("2024-03-11 00:00", "NY store")] == 2
     assert timeline["logins"].sum() == 7
 
 
-def test_login_timeline_weeks_start_on_local_monday(frame):
+def test_a_day_table_for_chosen_days_has_no_row_for_the_day_before():
+    # a range of 25 Nov - 1 Dec (UTC): a Los Angeles login at 25 Nov 03:00 UTC is 24 Nov
+    # 19:00 locally, yet it belongs to 25 Nov, the first chosen day
+    la = {"timezone": "America/Los_Angeles", "location_id": "L", "location_name": "LA store"}
+    rows = [
+        event(schema.LOGIN, "a", "2026-11-25 03:00", **la),
+        event(schema.LOGIN, "b", "2026-12-01 23:30", **la),
+    ]
+    table = lm.login_timeline_table(lm.login_timeline(make_events(rows), "day"), "day")
+    days = table["Day (UTC)"].tolist()
+    assert days[0] == "2026-11-25" and days[-1] == "2026-12-01" and len(days) == 7
+    assert table["WiFi logins"].sum() == 2
+
+
+def test_login_timeline_weeks_start_on_a_utc_monday(frame):
     timeline = lm.login_timeline(frame, "week")
     # weeks of Mon 02-26, 03-04, 03-11 -> 3 weeks x 2 locations
     assert len(timeline) == 3 * 2
     cells = _cells(timeline)
-    # NY Sun 03-03 23:30 local -> week of 02-26; Sun 03-10 23:59 -> week of 03-04;
-    # Mon 03-11 00:00 -> week of 03-11. Rome: all four in the week of 03-04.
-    assert cells[("2024-02-26 00:00", "NY store")] == 1
+    # Rome: Sun 03-03 23:30 UTC -> week of 02-26; the other three -> week of 03-04.
+    # NY: Mon 03-04 04:30 -> week of 03-04; both 03-11 logins -> week of 03-11.
+    assert cells[("2024-02-26 00:00", "Rome store")] == 1
+    assert cells[("2024-03-04 00:00", "Rome store")] == 3
+    assert cells[("2024-02-26 00:00", "NY store")] == 0
     assert cells[("2024-03-04 00:00", "NY store")] == 1
-    assert cells[("2024-03-11 00:00", "NY store")] == 1
-    assert cells[("2024-03-04 00:00", "Rome store")] == 4
-    assert cells[("2024-02-26 00:00", "Rome store")] == 0
+    assert cells[("2024-03-11 00:00", "NY store")] == 2
 
 
 def test_login_timeline_hours(frame):
@@ -92,7 +106,10 @@ def test_login_timeline_top_locations_and_other(frame):
     timeline = lm.login_timeline(frame, "week", top_n=1)
     # Rome kept, NY summed into "Other locations"
     assert timeline["location"].unique().tolist() == ["Rome store", "Other locations"]
-    assert _cells(timeline)[("2024-02-26 00:00", "Other locations")] == 1
+    cells = _cells(timeline)
+    # NY's UTC weeks: 03-04 04:30 in the week of 03-04, both 03-11 logins in the week of 03-11
+    assert cells[("2024-03-04 00:00", "Other locations")] == 1
+    assert cells[("2024-03-11 00:00", "Other locations")] == 2
 
 
 def test_top_locations(frame):

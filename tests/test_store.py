@@ -168,7 +168,6 @@ def test_the_demo_written_day_by_day_reads_back_as_the_demo_frame(tmp_path):
     assert back.dtypes.astype(str).to_dict() == expected.dtypes.astype(str).to_dict()
 
 
-
 def test_a_demo_ending_at_midnight_stores_every_day_of_its_window_quiet_ones_included(tmp_path):
     # ending at 00:00 the demo has no event on its last day; 60 events over 90 days leave many
     # days quiet. Each is stored as a complete day with no events, so the store reaches the end.
@@ -182,6 +181,7 @@ def test_a_demo_ending_at_midnight_stores_every_day_of_its_window_quiet_ones_inc
     quiet = [day for day, state in states.items() if state.events == 0]
     assert dt.date(2024, 3, 10) in quiet and len(quiet) >= 91 - 60
     assert sum(state.events for state in states.values()) == 60
+
 
 # --- SQL and a second engine --------------------------------------------------------------------
 def test_duckdb_sees_the_events_view_with_its_hive_columns(store):

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from c4w import demo, schema
+from c4w import data, demo, schema
 from c4w.client import Client
 from c4w.store import EventStore, StoreBusy
-from c4w.sync import DEFAULT_FETCH_WORKERS, days_to_fetch, fetch_workers, sync
+from c4w.sync import DEFAULT_FETCH_WORKERS, SyncProgress, days_to_fetch, fetch_workers, sync
 
 NOW = dt.datetime(2024, 3, 10, 12, 0, tzinfo=dt.UTC)  # the demo's last hour
 FIRST, LAST = dt.date(2023, 12, 11), dt.date(2024, 3, 10)
@@ -281,6 +281,40 @@ def test_a_429_or_503_mid_sync_loses_nothing(box, expected, tmp_path, status):
         for i in faulted:
             again = next(e for e in log[i + 1 :] if e["query"] == log[i]["query"])
             assert again["at"] - log[i]["at"] >= 0.95
+
+
+def test_a_rate_limit_wait_mid_sync_is_reported_with_when_the_next_try_starts(box, tmp_path):
+    box.add_fault(429, request=3, retry_after="2")
+    client = Client(box.url, token=box.token, workers=2)
+    store = EventStore(tmp_path, box.org_id)
+    seen: list[tuple[float, SyncProgress]] = []
+    began = time.time()
+    sync(
+        client,
+        store,
+        LAST - dt.timedelta(days=5),
+        LAST,
+        now=NOW,
+        progress=lambda p: seen.append((time.time(), p)),
+    )
+    waits = [(at, p) for at, p in seen if p.retry_at is not None]
+    assert waits, "the wait the API asked for was not reported"
+    at, first = waits[0]
+    # asked at some moment after the start, to wait 2 s from then: the next try lies ahead
+    assert began + 2 <= first.retry_at <= at + 2.5 and first.retry_at > at
+    assert seen[-1][1].retry_at is None and seen[-1][1].days_done == 6  # the wait is over
+
+
+def test_a_fetch_waiting_as_the_api_asked_is_not_called_silent():
+    counter = data.FetchCounter()
+    job = data.Job("top-up", LAST, LAST, counter=counter, started=time.monotonic() - 100)
+    counter.changed = job.started
+    assert job.stalled  # nothing heard for 100 s
+    counter(SyncProgress(0, 3, 0, retry_at=time.time() + 10))  # a 429: wait 10 s
+    assert counter.waiting() and not job.stalled
+    counter.retry_at = time.time() - 1  # the wait is over and still nothing comes
+    counter.changed -= 100
+    assert not counter.waiting() and job.stalled
 
 
 # --- the command line ---------------------------------------------------------------------------

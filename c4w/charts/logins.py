@@ -50,12 +50,15 @@ def login_timeline_chart(
     location has the same colour on every page.
     """
     word = PERIOD_WORDS.get(granularity, granularity)
-    title = f"WiFi logins per {word} (local time), by location"
+    clock = "local time" if granularity == "hour" else "UTC"
+    title = f"WiFi logins per {word} ({clock}), by location"
     if timeline.empty or timeline["logins"].sum() == 0:
         return empty_figure(title)
     locations = list(dict.fromkeys(timeline["location"]))
     when = PERIOD_FORMAT.get(granularity, "%d %b %Y")
-    x_title = "Week starting (Monday)" if granularity == "week" else "Local time"
+    x_title = {"week": "Week starting (Monday, UTC)", "day": "Day (UTC)"}.get(
+        granularity, "Local time"
+    )
     if layout == "small_multiples":
         return _small_multiples(timeline, locations[:MAX_PANELS], title, when, x_title, colours)
     n_periods = timeline["period"].nunique()

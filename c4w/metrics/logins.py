@@ -40,11 +40,11 @@ TOP_LOCATIONS_HELP = "Locations ranked by WiFi logins, with their distinct guest
 LOGIN_FREQUENCY_HELP = "How many guests logged in once, twice, ... in the period."
 
 
-def _period_start(local_ns: np.ndarray, granularity: str) -> tuple[np.ndarray, int]:
-    """Start of the hour/day/week holding each local time, and the period length (ns)."""
+def _period_start(time_ns_: np.ndarray, granularity: str) -> tuple[np.ndarray, int]:
+    """Start of the hour/day/week holding each time, and the period length (ns)."""
     if granularity == "hour":
-        return local_ns // NS_PER_HOUR * NS_PER_HOUR, NS_PER_HOUR
-    day = local_ns // NS_PER_DAY
+        return time_ns_ // NS_PER_HOUR * NS_PER_HOUR, NS_PER_HOUR
+    day = time_ns_ // NS_PER_DAY
     if granularity == "day":
         return day * NS_PER_DAY, NS_PER_DAY
     if granularity == "week":
@@ -69,20 +69,24 @@ def login_timeline(
     top_n: int | None = None,
     others: bool = True,
 ) -> pd.DataFrame:
-    """Logins per local hour, day or week and location: columns period, location, logins.
+    """Logins per hour (each location's local time), or per UTC day or week (Monday), and
+    location: columns period, location, logins.
 
-    Every period from the first to the last login is listed for every location (0 when none),
-    so gaps show. Locations come most logins first; with `top_n`, the rest are summed as
-    "Other locations" (listed last), or left out when `others` is False. Logins without a local
-    time are left out. Empty input gives an empty frame.
+    Days and weeks are the sidebar's UTC days, so a day table holds exactly the chosen days and
+    adds up to the Logins tile; hours are local, to show each store's own busy hours. Every
+    period from the first to the last login is listed for every location (0 when none), so gaps
+    show. Locations come most logins first; with `top_n`, the rest are summed as "Other
+    locations" (listed last), or left out when `others` is False. Logins without the time used
+    are left out. Empty input gives an empty frame.
     """
     columns = {"period": "datetime64[ns]", "location": "str", "logins": "int64"}
-    local = time_ns(events[schema.CREATED_AT_LOCAL])
-    rows = type_mask(events, (schema.LOGIN,)) & (local != NAT_NS)
+    column = schema.CREATED_AT_LOCAL if granularity == "hour" else schema.CREATED_AT
+    when = time_ns(events[column])
+    rows = type_mask(events, (schema.LOGIN,)) & (when != NAT_NS)
     if not rows.any():
         _period_start(np.zeros(0, dtype=np.int64), granularity)  # still checks the argument
         return empty_table(columns)
-    period, step = _period_start(local[rows], granularity)
+    period, step = _period_start(when[rows], granularity)
     location, names = _login_locations(events, rows)
     totals = np.bincount(location, minlength=len(names))
     ranked = np.lexsort((np.array(names, dtype=object).astype(str), -totals))
@@ -114,8 +118,8 @@ def login_timeline(
 
 
 def login_timeline_table(timeline: pd.DataFrame, granularity: str = "day") -> pd.DataFrame:
-    """`login_timeline` for download, in the user's words: the period (an ISO day for days and
-    weeks, "2024-03-04 09:00" for hours, local time), Location, WiFi logins."""
+    """`login_timeline` for download, in the user's words: the period (an ISO UTC day for days
+    and weeks, "2024-03-04 09:00" local time for hours), Location, WiFi logins."""
     if granularity == "hour":
         period = pd.Series(
             pd.to_datetime(timeline["period"]).dt.strftime("%Y-%m-%d %H:%M"), dtype="str"
@@ -123,7 +127,7 @@ def login_timeline_table(timeline: pd.DataFrame, granularity: str = "day") -> pd
         name = "Hour starting (local time)"
     else:
         period = formatting.iso_days(timeline["period"])
-        name = "Week starting (Monday, local date)" if granularity == "week" else "Day (local date)"
+        name = "Week starting (Monday, UTC)" if granularity == "week" else "Day (UTC)"
     return pd.DataFrame(
         {
             name: period.to_numpy(),

@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.browser import NAV_LINK
+
 from .conftest import AppServer, open_page, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -53,27 +55,43 @@ def test_moving_between_pages_keeps_the_filters_and_back_returns_to_the_view(
     open_page(page, f"{demo_app.url}/visits?range=7d&bins=10")
     settle(page)
     before = history_length(page)
-    page.locator("[data-testid='stSidebarNav']").get_by_text("WiFi logins").click()
+    page.locator(NAV_LINK).filter(has_text="WiFi logins").first.click()
     expect(page.locator("[data-testid='stMain'] h1")).to_have_text("WiFi logins")
     settle(page)
-    assert "range=7d" in page.url  # the filters follow to the next page
+    assert "/logins" in page.url and "range=7d" in page.url  # the filters follow to the page
     sidebar = page.locator("[data-testid='stSidebar']")
     main = page.locator("[data-testid='stMain']")
-    # Streamlit's own page link pushes the new page without parameters, then the run writes
-    # them: two entries; the one in between keeps the view instead of resetting it
-    added = history_length(page) - before
-    assert added in (1, 2)
-    for _ in range(added - 1):
-        page.go_back()
-        settle(page)
-        expect(page.locator("[data-testid='stMain'] h1")).to_have_text("WiFi logins")
-        expect(sidebar.get_by_text(re.compile(r"\(7 days, UTC\)"))).to_be_visible()
+    assert history_length(page) - before == 1  # one step per page change
     page.go_back()
     expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Visits")
     settle(page)
     assert "/visits" in page.url and "bins=10" in page.url
     expect(main.get_by_text(re.compile("falls in a 10-minute band"))).to_be_visible()
     expect(sidebar.get_by_text(re.compile(r"\(7 days, UTC\)"))).to_be_visible()
+    page.go_forward()
+    expect(page.locator("[data-testid='stMain'] h1")).to_have_text("WiFi logins")
+    settle(page)
+    assert "/logins" in page.url and "range=7d" in page.url
+
+
+def test_a_choice_made_on_a_page_is_in_the_links_to_the_other_pages(
+    demo_app: AppServer, page: Page
+) -> None:
+    open_page(page, f"{demo_app.url}/visits")
+    settle(page)
+    side = page.locator("[data-testid='stSidebar']")
+    side.locator("input[aria-label='Dates']").click()
+    page.locator("[role='option']").filter(has_text="Last 7 days").first.click()
+    settle(page)
+    assert "range=7d" in page.url
+    link = page.locator(NAV_LINK).filter(has_text="Overview").first
+    assert "range=7d" in (link.get_attribute("href") or "")
+    before = history_length(page)
+    link.click()
+    expect(page.locator("[data-testid='stMain'] h1")).to_have_text("Overview")
+    settle(page)
+    assert history_length(page) - before == 1 and "range=7d" in page.url
+    expect(side.get_by_text(re.compile(r"\(7 days, UTC\)"))).to_be_visible()
 
 
 def test_a_link_to_a_page_that_does_not_exist_says_so(demo_app: AppServer, page: Page) -> None:

@@ -11,6 +11,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, expect
 
+from bench.browser import NAV_LINK
 from c4w.sandbox import serve_in_thread
 
 from .conftest import PAGE_TIMEOUT_MS
@@ -51,5 +52,26 @@ def test_cancel_stops_the_wait_and_shows_the_stored_days(hung_app, browser: Brow
         expect(page.get_by_text(re.compile("Fetching was cancelled"))).to_be_visible(timeout=8000)
         assert time.monotonic() - started < 8
         expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    finally:
+        page.close()
+
+
+def test_the_sidebar_stays_usable_while_the_page_waits(hung_app, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(hung_app.url + "/", wait_until="domcontentloaded", timeout=PAGE_TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        side = page.locator("[data-testid='stSidebar']")
+        # the dates can be changed while the fetch waits ...
+        side.locator("input[aria-label='Dates']").click()
+        page.locator("[role='option']").filter(has_text="Last 7 days").first.click()
+        expect(side.get_by_text(re.compile(r"\(7 days, UTC\)"))).to_be_visible(timeout=10_000)
+        # ... and another page opened, with the dates chosen
+        started = time.monotonic()
+        page.locator(NAV_LINK).filter(has_text="Data quality").first.click()
+        page.wait_for_url(re.compile(r"/quality\?(.*&)?range=7d"), timeout=10_000)
+        assert time.monotonic() - started < 10
+        expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=10_000)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
     finally:
         page.close()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench.browser import PAGE_TITLES, SNAPSHOT_JS
+from bench.browser import NAV_LINK, PAGE_TITLES, SNAPSHOT_JS
 from c4w import ui
 from c4w.sandbox import Sandbox, serve_in_thread
 
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.browser
 
 TOKEN = "tok-many-" + secrets.token_hex(20)  # distinctive, so any leak is found by a plain search
 DEMO_EVENTS = 20_000
-NAV_LINK = "[data-testid='stSidebarNavLink']"
 # page address -> its title (the h1 and the sidebar link), in the order the sessions open them
 PAGES = PAGE_TITLES
 
