@@ -417,3 +417,14 @@ def test_the_holdout_is_never_sent_anything(seeded):
     never = consenting - set(sends[schema.CONTACT_ID].astype(str))
     share = len(never) / len(consenting)
     assert demo.HOLDOUT_SHARE <= share <= demo.HOLDOUT_SHARE + 0.1
+
+
+def test_the_pages_remembered_uplift_is_the_uplift() -> None:
+    history = frame()
+    for baseline in at.BASELINES:
+        args = (pd.DataFrame(), "A", "email", START, END, 7, baseline)
+        kept = at.remembered_uplift(history, *args)
+        again = at.campaign_uplift(history.copy(), *args)
+        pd.testing.assert_frame_equal(kept.people, again.people)
+        assert kept.uplift[:3] == again.uplift[:3]
+        assert at.remembered_uplift(history.copy(), *args) is kept

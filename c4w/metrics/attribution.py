@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
+from c4w.metrics import memo
 from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT
 
 DEFAULT_DAYS = 7
@@ -620,6 +621,41 @@ class Attribution(NamedTuple):
     baseline_guests: pd.DataFrame  # contact_id, send_at, returned (empty for "before")
 
 
+class Prepared(NamedTuple):
+    """What every campaign's attribution reads from one history and contacts frame."""
+
+    actions: pd.DataFrame  # campaigns.campaign_events(history)
+    sends: pd.DataFrame  # its sends
+    visits: pd.DataFrame  # visit_starts(history)
+    homes: pd.Series  # campaigns.home_stores(history)
+    consent: pd.Series  # contact_id -> marketing consent (empty when unknown)
+    known: pd.Series  # known_since(...)
+    held_from: pd.Timestamp  # the first event's time
+
+
+@memo.remember(size=4)
+def prepared(history: pd.DataFrame, contacts: pd.DataFrame) -> Prepared:
+    """The parts of ``campaign_uplift`` that depend on the frames only, kept for the next
+    campaign or baseline of the same frames (see ``c4w.metrics.memo``)."""
+    from c4w import contacts as ct
+    from c4w.metrics import campaigns as cm
+
+    actions = cm.campaign_events(history)
+    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    by_id = contacts.set_index(schema.CONTACT_ID) if len(contacts) else None
+    consent = by_id[ct.MARKETING_CONSENT] if by_id is not None else pd.Series(dtype="boolean")
+    created = by_id[ct.CREATED] if by_id is not None else pd.Series(dtype="datetime64[ns, UTC]")
+    return Prepared(
+        actions,
+        sends,
+        visit_starts(history),
+        cm.home_stores(history),
+        consent,
+        known_since(created, history),
+        pd.to_datetime(history[schema.CREATED_AT], utc=True).min(),
+    )
+
+
 def campaign_uplift(
     history: pd.DataFrame,
     contacts: pd.DataFrame,
@@ -636,36 +672,23 @@ def campaign_uplift(
     first and after the last, plus ``HISTORY_DAYS`` before for the comparable guests' bands);
     ``contacts`` is the contacts frame (empty when unknown: then nobody's consent is known and
     guests are known from their first event)."""
-    from c4w import contacts as ct
     from c4w.metrics import campaigns as cm
 
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {sorted(BASELINES)}, not {baseline!r}")
-    actions = cm.campaign_events(history)
+    held = prepared(history, contacts)
+    actions, visits, sends, known = held.actions, held.visits, held.sends, held.known
     people = cm.recipients(actions, campaign_id, channel, start, end)
-    visits = visit_starts(history)
     people = with_returned(people, visits, days)
     empty = pd.DataFrame({schema.CONTACT_ID: [], SEND_AT: [], RETURNED: []})
     if people.empty:
         return Attribution(people, uplift_before(people), empty)
-    homes = cm.home_stores(history)
-    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    homes, consent = held.homes, held.consent
     this = (sends[schema.CAMPAIGN_ID] == campaign_id) & (sends[schema.CHANNEL] == channel)
     sent_this = set(sends.loc[this.to_numpy(), schema.CONTACT_ID])
     sent_any = set(sends[schema.CONTACT_ID])
-    consent = (
-        contacts.set_index(schema.CONTACT_ID)[ct.MARKETING_CONSENT]
-        if len(contacts)
-        else (pd.Series(dtype="boolean"))
-    )
-    created = (
-        contacts.set_index(schema.CONTACT_ID)[ct.CREATED]
-        if len(contacts)
-        else pd.Series(dtype="datetime64[ns, UTC]")
-    )
-    known = known_since(created, history)
     if baseline == "before":
-        held_from = pd.to_datetime(history[schema.CREATED_AT], utc=True).min()
+        held_from = held.held_from
         recent = recent_visit_shares(people, visits, known)
         other = sent_other_before(people, sends[~this.to_numpy()], days)
         found = uplift_before(people, known, days, recent, other, held_from)
@@ -696,3 +719,8 @@ def campaign_uplift(
         recent = (recent_share(people), recent_share(guests))
         return Attribution(people, uplift_holdout(people, guests, recent), guests)
     return Attribution(people, uplift_comparable(people, guests, homes, visits), guests)
+
+
+# The Campaigns page's entry: one result per campaign, baseline and days, kept while the same
+# frames come back (the page reruns on every click).
+remembered_uplift = memo.remember(campaign_uplift, size=32)
