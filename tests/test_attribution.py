@@ -428,3 +428,16 @@ def test_the_pages_remembered_uplift_is_the_uplift() -> None:
         pd.testing.assert_frame_equal(kept.people, again.people)
         assert kept.uplift[:3] == again.uplift[:3]
         assert at.remembered_uplift(history.copy(), *args) is kept
+
+
+def test_no_comparable_guests_when_most_recipients_have_none_like_them() -> None:
+    people = pd.concat([_group("r", "L1", 50, 20), _group("r", "L2", 12, 5)], ignore_index=True)
+    pool = pd.concat([_group("p", "L1", 4, 1), _group("p", "L2", 40, 4)], ignore_index=True)
+    homes = pd.Series({c: c[1:3] for c in pd.concat([people, pool])[schema.CONTACT_ID]})
+    no_visits = at.visit_starts(make_events([]))
+    up = at.uplift_comparable(people, pool, homes, no_visits)
+    # L1 has 4 comparable guests (fewer than 5): only L2's 12 of the 62 recipients are covered
+    assert not up.enough and up.reason.startswith("no comparable guests: only 19% of the")
+    enough_pool = pd.concat([pool, _group("q", "L1", 1, 0)], ignore_index=True)
+    homes = pd.concat([homes, pd.Series({"qL10": "L1"})])
+    assert at.uplift_comparable(people, enough_pool, homes, no_visits).enough

@@ -26,7 +26,8 @@ Rules (shown as help text on the Campaigns page):
     lag. Strata: home store × visits in the 28 days before (none, 1, 2–3, 4 or more) × days
     since the last visit (0–7, 8–28, 29–56, 57+ or never). The baseline weights each
     stratum's returned share by the recipients in it; recipients in a stratum with fewer than
-    ``MIN_STRATUM`` comparable guests are left out. Stratified Wald interval.
+    ``MIN_STRATUM`` comparable guests are left out, and when that leaves under a quarter of
+    them there is no figure ("no comparable guests"). Stratified Wald interval.
   - *Holdout*: guests with marketing consent who were sent no campaign at all in the history
     the dashboard holds, known before the send (an org that keeps a holdout leaves them out of
     every send), with send times as for comparable guests. Two-proportion interval by
@@ -56,6 +57,7 @@ DEFAULT_DAYS = 7
 HISTORY_DAYS = 28  # the visit-history band looks this far back
 MIN_GROUP = 30
 MIN_STRATUM = 5  # comparable guests a stratum needs to be used
+MIN_COVERED = 0.25  # no comparable figure when fewer recipients than this are in used strata
 Z95 = 1.959963984540054
 RETURNED = "returned"
 BEFORE = "before"
@@ -82,7 +84,8 @@ HELP = {
     "last visit (0–7, 8–28, 29–56, 57+ or never), weighted like the recipients. Each is given "
     "the median send time of their home store's recipients; for a campaign sent on a sign-up "
     "(a welcome email), guests who signed up while it was sent, at the same lag after their "
-    "own sign-up. Interval: stratified Wald.",
+    "own sign-up. Recipients without 5 such guests are left out; no figure when that leaves "
+    "under a quarter of them. Interval: stratified Wald.",
     "before": "The same recipients' share with a visit in the same number of days before their "
     "send, leaving out recipients first known within those days or sent another campaign in "
     "them. Not a fair baseline (no figure) when most recipients are that new (a send after a "
@@ -560,6 +563,13 @@ def uplift_comparable(
     n = int(both["size_r"].sum())
     m = int(both["size_c"].sum())
     kept = r[r["stratum"].isin(both.index).to_numpy()]
+    if len(r) >= MIN_GROUP and n < MIN_COVERED * len(r):
+        reason = (
+            f"no comparable guests: only {n / len(r):.0%} of the recipients have at least "
+            f"{MIN_STRATUM} guests like them (same home store and visit history) who were not "
+            "sent it, so the campaign reached nearly everyone of their kind"
+        )
+        return _not_enough("comparable", kept, m, int(both["sum_c"].sum()), method, reason)
     if n < MIN_GROUP or m < MIN_GROUP:
         return _not_enough("comparable", kept, m, int(both["sum_c"].sum()) if m else 0, method)
     w = both["size_r"] / n
