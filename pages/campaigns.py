@@ -34,7 +34,7 @@ days = int(
 )
 reach = dt.timedelta(days=days + at.HISTORY_DAYS)
 history = ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days))
-summary = cm.campaign_summary(history, ctx.start, ctx.end)
+summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
     st.info("No campaign was sent on the chosen days. Pick other dates in the sidebar.")
     ui.stop_page()
@@ -126,7 +126,7 @@ baseline = st.radio(
     help=" ".join(f"{at.BASELINES[k]}: {at.HELP[k]}" for k in at.BASELINES),
 )
 contacts = ui.contacts_of(ctx)
-found = at.campaign_uplift(
+found = at.remembered_uplift(
     history, contacts, campaign_id, channel, ctx.start, ctx.end, days, str(baseline)
 )
 people, up = found.people, found.uplift
@@ -160,6 +160,10 @@ if up.enough:
         f"({up.method}); incremental visits {low:+,.0f} to {high:+,.0f}. "
         f"{up.recipients:,} recipients against {up.baseline_guests:,} guests in the baseline."
     )
+elif up.reason:
+    back[2].metric("Uplift", "Not comparable", help=at.HELP["uplift"])
+    back[3].metric("Incremental visits", "Not comparable", help=at.HELP["incremental"])
+    st.warning(f"{at.BASELINES[str(baseline)]}: {up.reason}. Pick another baseline above.")
 else:
     back[2].metric("Uplift", "Not enough data", help=at.HELP["uplift"])
     back[3].metric("Incremental visits", "Not enough data", help=at.HELP["incremental"])
@@ -192,7 +196,7 @@ ui.show_table(
 )
 
 st.subheader("Results by home store and by new or returning guest")
-homes = cm.home_stores(history)
+homes = at.prepared(history, contacts).homes
 names = dict(zip(ctx.locations["id"].astype(str), ctx.locations["name"].astype(str), strict=False))
 store = people[schema.CONTACT_ID].map(homes).map(lambda h: names.get(h, h))
 by_store = cm.results_by(people, store, "home_store")

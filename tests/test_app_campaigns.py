@@ -93,6 +93,25 @@ def test_campaigns_page_shows_every_campaign_and_one_in_detail():
     assert at.header[0].value in options[-1]
 
 
+def test_a_baseline_that_is_not_fair_says_why_instead_of_a_figure():
+    # The demo's welcome email follows each sign-up, which follows a visit: the same guests'
+    # days before are no baseline for it.
+    at = run_app()
+    at.switch_page("pages/campaigns.py").run()
+    welcome = next(o for o in at.selectbox(key="campaign_pick").options if "Welcome" in o)
+    at.selectbox(key="campaign_pick").set_value(welcome).run()
+    at.radio(key="campaign_baseline").set_value("before").run()
+    assert not at.exception, [e.value for e in at.exception]
+    uplift = next(m for m in at.metric if m.label == "Uplift")
+    assert uplift.value == "Not comparable"
+    warnings = [w.value for w in at.warning]
+    assert any("not a fair baseline here" in w and "sign-up" in w for w in warnings), warnings
+    # the holdout gives a figure for it
+    at.radio(key="campaign_baseline").set_value("holdout").run()
+    uplift = next(m for m in at.metric if m.label == "Uplift")
+    assert uplift.value.endswith("pts") or uplift.value == "Not enough data"
+
+
 @pytest.mark.parametrize(
     ("page", "key"),
     [

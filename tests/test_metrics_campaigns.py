@@ -172,3 +172,30 @@ def test_a_funnel_can_start_at_one_campaigns_send_and_break_down_by_its_first_me
     table = fm.funnel_breakdown(anyone, by=fm.BY_FIRST_MESSAGE).set_index("group")
     assert table["entered"].to_dict() == {"Spring": 1, "Happy hour": 1}
     assert table["overall_conversion"].to_dict() == {"Spring": 1.0, "Happy hour": 0.0}
+
+
+def test_a_remembered_function_keys_frames_by_content_and_keeps_only_its_last_results() -> None:
+    from c4w.metrics import memo
+
+    calls = []
+
+    @memo.remember(size=2)
+    def total(frame: pd.DataFrame, scale: int) -> int:
+        calls.append(scale)
+        return int(frame["x"].sum()) * scale
+
+    a = pd.DataFrame({"x": [1, 2, 3]})
+    assert total(a, 2) == 12 and total(a.copy(), 2) == 12  # an equal copy: remembered
+    assert calls == [2]
+    assert total(pd.DataFrame({"x": [1, 2, 4]}), 2) == 14  # other content: computed
+    assert total(pd.DataFrame({"x": [3, 2, 1]}), 2) == 12  # same values, other order: computed
+    assert calls == [2, 2, 2]
+    assert total(a, 2) == 12 and calls == [2, 2, 2, 2]  # size 2: the first was dropped
+    assert total(a, scale=3) == 18 and len(calls) == 5
+
+
+def test_the_pages_remembered_table_is_the_table() -> None:
+    events = make_events(rows())
+    first = cm.remembered_summary(events, START, END)
+    pd.testing.assert_frame_equal(first, cm.campaign_summary(events, START, END))
+    assert cm.remembered_summary(events.copy(), START, END) is first

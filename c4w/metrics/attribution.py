@@ -10,10 +10,15 @@ Rules (shown as help text on the Campaigns page):
   same guest a few days apart.
 - **Baselines** (the user picks one):
   - *Same guests before*: the recipients' own share with a visit in the N days before their
-    send. Paired difference, Wald interval for paired proportions.
+    send, leaving out recipients first known within those days (their sign-up visit is in
+    them) or sent another campaign in them. No figure ("not a fair baseline here") when most
+    recipients are that new (a send after a sign-up), when the history does not reach back N
+    days before most sends, or when fewer than half as many recipients as other guests visited
+    in the 28 days before (a win-back). Paired difference, Wald interval for paired
+    proportions.
   - *Comparable guests*: guests not sent this campaign, with marketing consent (when the
-    contact says), known before the send, and sent no other campaign from N days before the
-    first send to N days after the last (that campaign's own effect would count as theirs).
+    contact says), known before the send, and sent no other campaign from N days before their
+    stand-in send to N days after it (that campaign's own effect would count as theirs).
     Each is given the median send time of the recipients of their home store (of all
     recipients when none); for a campaign sent on a trigger (most sends within a day of the
     guest being first known, as a welcome email after a sign-up) the pool is the guests first
@@ -25,7 +30,9 @@ Rules (shown as help text on the Campaigns page):
   - *Holdout*: guests with marketing consent who were sent no campaign at all in the history
     the dashboard holds, known before the send (an org that keeps a holdout leaves them out of
     every send), with send times as for comparable guests. Two-proportion interval by
-    Newcombe's hybrid score method (his method 10, from two Wilson intervals).
+    Newcombe's hybrid score method (his method 10, from two Wilson intervals). No figure when
+    the recipients' share with a visit in the 28 days before is under half or over twice the
+    holdout's (the campaign picked guests by their visits).
 - **Uplift** = returned share − baseline share, with a 95% interval. "Not enough data" when a
   group has fewer than ``MIN_GROUP`` guests.
 - **Incremental visits** = uplift × recipients (guests brought in who would not have come).
@@ -42,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
-from c4w.metrics.campaigns import CLICKED, OPENED, SEND_AT
+from c4w.metrics import memo
+from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT
 
 DEFAULT_DAYS = 7
 HISTORY_DAYS = 28  # the visit-history band looks this far back
@@ -65,16 +73,22 @@ HELP = {
     "incremental": "Uplift × recipients: guests the campaign brought into a store who would not "
     "have come otherwise (with the interval's range).",
     "holdout": "Guests with marketing consent who were sent no campaign at all in the history, "
-    "known before the send. Interval: Newcombe's hybrid score (method 10).",
+    "known before the send. No figure when the recipients' share with a visit in the 28 days "
+    "before is under half or over twice the holdout's (a campaign that picked guests by their "
+    "visits). Interval: Newcombe's hybrid score (method 10).",
     "comparable": "Guests not sent this campaign, with marketing consent, and sent no other "
-    "campaign from the chosen days before the first send to the chosen days after the last. "
+    "campaign within the chosen days before or after their stand-in send. "
     "Matched on home store, visits in the 28 days before (none, 1, 2–3, 4+) and days since the "
     "last visit (0–7, 8–28, 29–56, 57+ or never), weighted like the recipients. Each is given "
     "the median send time of their home store's recipients; for a campaign sent on a sign-up "
     "(a welcome email), guests who signed up while it was sent, at the same lag after their "
     "own sign-up. Interval: stratified Wald.",
     "before": "The same recipients' share with a visit in the same number of days before their "
-    "send. Interval: Wald for paired proportions.",
+    "send, leaving out recipients first known within those days or sent another campaign in "
+    "them. Not a fair baseline (no figure) when most recipients are that new (a send after a "
+    "sign-up follows a visit), when the history held does not reach that far back, or when "
+    "fewer than half as many recipients as other guests visited in the 28 days before (a "
+    "win-back). Interval: Wald for paired proportions.",
 }
 
 
@@ -93,6 +107,7 @@ class Uplift(NamedTuple):
     high: float
     method: str
     enough: bool
+    reason: str = ""  # why there is no figure when the group is big enough but unfair
 
     @property
     def incremental(self) -> float:
@@ -340,7 +355,9 @@ def pool_send_times(
     return pd.Series(times.to_numpy(), index=pd.Index(pool, dtype=object), name=SEND_AT)
 
 
-def _not_enough(kind: str, people: pd.DataFrame, n_base: int, x_base: int, method: str) -> Uplift:
+def _not_enough(
+    kind: str, people: pd.DataFrame, n_base: int, x_base: int, method: str, reason: str = ""
+) -> Uplift:
     n, x = len(people), int(people[RETURNED].sum()) if len(people) else 0
     return Uplift(
         kind,
@@ -355,17 +372,124 @@ def _not_enough(kind: str, people: pd.DataFrame, n_base: int, x_base: int, metho
         float("nan"),
         method,
         False,
+        reason,
     )
 
 
-def uplift_before(people: pd.DataFrame) -> Uplift:
-    """Returned share against the same recipients' share in the days before their send."""
+UNFAIR_NEW_SHARE = 0.5  # "before" is unfair when more recipients than this are that new
+UNFAIR_RECENT_RATIO = 0.5  # ... or when their share with a visit in the 28 days before is
+# under half that of the other guests: chosen for not coming
+
+
+def recent_visit_shares(
+    people: pd.DataFrame, visits: pd.DataFrame, known: pd.Series
+) -> tuple[float, float]:
+    """The recipients' share with a visit in the ``HISTORY_DAYS`` days before their send, and
+    that of the other guests known by then, at the recipients' median send time."""
+    if people.empty:
+        return float("nan"), float("nan")
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    back = pd.Timedelta(days=HISTORY_DAYS)
+    mine = visited_between(visits, people[schema.CONTACT_ID], send - back, send, before_start=True)
+    at_ = send.median()
+    others = known.index[(known <= at_ - back).to_numpy()].difference(people[schema.CONTACT_ID])
+    if len(others) == 0:
+        return float(mine.mean()), float("nan")
+    ids = pd.Series(others, dtype=object)
+    theirs = visited_between(
+        visits,
+        ids,
+        pd.Series([at_ - back] * len(ids)),
+        pd.Series([at_] * len(ids)),
+        before_start=True,
+    )
+    return float(mine.mean()), float(theirs.mean())
+
+
+def sent_other_around(people: pd.DataFrame, other_sends: pd.DataFrame, days: int) -> np.ndarray:
+    """For each guest (aligned with ``people``: ``contact_id, send_at``): whether they were sent
+    another campaign (``other_sends``: ``contact_id, at``) from ``days`` days before their send
+    to ``days`` days after it."""
+    fake = pd.DataFrame(
+        {schema.CONTACT_ID: other_sends[schema.CONTACT_ID].astype(str), "start": other_sends[AT]}
+    )
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    window = pd.Timedelta(days=days)
+    ids = people[schema.CONTACT_ID]
+    return visited_between(fake, ids, send - window, send + window, before_start=True)
+
+
+def sent_other_before(people: pd.DataFrame, other_sends: pd.DataFrame, days: int) -> np.ndarray:
+    """For each recipient (aligned with ``people``): whether they were sent another campaign
+    (``other_sends``: ``contact_id, at``) in the ``days`` days before their send."""
+    fake = pd.DataFrame(
+        {schema.CONTACT_ID: other_sends[schema.CONTACT_ID].astype(str), "start": other_sends[AT]}
+    )
+    send = pd.to_datetime(people[SEND_AT], utc=True)
+    window = pd.Timedelta(days=days)
+    return visited_between(fake, people[schema.CONTACT_ID], send - window, send, before_start=True)
+
+
+def uplift_before(
+    people: pd.DataFrame,
+    known: pd.Series | None = None,
+    days: int = DEFAULT_DAYS,
+    recent: tuple[float, float] = (float("nan"), float("nan")),
+    other_before: np.ndarray | None = None,
+    held_from: pd.Timestamp | None = None,
+) -> Uplift:
+    """Returned share against the same recipients' share in the days before their send.
+
+    Only recipients first known (``known``: contact_id -> time) at least ``days`` before their
+    send count: for a newer guest the days before hold their sign-up visit, so they are not
+    ordinary days. Recipients sent another campaign in the days before (``other_before``,
+    aligned with ``people``) are left out too: that campaign's visits sit in their days before.
+    So are recipients whose days before start before ``held_from`` (the first day the history
+    holds); when that is most of them, the baseline gives no figure. It is not fair either,
+    and gives no figure (``reason``), when more than half of the recipients are that new (a
+    campaign sent on a sign-up follows a visit by construction), or when ``recent``
+    (``recent_visit_shares``) shows them chosen for not coming (a win-back): their share with
+    a visit in the 28 days before is under half the other guests'."""
     method = "Wald interval for paired proportions"
+    total = len(people)
+    if known is not None and total:
+        since = pd.to_datetime(people[schema.CONTACT_ID].map(known), utc=True)
+        send = pd.to_datetime(people[SEND_AT], utc=True)
+        settled = (since <= send - pd.Timedelta(days=days)).to_numpy(dtype=bool)
+        if total >= MIN_GROUP and (~settled).mean() > UNFAIR_NEW_SHARE:
+            reason = (
+                f"not a fair baseline here: {(~settled).mean():.0%} of the recipients were first "
+                f"known less than {days} days before their send (the send follows a sign-up, "
+                "which follows a visit), so their days before are not ordinary days"
+            )
+            return _not_enough("before", people, total, int(people[BEFORE].sum()), method, reason)
+        if held_from is not None:
+            cut = (send - pd.Timedelta(days=days) < held_from).to_numpy(dtype=bool)
+            if total >= MIN_GROUP and cut.mean() > UNFAIR_NEW_SHARE:
+                reason = (
+                    f"not a fair baseline here: the history held starts on "
+                    f"{held_from:%d %b %Y}, less than {days} days before most sends, so their "
+                    "days before are cut short"
+                )
+                return _not_enough(
+                    "before", people, total, int(people[BEFORE].sum()), method, reason
+                )
+            settled = settled & ~cut
+        people = people[settled & (True if other_before is None else ~other_before)]
     n = len(people)
     after = people[RETURNED].to_numpy(dtype=bool)
     before = people[BEFORE].to_numpy(dtype=bool)
     if n < MIN_GROUP:
         return _not_enough("before", people, n, int(before.sum()), method)
+    mine, theirs = recent
+    if mine < UNFAIR_RECENT_RATIO * theirs:
+        reason = (
+            f"not a fair baseline here: {mine:.0%} of the recipients visited in the "
+            f"{HISTORY_DAYS} days before their send against {theirs:.0%} of the other guests, "
+            "so they look chosen for not coming (a win-back); their days before say nothing of "
+            "what they would have done"
+        )
+        return _not_enough("before", people, n, int(before.sum()), method, reason)
     d, low, high = paired_wald(after, before)
     return Uplift(
         "before",
@@ -383,14 +507,31 @@ def uplift_before(people: pd.DataFrame) -> Uplift:
     )
 
 
-def uplift_holdout(people: pd.DataFrame, holdout: pd.DataFrame) -> Uplift:
-    """Returned share against the holdout's (``holdout``: ``contact_id, send_at, returned``)."""
+def uplift_holdout(
+    people: pd.DataFrame,
+    holdout: pd.DataFrame,
+    recent: tuple[float, float] = (float("nan"), float("nan")),
+) -> Uplift:
+    """Returned share against the holdout's (``holdout``: ``contact_id, send_at, returned``).
+
+    ``recent``: the recipients' and the holdout's shares with a visit in the ``HISTORY_DAYS``
+    days before the (stand-in) send. When the recipients' is under half the holdout's or over
+    twice it, they were picked by their visits (a win-back, say) and a holdout of all guests
+    is no comparison: no figure, and ``reason`` says why."""
     method = "Newcombe hybrid score interval (method 10)"
     n, m = len(people), len(holdout)
     x = int(people[RETURNED].sum()) if n else 0
     y = int(holdout[RETURNED].sum()) if m else 0
     if n < MIN_GROUP or m < MIN_GROUP:
         return _not_enough("holdout", people, m, y, method)
+    mine, theirs = recent
+    if mine < UNFAIR_RECENT_RATIO * theirs or mine > theirs / UNFAIR_RECENT_RATIO:
+        reason = (
+            f"no comparable guests in the holdout: {mine:.0%} of the recipients visited in the "
+            f"{HISTORY_DAYS} days before their send against {theirs:.0%} of the holdout, so the "
+            "campaign picked its guests by their visits"
+        )
+        return _not_enough("holdout", people, m, y, method, reason)
     d, low, high = newcombe(x, n, y, m)
     return Uplift("holdout", n, x, m, y, x / n, y / m, d, low, high, method, True)
 
@@ -480,6 +621,41 @@ class Attribution(NamedTuple):
     baseline_guests: pd.DataFrame  # contact_id, send_at, returned (empty for "before")
 
 
+class Prepared(NamedTuple):
+    """What every campaign's attribution reads from one history and contacts frame."""
+
+    actions: pd.DataFrame  # campaigns.campaign_events(history)
+    sends: pd.DataFrame  # its sends
+    visits: pd.DataFrame  # visit_starts(history)
+    homes: pd.Series  # campaigns.home_stores(history)
+    consent: pd.Series  # contact_id -> marketing consent (empty when unknown)
+    known: pd.Series  # known_since(...)
+    held_from: pd.Timestamp  # the first event's time
+
+
+@memo.remember(size=4)
+def prepared(history: pd.DataFrame, contacts: pd.DataFrame) -> Prepared:
+    """The parts of ``campaign_uplift`` that depend on the frames only, kept for the next
+    campaign or baseline of the same frames (see ``c4w.metrics.memo``)."""
+    from c4w import contacts as ct
+    from c4w.metrics import campaigns as cm
+
+    actions = cm.campaign_events(history)
+    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    by_id = contacts.set_index(schema.CONTACT_ID) if len(contacts) else None
+    consent = by_id[ct.MARKETING_CONSENT] if by_id is not None else pd.Series(dtype="boolean")
+    created = by_id[ct.CREATED] if by_id is not None else pd.Series(dtype="datetime64[ns, UTC]")
+    return Prepared(
+        actions,
+        sends,
+        visit_starts(history),
+        cm.home_stores(history),
+        consent,
+        known_since(created, history),
+        pd.to_datetime(history[schema.CREATED_AT], utc=True).min(),
+    )
+
+
 def campaign_uplift(
     history: pd.DataFrame,
     contacts: pd.DataFrame,
@@ -496,34 +672,27 @@ def campaign_uplift(
     first and after the last, plus ``HISTORY_DAYS`` before for the comparable guests' bands);
     ``contacts`` is the contacts frame (empty when unknown: then nobody's consent is known and
     guests are known from their first event)."""
-    from c4w import contacts as ct
     from c4w.metrics import campaigns as cm
 
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {sorted(BASELINES)}, not {baseline!r}")
-    actions = cm.campaign_events(history)
+    held = prepared(history, contacts)
+    actions, visits, sends, known = held.actions, held.visits, held.sends, held.known
     people = cm.recipients(actions, campaign_id, channel, start, end)
-    visits = visit_starts(history)
     people = with_returned(people, visits, days)
     empty = pd.DataFrame({schema.CONTACT_ID: [], SEND_AT: [], RETURNED: []})
-    if baseline == "before" or people.empty:
+    if people.empty:
         return Attribution(people, uplift_before(people), empty)
-    homes = cm.home_stores(history)
-    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    homes, consent = held.homes, held.consent
     this = (sends[schema.CAMPAIGN_ID] == campaign_id) & (sends[schema.CHANNEL] == channel)
     sent_this = set(sends.loc[this.to_numpy(), schema.CONTACT_ID])
     sent_any = set(sends[schema.CONTACT_ID])
-    consent = (
-        contacts.set_index(schema.CONTACT_ID)[ct.MARKETING_CONSENT]
-        if len(contacts)
-        else (pd.Series(dtype="boolean"))
-    )
-    created = (
-        contacts.set_index(schema.CONTACT_ID)[ct.CREATED]
-        if len(contacts)
-        else pd.Series(dtype="datetime64[ns, UTC]")
-    )
-    known = known_since(created, history)
+    if baseline == "before":
+        held_from = held.held_from
+        recent = recent_visit_shares(people, visits, known)
+        other = sent_other_before(people, sends[~this.to_numpy()], days)
+        found = uplift_before(people, known, days, recent, other, held_from)
+        return Attribution(people, found, empty)
     first_send, last_send = people[SEND_AT].min(), people[SEND_AT].max()
     lag = sign_up_lag(people, known) if baseline == "comparable" else None
     if lag is None:
@@ -532,13 +701,26 @@ def campaign_uplift(
         pool = baseline_pool(baseline, known, consent, sent_this, sent_any, last_send)
         since = known.reindex(pool)
         pool = list(since.index[(since + lag >= first_send).to_numpy()])
-    if baseline == "comparable":
-        # Guests sent another campaign around these days carry that campaign's effect.
-        window = pd.Timedelta(days=days)
-        near = (sends[cm.AT] >= first_send - window) & (sends[cm.AT] <= last_send + window)
-        busy = set(sends.loc[near.to_numpy(), schema.CONTACT_ID])
-        pool = [c for c in pool if c not in busy]
     guests = pool_returned(pool, homes, people, visits, days, known, lag)
+    if baseline == "comparable":
+        # Guests sent another campaign within N days of their stand-in send carry that
+        # campaign's effect. (Only near it: a later win-back goes to those who stopped coming.)
+        busy = sent_other_around(guests, sends[~this.to_numpy()], days)
+        guests = guests[~busy].reset_index(drop=True)
     if baseline == "holdout":
-        return Attribution(people, uplift_holdout(people, guests), guests)
+        back = pd.Timedelta(days=HISTORY_DAYS)
+
+        def recent_share(frame: pd.DataFrame) -> float:
+            send = frame[SEND_AT]
+            ids = frame[schema.CONTACT_ID]
+            hit = visited_between(visits, ids, send - back, send, before_start=True)
+            return float(hit.mean()) if len(hit) else float("nan")
+
+        recent = (recent_share(people), recent_share(guests))
+        return Attribution(people, uplift_holdout(people, guests, recent), guests)
     return Attribution(people, uplift_comparable(people, guests, homes, visits), guests)
+
+
+# The Campaigns page's entry: one result per campaign, baseline and days, kept while the same
+# frames come back (the page reruns on every click).
+remembered_uplift = memo.remember(campaign_uplift, size=32)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
+from c4w.metrics import memo
 
 SEND, OPEN, CLICK = "send", "open", "click"
 ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
@@ -328,3 +329,6 @@ def who_did_not_open(people: pd.DataFrame) -> pd.DataFrame:
     """The recipients with no open and no click: ``contact_id, send_at``, in send order."""
     part = people[(~people[OPENED] & ~people[CLICKED]).to_numpy()]
     return part[[schema.CONTACT_ID, SEND_AT]].sort_values(SEND_AT).reset_index(drop=True)
+
+
+remembered_summary = memo.remember(campaign_summary, size=8)  # the Campaigns page's table
