@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -682,6 +682,20 @@ def read_view(source: Source, start: dt.date, end: dt.date) -> Loaded:
     handle = store_of(source)
     as_of = handle.built_at if handle.is_demo else handle.store.last_updated()
     return Loaded(read_days(handle, start, end), as_of)
+
+
+def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str]) -> pd.DataFrame:
+    """Events of ``types`` only, of UTC days ``start..end``, as the store holds them now (no
+    fetch): from the memory cache when a cached range holds these days, else straight from the
+    store with only those rows read and nothing cached, so a narrow look at a long history
+    (every geofence event ever, say) never holds the whole history in memory."""
+    handle = store_of(source)
+    states = handle.store.day_states()
+    entry = _CACHE.covering(handle.id, start, end, states)
+    if entry is not None:
+        days = _days_of(entry.frame, start, end)
+        return days.loc[days[schema.TYPE].isin(list(types)).to_numpy()]
+    return _sorted_by_time(handle.store.read(start, end, types=list(types)))
 
 
 def history_span(source: Source) -> tuple[dt.date, dt.date] | None:

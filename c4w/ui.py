@@ -340,21 +340,26 @@ class PageContext:
         start: dt.date | None = None,
         end: dt.date | None = None,
         location_ids: Sequence[str] = (),
+        types: Sequence[str] = (),
     ) -> pd.DataFrame:
         """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
-        whole history, not only the chosen dates, optionally at some locations only. Read from
-        the store (what it holds; nothing is fetched for it), shared with every other view of
-        the same days."""
+        whole history, not only the chosen dates, optionally at some locations and of some
+        ``types`` only. Read from the store (what it holds; nothing is fetched for it), shared
+        with every other view of the same days; with ``types``, only those rows are read."""
         span = self.history_span
         if span is None:
             return self.all_events.iloc[0:0]
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
         if self.source is None or (first <= start and end <= last):
-            return slice_events(self.all_events, start, end, location_ids)
+            events = slice_events(self.all_events, start, end, location_ids)
+            return events.loc[events[schema.TYPE].isin(list(types)).to_numpy()] if types else events
         if end < start:
             return self.all_events.iloc[0:0]
-        events = data.read_view(self.source, start, end).events
+        if types:
+            events = data.read_types(self.source, start, end, types)
+        else:
+            events = data.read_view(self.source, start, end).events
         return slice_events(events, start, end, location_ids)
 
 
