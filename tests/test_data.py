@@ -291,14 +291,19 @@ def test_the_memory_budget_comes_from_the_environment(raw: str, megabytes: int) 
 
 
 # --- the demo ------------------------------------------------------------------------------------
+def demo_of_size(monkeypatch: pytest.MonkeyPatch, folder, n_events: int) -> data.Source:
+    """The demo source with ``n_events`` events, its store under ``folder``, no credentials."""
+    monkeypatch.setenv("C4W_CACHE_DIR", str(folder))
+    monkeypatch.setenv("C4W_DEMO_EVENTS", str(n_events))
+    for name in LIVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return data.Source("demo")
+
+
 def test_the_demo_is_written_into_a_store_and_read_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "3000")
-    for name in LIVE_VARS:
-        monkeypatch.delenv(name, raising=False)
-    source = data.Source("demo")
+    source = demo_of_size(monkeypatch, tmp_path, 3000)
     frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
     span = data.history_span(source)
     assert list(tmp_path.glob("demo-store/3000-*/org=demo/day=*"))  # written under the cache
@@ -322,12 +327,8 @@ def test_the_demo_is_written_into_a_store_and_read_back(
 def test_just_after_midnight_a_small_demo_reaches_today_though_today_has_no_event_yet(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "60")
-    for name in LIVE_VARS:
-        monkeypatch.delenv(name, raising=False)
+    source = demo_of_size(monkeypatch, tmp_path, 60)
     monkeypatch.setattr(data, "now", Clock(dt.datetime(2024, 3, 10, 0, 20, tzinfo=dt.UTC)))
-    source = data.Source("demo")
     assert data.history_span(source) == (dt.date(2023, 12, 11), dt.date(2024, 3, 10))
     assert data.read_view(source, dt.date(2024, 3, 10), dt.date(2024, 3, 10)).events.empty
     whole = data.read_view(source, dt.date(2023, 12, 11), dt.date(2024, 3, 10)).events
@@ -338,11 +339,7 @@ def test_just_after_midnight_a_small_demo_reaches_today_though_today_has_no_even
 def test_a_read_of_some_types_only_keeps_nothing_else_in_memory(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "3000")
-    for name in LIVE_VARS:
-        monkeypatch.delenv(name, raising=False)
-    source = data.Source("demo")
+    source = demo_of_size(monkeypatch, tmp_path, 3000)
     frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
     first, last = data.history_span(source)
     geofence = frame[frame[schema.TYPE].astype(str).isin(schema.GEOFENCE_TYPES)]
