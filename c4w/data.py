@@ -35,6 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from c4w import errors, schema
+from c4w.frame import empty_events_frame
 
 log = logging.getLogger(__name__)
 
@@ -814,7 +815,15 @@ def _stored_contacts(org_id: str) -> pd.DataFrame | None:
 def load_contact_events(
     source: Source, contact_id: str, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.DataFrame:
-    """One contact's events from the contact endpoint (live mode only)."""
+    """One contact's events: from the contact endpoint in live mode, from the whole stored
+    history for the demo (only that guest's rows are read)."""
+    if source.is_demo:
+        store = store_of(source).store
+        span = store.span()
+        if span is None:
+            return empty_events_frame()
+        first, last = start or span[0], end or span[1]
+        return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
 
 

@@ -1459,8 +1459,8 @@ def contact_id_from_url() -> str | None:
 
 
 def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
-    """Every loaded event of one contact. Live mode asks the contact endpoint (all dates);
-    demo mode takes them from the loaded demo frame. An unusable id gives an empty frame; an
+    """Every event of one contact, all dates: live mode asks the contact endpoint, the demo
+    reads the guest's rows from its whole history. An unusable id gives an empty frame; an
     API error is shown as a short message and ends the page there."""
     cleaned, problem = clean_contact_id(contact_id)
     empty = ctx.all_events.iloc[0:0]
@@ -1470,7 +1470,7 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
         return empty
     if cleaned in DOT_SEGMENTS:  # no address can carry it (HTTP drops such a path segment)
         return empty
-    if ctx.is_demo or ctx.source is None:
+    if ctx.source is None:
         everything = ctx.all_events
         return everything[(everything[schema.CONTACT_ID] == cleaned).fillna(False).to_numpy()]
     try:
