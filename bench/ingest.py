@@ -6,7 +6,11 @@ pages of 10,000 and reports the median of 3 runs of each path over the same even
 - (a) baseline: `json.loads` + `pandas.json_normalize` on every page, then `pandas.concat`;
 - (b) floor: `pyarrow.json.read_json` over the same events as newline-delimited JSON;
 - (c) project: `c4w.frame.pages_frame` over the pages (pages read on threads, one frame);
-- (d) project, page by page: `c4w.frame.events_frame` on every page + `concat_frames`.
+- (d) project, page by page: `c4w.frame.events_frame` on every page + `concat_frames`;
+- (e) DuckDB's JSON reader over the same NDJSON (a file, as it reads them) into Arrow: nested
+  columns as (b) gives, not yet the canonical frame, and with DuckDB's lenient casts (`5` read
+  as text `'5'`, `true` as 1.0) that the frame's rules forbid, so it is a second floor to
+  compare with, not a path the project could use as it is.
 
 Targets (issue 4): (c) at least 10x faster than (a), at most 1.5x (b), and at most 150 bytes of
 frame memory per event (`memory_usage(deep=True)`). Runs of the paths are interleaved so that
@@ -24,6 +28,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +113,7 @@ class Workload:
     bodies: list[bytes]
     ndjson: bytes
     n_events: int
+    ndjson_path: str | None = None  # the NDJSON as a file, written when DuckDB first reads it
 
 
 def _hex_ids(rng: np.random.Generator, n: int, suffix: bytes = b"") -> np.ndarray:
@@ -250,6 +256,20 @@ def floor(work: Workload):
     return pa_json.read_json(io.BytesIO(work.ndjson))
 
 
+def duckdb_reader(work: Workload):
+    """(e) DuckDB's read_json over the NDJSON, written once to a temporary file."""
+    import duckdb
+
+    if work.ndjson_path is None:
+        handle = tempfile.NamedTemporaryFile(suffix=".ndjson", delete=False)
+        with handle:
+            handle.write(work.ndjson)
+        work.ndjson_path = handle.name
+    with duckdb.connect() as con:
+        query = "SELECT * FROM read_json(?, format = 'newline_delimited')"
+        return con.sql(query, params=[work.ndjson_path]).to_arrow_table()
+
+
 def project(work: Workload) -> pd.DataFrame:
     """(c) the project's path for a whole fetch: all pages into one frame."""
     return frame.pages_frame(work.bodies)
@@ -306,7 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores"
     )
 
-    paths = {"floor": floor, "project": project, "by_page": project_by_page}
+    paths = {
+        "floor": floor,
+        "project": project,
+        "by_page": project_by_page,
+        "duckdb": duckdb_reader,
+    }
     if not args.skip_baseline:
         paths["baseline"] = baseline
     timings = {name: Timing([], []) for name in paths}
@@ -326,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         ("(b) pyarrow read_json NDJSON (floor)", "floor"),
         ("(c) pages_frame (project)", "project"),
         ("(d) events_frame per page + concat_frames", "by_page"),
+        ("(e) DuckDB read_json NDJSON (nested)", "duckdb"),
     ]
     print(f"{'path':<44}{'wall s':>8}{'cpu s':>8}{'vs (a)':>9}{'vs (b)':>8}{'B/event':>9}")
     for label, name in rows:
@@ -351,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         or t_project / t_floor > TARGET_VS_FLOOR
         or bytes_per_event["project"] > TARGET_BYTES_PER_EVENT
     )
+    if work.ndjson_path is not None:
+        os.unlink(work.ndjson_path)
     if missed:
         print("TARGET MISSED")
     return 1 if (missed and args.check) else 0

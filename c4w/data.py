@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from c4w import errors, schema
+from c4w.frame import empty_events_frame
 
 log = logging.getLogger(__name__)
 
@@ -684,6 +685,20 @@ def read_view(source: Source, start: dt.date, end: dt.date) -> Loaded:
     return Loaded(read_days(handle, start, end), as_of)
 
 
+def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str]) -> pd.DataFrame:
+    """Events of ``types`` only, of UTC days ``start..end``, as the store holds them now (no
+    fetch): from the memory cache when a cached range holds these days, else straight from the
+    store with only those rows read and nothing cached, so a narrow look at a long history
+    (every geofence event ever, say) never holds the whole history in memory."""
+    handle = store_of(source)
+    states = handle.store.day_states()
+    entry = _CACHE.covering(handle.id, start, end, states)
+    if entry is not None:
+        days = _days_of(entry.frame, start, end)
+        return days.loc[days[schema.TYPE].isin(list(types)).to_numpy()]
+    return _sorted_by_time(handle.store.read(start, end, types=list(types)))
+
+
 def history_span(source: Source) -> tuple[dt.date, dt.date] | None:
     """First and last UTC day the store of ``source`` holds (None when empty)."""
     return store_of(source).store.span()
@@ -800,7 +815,15 @@ def _stored_contacts(org_id: str) -> pd.DataFrame | None:
 def load_contact_events(
     source: Source, contact_id: str, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.DataFrame:
-    """One contact's events from the contact endpoint (live mode only)."""
+    """One contact's events: from the contact endpoint in live mode, from the whole stored
+    history for the demo (only that guest's rows are read)."""
+    if source.is_demo:
+        store = store_of(source).store
+        span = store.span()
+        if span is None:
+            return empty_events_frame()
+        first, last = start or span[0], end or span[1]
+        return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
 
 

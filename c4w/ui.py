@@ -340,21 +340,26 @@ class PageContext:
         start: dt.date | None = None,
         end: dt.date | None = None,
         location_ids: Sequence[str] = (),
+        types: Sequence[str] = (),
     ) -> pd.DataFrame:
         """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
-        whole history, not only the chosen dates, optionally at some locations only. Read from
-        the store (what it holds; nothing is fetched for it), shared with every other view of
-        the same days."""
+        whole history, not only the chosen dates, optionally at some locations and of some
+        ``types`` only. Read from the store (what it holds; nothing is fetched for it), shared
+        with every other view of the same days; with ``types``, only those rows are read."""
         span = self.history_span
         if span is None:
             return self.all_events.iloc[0:0]
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
         if self.source is None or (first <= start and end <= last):
-            return slice_events(self.all_events, start, end, location_ids)
+            events = slice_events(self.all_events, start, end, location_ids)
+            return events.loc[events[schema.TYPE].isin(list(types)).to_numpy()] if types else events
         if end < start:
             return self.all_events.iloc[0:0]
-        events = data.read_view(self.source, start, end).events
+        if types:
+            events = data.read_types(self.source, start, end, types)
+        else:
+            events = data.read_view(self.source, start, end).events
         return slice_events(events, start, end, location_ids)
 
 
@@ -1454,8 +1459,8 @@ def contact_id_from_url() -> str | None:
 
 
 def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
-    """Every loaded event of one contact. Live mode asks the contact endpoint (all dates);
-    demo mode takes them from the loaded demo frame. An unusable id gives an empty frame; an
+    """Every event of one contact, all dates: live mode asks the contact endpoint, the demo
+    reads the guest's rows from its whole history. An unusable id gives an empty frame; an
     API error is shown as a short message and ends the page there."""
     cleaned, problem = clean_contact_id(contact_id)
     empty = ctx.all_events.iloc[0:0]
@@ -1465,7 +1470,7 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
         return empty
     if cleaned in DOT_SEGMENTS:  # no address can carry it (HTTP drops such a path segment)
         return empty
-    if ctx.is_demo or ctx.source is None:
+    if ctx.source is None:
         everything = ctx.all_events
         return everything[(everything[schema.CONTACT_ID] == cleaned).fillna(False).to_numpy()]
     try:

@@ -28,7 +28,7 @@ st.caption(
 # Geofence events carry no location, so they are taken from the selected dates at every
 # location; the location filter narrows the WiFi dots.
 in_dates = ctx.history(ctx.start, ctx.end)
-history = ctx.history()
+history = ctx.history(types=schema.GEOFENCE_TYPES)  # every geofence ever seen, not every event
 summary = gm.geofence_summary(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:

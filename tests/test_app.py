@@ -196,6 +196,22 @@ def test_contact_drill_down_for_a_contact_from_the_data() -> None:
     assert len(at.get("download_button")) >= 1
 
 
+def test_the_demo_contact_page_shows_every_stored_event_of_the_guest_not_only_the_range() -> None:
+    frame = demo_frame()
+    guests = frame[schema.CONTACT_ID].astype("object")
+    # a guest whose first event lies before the 60 days the default view reads (30 + 30)
+    cut = pd.Timestamp(ui.utc_today() - dt.timedelta(days=60), tz="UTC")
+    first = frame.groupby(guests, observed=True)[schema.CREATED_AT].min()
+    count = guests.value_counts()
+    early = [c for c in first[first < cut].index if count[c] >= 3]
+    contact = str(early[0])
+    at = run_app("contact", contact=contact)
+    assert not at.exception
+    table = next(t for t in at.dataframe if len(t.value) and "contact_id" in t.value.columns)
+    assert len(table.value) == int(count[contact])  # all of the guest's events in the demo
+    assert "All events we have for this guest" in " ".join(c.value for c in at.caption)
+
+
 @pytest.mark.parametrize(
     "contact_id",
     ["../../v1/sts/logout", "a/b", 'o\'brien "x"', "  spaced id  ", "🚀🚀", "x" * 10_000],

@@ -291,14 +291,19 @@ def test_the_memory_budget_comes_from_the_environment(raw: str, megabytes: int) 
 
 
 # --- the demo ------------------------------------------------------------------------------------
+def demo_of_size(monkeypatch: pytest.MonkeyPatch, folder, n_events: int) -> data.Source:
+    """The demo source with ``n_events`` events, its store under ``folder``, no credentials."""
+    monkeypatch.setenv("C4W_CACHE_DIR", str(folder))
+    monkeypatch.setenv("C4W_DEMO_EVENTS", str(n_events))
+    for name in LIVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return data.Source("demo")
+
+
 def test_the_demo_is_written_into_a_store_and_read_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "3000")
-    for name in LIVE_VARS:
-        monkeypatch.delenv(name, raising=False)
-    source = data.Source("demo")
+    source = demo_of_size(monkeypatch, tmp_path, 3000)
     frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
     span = data.history_span(source)
     assert list(tmp_path.glob("demo-store/3000-*/org=demo/day=*"))  # written under the cache
@@ -322,14 +327,32 @@ def test_the_demo_is_written_into_a_store_and_read_back(
 def test_just_after_midnight_a_small_demo_reaches_today_though_today_has_no_event_yet(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("C4W_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "60")
-    for name in LIVE_VARS:
-        monkeypatch.delenv(name, raising=False)
+    source = demo_of_size(monkeypatch, tmp_path, 60)
     monkeypatch.setattr(data, "now", Clock(dt.datetime(2024, 3, 10, 0, 20, tzinfo=dt.UTC)))
-    source = data.Source("demo")
     assert data.history_span(source) == (dt.date(2023, 12, 11), dt.date(2024, 3, 10))
     assert data.read_view(source, dt.date(2024, 3, 10), dt.date(2024, 3, 10)).events.empty
     whole = data.read_view(source, dt.date(2023, 12, 11), dt.date(2024, 3, 10)).events
     assert len(whole) == 60
     assert data.plan_view(source, dt.date(2024, 3, 4), dt.date(2024, 3, 10)).job is None
+
+
+def test_a_read_of_some_types_only_keeps_nothing_else_in_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    source = demo_of_size(monkeypatch, tmp_path, 3000)
+    frame = demo.demo_events_frame(3000)  # the demo as the generator makes it
+    first, last = data.history_span(source)
+    geofence = frame[frame[schema.TYPE].astype(str).isin(schema.GEOFENCE_TYPES)]
+    data.forget_memory()
+    # nothing cached: only the geofence rows are read, and nothing is kept
+    read = data.read_types(source, first, last, schema.GEOFENCE_TYPES)
+    assert sorted(read[schema.EVENT_ID]) == sorted(geofence[schema.EVENT_ID])
+    assert set(read[schema.TYPE].astype(str)) == set(schema.GEOFENCE_TYPES)
+    assert read[schema.CREATED_AT].is_monotonic_increasing
+    assert len(data._CACHE) == 0
+    # with the whole history cached, the same rows come from memory
+    data.read_view(source, first, last)
+    assert len(data._CACHE) == 1
+    again = data.read_types(source, first, last, schema.GEOFENCE_TYPES)
+    assert sorted(again[schema.EVENT_ID]) == sorted(read[schema.EVENT_ID])
+    data.forget_memory()

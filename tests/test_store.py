@@ -150,6 +150,12 @@ def test_read_only_the_asked_days_columns_types_and_locations(store):
     assert list(store.read(MAR6, MAR6)[schema.EVENT_ID]) == ["e4"]
     logins = store.read(MAR5, MAR6, types=["login"], location_ids=["loc-b"])
     assert list(logins[schema.EVENT_ID]) == ["e2"]
+    # one guest's rows across both days: alice's login and visit on the 5th, not bob or dan
+    alice = store.read(MAR5, MAR6, contact_ids=["c-alice"])
+    assert list(alice[schema.EVENT_ID]) == ["e1", "e3"]
+    assert store.read(MAR5, MAR6, contact_ids=["c-alice", "c-dan"], types=["login"])[
+        schema.EVENT_ID
+    ].tolist() == ["e1", "e4"]
     assert store.read(dt.date(2024, 3, 1), dt.date(2024, 3, 2)).empty
     with pytest.raises(ValueError, match="unknown column"):
         store.read(MAR5, MAR5, columns=["nope"])

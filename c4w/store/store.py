@@ -264,10 +264,12 @@ class EventStore:
         columns: Sequence[str] | None = None,
         types: Sequence[str] | None = None,
         location_ids: Sequence[str] = (),
+        contact_ids: Sequence[str] = (),
     ) -> pd.DataFrame:
         """The stored events of UTC days ``start``..``end`` (inclusive) as the canonical frame
-        (only ``columns`` when given; only events of ``types`` and at ``location_ids`` when
-        given), sorted by ``created_at``. Unreadable days are left out (see ``corrupt_days``)."""
+        (only ``columns`` when given; only events of ``types``, at ``location_ids`` and of
+        ``contact_ids`` when given), sorted by ``created_at``. Unreadable days are left out
+        (see ``corrupt_days``)."""
         names = list(schema.EVENT_COLUMNS if columns is None else columns)
         unknown = [name for name in names if name not in schema.EVENT_COLUMNS]
         if unknown:
@@ -278,6 +280,9 @@ class EventStore:
         if location_ids:
             at = pc.field(schema.LOCATION_ID).isin(list(location_ids))
             condition = at if condition is None else condition & at
+        if contact_ids:
+            who = pc.field(schema.CONTACT_ID).isin(list(contact_ids))
+            condition = who if condition is None else condition & who
         files = self._readable_files(start, end)
         if not files:
             return frame.empty_events_frame()[names]
