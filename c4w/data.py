@@ -694,9 +694,13 @@ def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str
     states = handle.store.day_states()
     entry = _CACHE.covering(handle.id, start, end, states)
     if entry is not None:
-        days = _days_of(entry.frame, start, end)
-        return days.loc[days[schema.TYPE].isin(list(types)).to_numpy()]
+        return of_types(_days_of(entry.frame, start, end), types)
     return _sorted_by_time(handle.store.read(start, end, types=list(types)))
+
+
+def of_types(events: pd.DataFrame, types: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``events`` whose type is one of ``types``."""
+    return events.loc[events[schema.TYPE].isin(list(types)).to_numpy()]
 
 
 def history_span(source: Source) -> tuple[dt.date, dt.date] | None:

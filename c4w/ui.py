@@ -353,7 +353,7 @@ class PageContext:
         first, last = self.loaded_span
         if self.source is None or (first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
-            return events.loc[events[schema.TYPE].isin(list(types)).to_numpy()] if types else events
+            return data.of_types(events, types) if types else events
         if end < start:
             return self.all_events.iloc[0:0]
         if types:
