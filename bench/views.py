@@ -39,6 +39,7 @@ PAGES = {
     "Loyalty": "pages/loyalty.py",
     "Locations": "pages/locations.py",
     "Campaign funnels": "pages/funnels.py",
+    "Campaigns": "pages/campaigns.py",
     "Geofences": "pages/geofences.py",
     "Contact": "pages/contact.py",
 }
@@ -94,10 +95,21 @@ def busiest_contact(app_root: Path) -> str:
     return str(events[schema.CONTACT_ID].value_counts().index[0])
 
 
-def walk(app_root: Path, runs: int, preset: str) -> dict:
-    """First view, then every page cold and warm, in this process; returns the figures."""
+def _peak_rss() -> int:
+    """This process's peak resident memory so far, in bytes."""
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _current_rss() -> int:
+    """This process's resident memory now, in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def walk(app_root: Path, runs: int, preset: str) -> dict:
+    """First view, then every page cold and warm, in this process; returns the figures."""
     from streamlit import logger
     from streamlit.testing.v1 import AppTest
 
@@ -111,6 +123,7 @@ def walk(app_root: Path, runs: int, preset: str) -> dict:
     first_view = time.perf_counter() - started
     if at.exception:
         raise SystemExit(f"first view raised: {at.exception[0].value}")
+    first_peak = _peak_rss()
     contact = busiest_contact(app_root)
     pages = {}
     for title, path in PAGES.items():
@@ -131,9 +144,16 @@ def walk(app_root: Path, runs: int, preset: str) -> dict:
             started = time.perf_counter()
             at.run()
             warm.append(time.perf_counter() - started)
-        pages[title] = {"cold": cold, "warm": statistics.median(warm), "bytes": _message_bytes[-1]}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"first_view": first_view, "pages": pages, "peak_rss": peak}
+        pages[title] = {
+            "cold": cold,
+            "warm": statistics.median(warm),
+            "bytes": _message_bytes[-1],
+            "peak_after": _peak_rss(),
+            "rss_after": _current_rss(),
+        }
+        print(f"{title}: {json.dumps(pages[title])}", file=sys.stderr, flush=True)
+    peak = _peak_rss()
+    return {"first_view": first_view, "first_peak": first_peak, "pages": pages, "peak_rss": peak}
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -166,9 +186,9 @@ def build_copy(revision: str) -> Path:
 def run_worker(app_root: Path, env: dict[str, str], *extra: str) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--app-root"]
     command += [str(app_root), *extra]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=app_root)
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, cwd=app_root)
     if done.returncode != 0:
-        raise SystemExit(f"worker failed:\n{done.stderr[-3000:]}")
+        raise SystemExit("worker failed (its output is above)")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -241,6 +261,12 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> bool:
                 "-" if page is None else f"{page['warm']:.2f} s / {page['bytes'] / 1e3:,.0f} kB"
             )
         row(f"{title} warm / sent", cells)
+    for title in PAGES:
+        cells = []
+        for r in results.values():
+            page = r["pages"].get(title)
+            cells.append("-" if page is None else f"{page.get('peak_after', 0) / 2**20:,.0f}")
+        row(f"{title} peak after (MiB)", cells)
     mine = results[names[-1]]
     met = all(
         p["warm"] <= WARM_TARGET_S and p["bytes"] < BYTES_TARGET for p in mine["pages"].values()

@@ -232,10 +232,13 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
 
 
 def _demo_built(store: Any, day: dt.date) -> bool:
-    """Whether the demo store is whole: days are written oldest first, so its last day is there
-    only when every day is."""
+    """Whether the demo store is whole: its contacts and then its days are written oldest
+    first, so its last day is there only when everything is (a store an older build wrote
+    without contacts is written again)."""
+    from c4w.store.contacts import contacts_path
+
     span = store.span()
-    return span is not None and span[1] >= day
+    return span is not None and span[1] >= day and contacts_path(store).exists()
 
 
 def _write_demo(store: Any, n_events: int | None) -> None:
@@ -432,11 +435,13 @@ def _union(
 
 
 @st.cache_resource(show_spinner="Preparing the demo guests…", max_entries=2)
-def _demo_contacts(n_events: int | None) -> pd.DataFrame:
-    """The demo's contacts frame, built once per process (read-only, shared)."""
-    from c4w import demo
+def _demo_contacts(root: str) -> pd.DataFrame:
+    """The contacts the demo store under ``root`` keeps, read once per process (read-only,
+    shared)."""
+    from c4w.store import EventStore
+    from c4w.store.contacts import read_contacts
 
-    return demo.demo_contacts_frame(n_events)
+    return read_contacts(EventStore(Path(root), DEMO_ORG_ID))
 
 
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
@@ -793,7 +798,7 @@ def load_contacts(source: Source) -> pd.DataFrame:
     guests; live: the Contacts endpoint, cached for ``CONTACTS_TTL_S``, or the copy in the
     history store when Cloud4Wi cannot be asked. Raises C4WError when neither is there."""
     if source.is_demo:
-        return _demo_contacts(demo_size())
+        return _demo_contacts(str(store_of(source).store.root))
     from c4w.errors import C4WError
 
     try:

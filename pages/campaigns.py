@@ -141,7 +141,9 @@ if span is not None and (
         "its edges have fewer days to count visits in."
     )
 back = st.columns(4)
-back[0].metric("Returned", f"{up.returned_share:.1%}", help=at.HELP["returned"])
+# with no comparable guest for anyone, the uplift's own share has no recipient: show all of them
+returned_share = up.returned_share if up.recipients else people[at.RETURNED].mean()
+back[0].metric("Returned", f"{returned_share:.1%}", help=at.HELP["returned"])
 back[1].metric(
     "Baseline",
     "–" if up.baseline_share != up.baseline_share else f"{up.baseline_share:.1%}",

@@ -229,6 +229,47 @@ def test_comparable_guests_exclude_those_sent_another_campaign_around_the_send()
     assert sorted(found.baseline_guests[schema.CONTACT_ID]) == ["p1", "p3"]
 
 
+def test_recipients_sent_another_campaign_around_the_send_are_left_out_like_the_pool() -> None:
+    # Everyone: one WiFi visit at L1 on 1 Feb (so one stratum: home L1, no visit in the 28 days
+    # before 5 Mar, last visit 29-56 days before). A sent on 5 Mar 10:00 to r0..r59; another
+    # campaign C sent on 7 Mar 10:00 to r40..r59 and to p40..p59, and everyone C was sent
+    # comes on 9 Mar. Of the others, r0..r19 come (20 of 40) and p0..p11 (12 of 40).
+    c = {schema.CAMPAIGN_ID: "C", schema.CAMPAIGN_NAME: "Other", schema.CHANNEL: "email"}
+
+    def visit(who: str, day: str) -> dict:
+        return event("visit", who, f"{day} 12:30", visit_start=f"{day} 12:00", location_id="L1")
+
+    rows = []
+    for i in range(60):
+        r, p = f"r{i}", f"p{i}"
+        rows += [visit(r, "2024-02-01"), visit(p, "2024-02-01")]
+        rows.append(event("send_email", r, "2024-03-05 10:00", **A))
+        if i >= 40:
+            rows += [event("send_email", who, "2024-03-07 10:00", **c) for who in (r, p)]
+            rows += [visit(r, "2024-03-09"), visit(p, "2024-03-09")]
+        if i < 20:
+            rows.append(visit(r, "2024-03-09"))
+        if i < 12:
+            rows.append(visit(p, "2024-03-09"))
+    history = make_events(rows)
+    found = at.campaign_uplift(history, pd.DataFrame(), "A", "email", START, END, 7, "comparable")
+    up = found.uplift
+    # By hand: recipients r0..r39, 20 of 40 returned (0.5); comparable p0..p39, 12 of 40 (0.3).
+    # (Counting r40..r59 would give 40 of 60, 0.667: C's visits taken for A's.)
+    assert len(found.people) == 60  # the page still lists every recipient
+    assert (up.recipients, up.returned, up.baseline_guests, up.baseline_returned) == (
+        40,
+        20,
+        40,
+        12,
+    )
+    assert up.uplift == pytest.approx(0.2)
+    # Interval: one stratum, q = (x + 0.5)/(n + 1): 20.5/41 = 0.5 and 12.5/41 = 0.304878;
+    # var = 0.5 * 0.5 / 40 + 0.304878 * 0.695122 / 40 = 0.0115481; half = 1.959964 * 0.107462
+    assert up.low == pytest.approx(0.2 - 0.210622, abs=1e-5)
+    assert up.high == pytest.approx(0.2 + 0.210622, abs=1e-5)
+
+
 def _before_case() -> tuple[pd.DataFrame, pd.Series]:
     """51 recipients sent on 5 Mar 10:00. r0..r39 known since January: r0..r11 returned,
     r4..r11 also visited in the days before. r40..r49 signed up 1 hour before the send (their
@@ -387,27 +428,78 @@ def test_a_baseline_gives_a_figure_or_says_why_not(small_seeded, name, baseline)
         assert up.low <= up.uplift <= up.high
 
 
-# A 95% interval misses now and then (and a holdout is one group of guests, so its misses
-# move together): each baseline may miss the seeded value for at most one campaign of the
-# twelve it is checked on (of twelve independent 95% intervals, two or more miss 12% of the
-# time; on this demo at most one does, and the holdout none).
-ALLOWED_MISSES = {"holdout": 0, "comparable": 1, "before": 1}
+# Calibration: does each baseline's 95% interval hold the demo's own truth (the share of
+# recipients it brought in, DemoOrg.brought) as often as it says? The demos and the allowance
+# were fixed before these demos were looked at: two demos (sizes and seeds below, not the
+# 35,000-event seed-7 one above, whose size was picked after seeing its results), and per
+# baseline at most the number of misses that independent 95% intervals exceed less than 1% of
+# the time, from the binomial law over the figures given (about 22 each: 4 misses). Intervals
+# that were right 95% of the time would fail this test about once in a hundred seeds.
+# The holdout is one group of guests for every campaign of a demo, so its misses come
+# together rather than one by one: one unlucky holdout can take several at once, which the
+# binomial allowance does not count on; the test keeps it anyway rather than widen it.
+CALIBRATION_DEMOS = ((30_000, 11), (40_000, 12))  # (events, seed)
+MISS_ODDS = 0.01
+
+
+def allowed_misses(figures: int, level: float = 0.95, odds: float = MISS_ODDS) -> int:
+    """The fewest misses k such that ``figures`` independent intervals at ``level`` miss more
+    than k times with a probability under ``odds`` (binomial tail)."""
+    p = 1 - level
+
+    def more_than(k: int) -> float:
+        return sum(
+            math.comb(figures, i) * p**i * (1 - p) ** (figures - i)
+            for i in range(k + 1, figures + 1)
+        )
+
+    k = 0
+    while more_than(k) >= odds:
+        k += 1
+    return k
+
+
+def test_the_allowance_is_the_binomial_tail() -> None:
+    # by hand: 20 intervals at 95%, P(more than 3 misses) = 1 - P(0..3) = 1 - (0.358486 +
+    # 0.377354 + 0.188677 + 0.059582) = 0.0159 >= 1%, P(more than 4) = 0.0159 - 0.013328 =
+    # 0.0026 < 1%: 4 misses
+    assert allowed_misses(20) == 4
+    assert allowed_misses(1) == 1  # P(1 miss of 1) = 5%
+    assert allowed_misses(10, odds=0.5) == 0  # P(any miss of 10) = 40%
+
+
+@pytest.fixture(scope="module")
+def calibration_demos():
+    out = []
+    for events, seed in CALIBRATION_DEMOS:
+        org = demo.build_demo(events, seed=seed, end=DEMO_END)
+        frame_ = demo._parse_demo(org)
+        contacts = ct.contacts_frame(org.contacts)
+        days = frame_[schema.CREATED_AT]
+        start, end = days.min().date(), days.max().date()
+        summary = cm.campaign_summary(frame_, start, end).set_index(cm.CAMPAIGN)
+        out.append((org, frame_, contacts, summary, start, end))
+    return out
 
 
 @pytest.mark.parametrize("baseline", list(at.BASELINES))
-def test_each_baseline_holds_the_seeded_uplift_within_its_interval(small_seeded, baseline):
-    org = small_seeded[0]
+def test_each_baseline_holds_the_seeded_uplift_as_often_as_its_interval_says(
+    calibration_demos, baseline
+):
     misses, figures = [], 0
-    for name in SEEDED_NAMES:
-        up = _uplift(small_seeded, name, baseline)
-        if not up.enough:
-            continue
-        figures += 1
-        brought, recipients = org.brought.get(name, (0, 1))
-        if not up.low <= brought / recipients <= up.high:
-            misses.append((name, brought / recipients, round(up.low, 3), round(up.high, 3)))
-    assert figures >= len(SEEDED_NAMES) - 3
-    assert len(misses) <= ALLOWED_MISSES[baseline], misses
+    for held in calibration_demos:
+        org, given = held[0], 0
+        for name in SEEDED_NAMES:
+            up = _uplift(held, name, baseline)
+            if not up.enough:
+                continue
+            given += 1
+            brought, recipients = org.brought.get(name, (0, 1))
+            if not up.low <= brought / recipients <= up.high:
+                misses.append((len(org), name, brought / recipients, up.low, up.high))
+        assert given >= len(SEEDED_NAMES) - 3
+        figures += given
+    assert len(misses) <= allowed_misses(figures), (figures, misses)
 
 
 def test_the_holdout_is_never_sent_anything(seeded):

@@ -26,6 +26,7 @@ from c4w.store import (
     settled_at,
     store_dir,
 )
+from c4w.store.contacts import read_contacts
 from c4w.store.demo import write_demo_store, write_events
 from tests.frames import event, make_events
 
@@ -172,6 +173,10 @@ def test_the_demo_written_day_by_day_reads_back_as_the_demo_frame(tmp_path):
     back = store.read(first, last)
     pd.testing.assert_frame_equal(back, expected.reset_index(drop=True), check_categorical=False)
     assert back.dtypes.astype(str).to_dict() == expected.dtypes.astype(str).to_dict()
+    # the guests go beside the events, as the Contacts endpoint would list them
+    people = read_contacts(store)
+    assert sorted(people[schema.CONTACT_ID]) == sorted(c["id"] for c in org.contacts)
+    assert len(people) > 0
 
 
 def test_a_demo_ending_at_midnight_stores_every_day_of_its_window_quiet_ones_included(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -28,7 +30,7 @@ def test_contacts_are_stored_beside_the_events_and_read_back_the_same(tmp_path) 
     assert read_contacts(store).empty
     frame = ct.contacts_frame(ITEMS)
     path = write_contacts(store, frame)
-    assert path == tmp_path / "org=org-1" / "contacts" / "contacts.parquet"
+    assert path == tmp_path / "org=org-1" / "_contacts" / "contacts.parquet"
     back = read_contacts(store)
     pd.testing.assert_frame_equal(back, frame)
     assert back.loc[0, ct.NAME] == "Émile Zola"
@@ -36,6 +38,41 @@ def test_contacts_are_stored_beside_the_events_and_read_back_the_same(tmp_path) 
     write_contacts(store, ct.contacts_frame(ITEMS[1:]))
     assert read_contacts(store)[schema.CONTACT_ID].tolist() == ["c2"]
     assert [p.name for p in contacts_path(store).parent.iterdir()] == ["contacts.parquet"]
+
+
+def test_contacts_kept_where_earlier_builds_put_them_are_read_and_moved_on_the_next_write(
+    tmp_path,
+) -> None:
+    store = EventStore(tmp_path, "org-1")
+    old = tmp_path / "org=org-1" / "contacts" / "contacts.parquet"
+    old.parent.mkdir(parents=True)
+    ct.contacts_frame(ITEMS).to_parquet(old, index=False)
+    assert read_contacts(store)[schema.CONTACT_ID].tolist() == ["c1", "c2"]
+    write_contacts(store, ct.contacts_frame(ITEMS[1:]))
+    assert not old.exists()
+    assert read_contacts(store)[schema.CONTACT_ID].tolist() == ["c2"]
+
+
+def test_an_engine_scanning_the_store_sees_event_days_only(tmp_path) -> None:
+    import pyarrow.dataset as ds
+
+    from tests.frames import event, make_events
+
+    store = EventStore(tmp_path, "org-1")
+    with store.write_lock():
+        store.write_day(
+            dt.date(2024, 3, 5),
+            make_events([event("login", "c1", "2024-03-05 09:00", event_id="e1")]),
+            complete=True,
+            api_count=1,
+            fetched_at=dt.datetime(2024, 3, 7, tzinfo=dt.UTC),
+        )
+    write_contacts(store, ct.contacts_frame(ITEMS))
+    table = ds.dataset(tmp_path, format="parquet", partitioning="hive").to_table()
+    assert table.column("event_id").to_pylist() == ["e1"]
+    assert (
+        ct.FIRST_NAME not in table.column_names and ct.MARKETING_CONSENT not in table.column_names
+    )
 
 
 def test_writing_contacts_leaves_the_event_days_alone(tmp_path) -> None:

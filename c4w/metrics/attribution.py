@@ -18,7 +18,9 @@ Rules (shown as help text on the Campaigns page):
     proportions.
   - *Comparable guests*: guests not sent this campaign, with marketing consent (when the
     contact says), known before the send, and sent no other campaign from N days before their
-    stand-in send to N days after it (that campaign's own effect would count as theirs).
+    stand-in send to N days after it (that campaign's own effect would count as theirs);
+    recipients sent another campaign from N days before their send to N days after it are left
+    out by the same rule, so the two groups are picked alike.
     Each is given the median send time of the recipients of their home store (of all
     recipients when none); for a campaign sent on a trigger (most sends within a day of the
     guest being first known, as a welcome email after a sign-up) the pool is the guests first
@@ -79,7 +81,8 @@ HELP = {
     "before is under half or over twice the holdout's (a campaign that picked guests by their "
     "visits). Interval: Newcombe's hybrid score (method 10).",
     "comparable": "Guests not sent this campaign, with marketing consent, and sent no other "
-    "campaign within the chosen days before or after their stand-in send. "
+    "campaign within the chosen days before or after their stand-in send (recipients sent "
+    "another campaign within those days of their own send are left out the same way). "
     "Matched on home store, visits in the 28 days before (none, 1, 2–3, 4+) and days since the "
     "last visit (0–7, 8–28, 29–56, 57+ or never), weighted like the recipients. Each is given "
     "the median send time of their home store's recipients; for a campaign sent on a sign-up "
@@ -715,8 +718,15 @@ def campaign_uplift(
     if baseline == "comparable":
         # Guests sent another campaign within N days of their stand-in send carry that
         # campaign's effect. (Only near it: a later win-back goes to those who stopped coming.)
-        busy = sent_other_around(guests, sends[~this.to_numpy()], days)
+        others = sends[~this.to_numpy()]
+        busy = sent_other_around(guests, others, days)
         guests = guests[~busy].reset_index(drop=True)
+        # The same rule for the recipients, or the two groups differ by whom the other
+        # campaigns picked: a welcome email leaves out of the pool, not of the recipients, the
+        # guests who signed up in the days before, and they come back less than older guests
+        # with the same visit history.
+        alone = people[~sent_other_around(people, others, days)]
+        return Attribution(people, uplift_comparable(alone, guests, homes, visits), guests)
     if baseline == "holdout":
         back = pd.Timedelta(days=HISTORY_DAYS)
 

@@ -1,6 +1,6 @@
 """The demo organization written into a store, so the dashboard reads demo and live data the
 same way. Days are parsed and written one at a time, so a large demo never sits in memory as
-one frame."""
+one frame; its contacts go beside the events, as a sync keeps a live organization's."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from c4w import frame, schema
+from c4w import contacts, frame, schema
 from c4w.demo import DemoOrg
+from c4w.store.contacts import write_contacts
 from c4w.store.store import EventStore, days_between
 
 
@@ -44,10 +45,11 @@ def write_demo_store(
     fetched_at: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Write the demo organization ``org`` into ``store``, parsing one UTC day at a time; every
-    day of its window counts as complete, a day without events included (a small demo has
-    quiet days, and today has none before its first hour). ``progress(days_done, days_total)``
-    after each day. Returns the number of events written."""
+    """Write the demo organization ``org`` into ``store``: its contacts first, then its events
+    one UTC day at a time, oldest first, so a store whose last day is there is whole. Every day
+    of its window counts as complete, a day without events included (a small demo has quiet
+    days, and today has none before its first hour). ``progress(days_done, days_total)`` after
+    each day. Returns the number of events written."""
     fetched_at = fetched_at or dt.datetime.now(dt.UTC)
     seconds = np.asarray(org.created_at, dtype=np.int64)
     days = days_between(org.start.date(), org.end.date())
@@ -58,6 +60,7 @@ def write_demo_store(
     stops = np.searchsorted(seconds, midnights + 86_400, side="left")
     written = 0
     with store.write_lock():
+        write_contacts(store, contacts.contacts_frame(org.contacts))
         for i, (day, lo, hi) in enumerate(zip(days, starts.tolist(), stops.tolist(), strict=True)):
             events = frame.events_frame(org.body(slice(lo, hi)))
             state = store.write_day(

@@ -99,3 +99,57 @@ def test_contact_search_by_email(demo_app: AppServer, page: Page):
     local, _, domain = email.partition("@")
     expect(page.get_by_text(f"{local[0]}***@{domain}").first).to_be_visible()
     screenshot(page, "contact-by-email")
+
+
+def uplift_tile(page: Page):
+    main = page.locator("[data-testid='stMain']")
+    return main.locator("[data-testid='stMetric']").filter(has_text="Uplift").first
+
+
+def test_a_baseline_without_a_fair_figure_says_not_comparable_and_why(
+    demo_app: AppServer, page: Page
+):
+    # The demo's welcome email follows each sign-up, which follows a visit: the same guests'
+    # days before are no baseline for it, while the holdout (never sent anything) is.
+    open_page(page, f"{demo_app.url}/campaigns")
+    assert_no_exception(page)
+    page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first.click()
+    page.keyboard.type("Welcome")
+    page.get_by_role("option", name=re.compile(r"^Welcome to Copperline \(email\)")).click()
+    wait_for_app(page)
+    expect(page.locator("[data-testid='stMain'] h2").first).to_have_text("Welcome to Copperline")
+    choice = page.locator("[data-testid='stRadio']").filter(has_text="Compare with")
+
+    choice.get_by_text("Same guests, the days before").click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    expect(uplift_tile(page).locator("[data-testid='stMetricValue']")).to_have_text(
+        "Not comparable"
+    )
+    warning = page.locator("[data-testid='stAlertContentWarning']")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("Same guests, the days before: not a fair baseline here")
+    expect(warning).to_contain_text("sign-up")
+    expect(page.get_by_text("95% interval of the uplift")).to_have_count(0)
+    assert "nan" not in page.locator("[data-testid='stMain']").inner_text()
+    screenshot(page, "campaigns-not-comparable")
+
+    choice.get_by_text("Holdout (never sent a campaign)").click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    value = uplift_tile(page).locator("[data-testid='stMetricValue']")
+    expect(value).to_have_text(re.compile(r"^[+-]\d+\.\d pts$"))
+    expect(page.locator("[data-testid='stAlertContentWarning']")).to_have_count(0)
+    expect(page.get_by_text("95% interval of the uplift", exact=False)).to_be_visible()
+    assert "nan" not in page.locator("[data-testid='stMain']").inner_text()
+
+    # with no comparable guest for any recipient, the returned share is still all recipients'
+    choice.get_by_text("Comparable guests not sent it").click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    returned = page.locator("[data-testid='stMain'] [data-testid='stMetric']").filter(
+        has_text="Returned"
+    )
+    expect(returned.first.locator("[data-testid='stMetricValue']")).to_have_text(
+        re.compile(r"^\d+\.\d%$")
+    )
