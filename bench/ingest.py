@@ -11,6 +11,13 @@ pages of 10,000 and reports the median of 3 runs of each path over the same even
   columns as (b) gives, not yet the canonical frame, and with DuckDB's lenient casts (`5` read
   as text `'5'`, `true` as 1.0) that the frame's rules forbid, so it is a second floor to
   compare with, not a path the project could use as it is.
+- (f) project with DuckDB as the reader: `pages_frame(..., reader="duckdb")`, the same frame as
+  (c), every value read as JSON and its type tested so that the frame's rules hold.
+
+One page of 10,000 (the first) is also read alone, many times: (a) json_normalize, (c) with
+pyarrow (`events_frame`) and (f) with DuckDB, to see where DuckDB's start-up cost leaves it.
+`--memory` runs each path once more in a fresh process over the same pages (read from files)
+and reports its peak RSS and the growth over the RSS held before the read (the bodies).
 
 Targets (issue 4): (c) at least 10x faster than (a), at most 1.5x (b), and at most 150 bytes of
 frame memory per event (`memory_usage(deep=True)`). Runs of the paths are interleaved so that
@@ -27,6 +34,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -275,6 +283,11 @@ def project(work: Workload) -> pd.DataFrame:
     return frame.pages_frame(work.bodies)
 
 
+def project_duckdb(work: Workload) -> pd.DataFrame:
+    """(f) the project's path with DuckDB's JSON reader, values type-tested (same frame as (c))."""
+    return frame.pages_frame(work.bodies, reader="duckdb")
+
+
 def project_by_page(work: Workload) -> pd.DataFrame:
     """(d) one frame per page as it arrives, pages concatenated at the end."""
     return frame.concat_frames([frame.events_frame(body) for body in work.bodies])
@@ -304,6 +317,100 @@ def timed(run: Callable[[], object], timing: Timing) -> object:
     return result
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def one_page(work: Workload, runs: int, skip_baseline: bool) -> None:
+    """Read the first page alone, 5 x runs times per path (interleaved); print medians."""
+    page = Workload(bodies=work.bodies[:1], ndjson=b"", n_events=0)
+    paths = {
+        "pyarrow": lambda: frame.events_frame(page.bodies[0]),
+        "duckdb": lambda: frame.pages_frame(page.bodies, reader="duckdb"),
+    }
+    if not skip_baseline:
+        paths["baseline"] = lambda: baseline(page)
+    timings = {name: Timing([], []) for name in paths}
+    for _ in range(5 * runs):
+        for name, run in paths.items():
+            timed(run, timings[name])
+    t_base = timings["baseline"].median if "baseline" in timings else None
+    t_arrow = timings["pyarrow"].median
+    parts = []
+    for name, label in (("baseline", "(a)"), ("pyarrow", "(c)"), ("duckdb", "(f)")):
+        if name in timings:
+            t = timings[name].median
+            ratio = f", {t_base / t:.1f}x (a)" if t_base else ""
+            parts.append(f"{label} {t * 1000:.0f} ms{ratio}")
+    t_duck = timings["duckdb"].median
+    print(
+        f"one page of {PAGE_SIZE:,} events, median of {5 * runs}: " + "; ".join(parts) + "; "
+        f"DuckDB {t_duck / t_arrow:.2f}x the time of pyarrow"
+    )
+
+
+_MEMORY_PATHS = {
+    "baseline": baseline,
+    "project": project,
+    "duckdb_frame": project_duckdb,
+    "duckdb": duckdb_reader,
+}
+
+
+def _rss_kb(field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of this process, in kB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _one_path(name: str, folder: str, n_events: int) -> int:
+    """Child of --memory: load the pages from `folder`, run one path once, print RSS as JSON."""
+    count = len([f for f in os.listdir(folder) if f.endswith(".json")])
+    bodies = []
+    for k in range(count):
+        with open(os.path.join(folder, f"{k}.json"), "rb") as handle:
+            bodies.append(handle.read())
+    work = Workload(bodies, b"", n_events, ndjson_path=os.path.join(folder, "events.ndjson"))
+    before = _rss_kb("VmRSS")
+    started = time.perf_counter()
+    result = _MEMORY_PATHS[name](work)
+    seconds = time.perf_counter() - started
+    rows = result.num_rows if hasattr(result, "num_rows") else len(result)
+    print(
+        json.dumps({"before_kb": before, "peak_kb": _rss_kb("VmHWM"), "rows": rows, "s": seconds})
+    )
+    return 0
+
+
+def peak_memory(work: Workload, include_baseline: bool) -> None:
+    """Run each path once in a fresh process over the same pages; print peak RSS per path."""
+    with tempfile.TemporaryDirectory(prefix="ingest-pages-") as folder:
+        for k, body in enumerate(work.bodies):
+            with open(os.path.join(folder, f"{k}.json"), "wb") as handle:
+                handle.write(body)
+        with open(os.path.join(folder, "events.ndjson"), "wb") as handle:
+            handle.write(work.ndjson)
+        print("peak RSS, one run per path in a fresh process (before = the pages held in memory):")
+        for name in _MEMORY_PATHS:
+            if name == "baseline" and not include_baseline:
+                continue
+            command = [sys.executable, "-m", "bench.ingest", "--one-path", name]
+            command += ["--pages", folder, "--events", str(work.n_events)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            m = json.loads(done.stdout.strip().splitlines()[-1])
+            assert m["rows"] == work.n_events or name == "duckdb", (name, m["rows"])
+            peak, before = m["peak_kb"] / 1024, m["before_kb"] / 1024
+            grown = peak - before
+            print(
+                f"  {name:<13} peak {peak:>7,.0f} MB, before {before:>6,.0f} MB, "
+                f"grown {grown:>6,.0f} MB ({grown * 2**20 / work.n_events:,.0f} B/event),"
+                f" {m['s']:.2f} s"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure the paths and print a table; with --check, exit 1 on a missed target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -315,8 +422,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave out the slow json_normalize baseline (no ratio against it)",
     )
+    parser.add_argument(
+        "--memory", action="store_true", help="peak RSS of each path in a fresh process"
+    )
+    parser.add_argument("--one-path", help=argparse.SUPPRESS)  # the child of --memory
+    parser.add_argument("--pages", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_path:
+        return _one_path(args.one_path, args.pages, args.events)
 
+    print(f"load average before the runs: {_load()}")
     started = time.perf_counter()
     work = make_workload(args.events)
     megabytes = sum(map(len, work.bodies)) / 1e6
@@ -331,18 +446,25 @@ def main(argv: list[str] | None = None) -> int:
         "project": project,
         "by_page": project_by_page,
         "duckdb": duckdb_reader,
+        "duckdb_frame": project_duckdb,
     }
     if not args.skip_baseline:
         paths["baseline"] = baseline
     timings = {name: Timing([], []) for name in paths}
     bytes_per_event = {}
+    reference = None
     for _ in range(args.runs):
         for name, run in paths.items():
             result = timed(lambda run=run: run(work), timings[name])
-            if name in ("project", "by_page"):
+            if name in ("project", "by_page", "duckdb_frame"):
                 assert len(result) == args.events, "the frame lost or invented rows"
                 bytes_per_event[name] = result.memory_usage(deep=True).sum() / args.events
+                if reference is None:
+                    reference = result
+                else:
+                    pd.testing.assert_frame_equal(result, reference)  # one frame, every path
             del result
+    del reference
 
     t_floor = timings["floor"].median
     t_base = timings["baseline"].median if "baseline" in timings else None
@@ -352,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         ("(c) pages_frame (project)", "project"),
         ("(d) events_frame per page + concat_frames", "by_page"),
         ("(e) DuckDB read_json NDJSON (nested)", "duckdb"),
+        ("(f) pages_frame, DuckDB reader (typed)", "duckdb_frame"),
     ]
     print(f"{'path':<44}{'wall s':>8}{'cpu s':>8}{'vs (a)':>9}{'vs (b)':>8}{'B/event':>9}")
     for label, name in rows:
@@ -372,6 +495,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{t_project / t_floor:.2f}x the floor (target <= {TARGET_VS_FLOOR:g}x), "
         f"{bytes_per_event['project']:.1f} bytes/event (target <= {TARGET_BYTES_PER_EVENT:g})"
     )
+    t_duck = timings["duckdb_frame"].median
+    print(
+        f"DuckDB reader (f): {t_duck / t_project:.2f}x the time of pyarrow's (c) over "
+        f"{len(work.bodies)} pages ({'wins' if t_duck < t_project else 'loses'})"
+    )
+    one_page(work, args.runs, skip_baseline=args.skip_baseline)
+    if args.memory:
+        peak_memory(work, include_baseline=not args.skip_baseline)
+    print(f"load average after the runs: {_load()}")
     missed = (
         (t_base is not None and speedup < TARGET_VS_BASELINE)
         or t_project / t_floor > TARGET_VS_FLOOR
