@@ -7,6 +7,9 @@ a million events. Each response body goes through two stages:
    whole body to pyarrow's JSON reader with an explicit schema and flattens the resulting columns;
    when pyarrow refuses the body (a wrong type anywhere, a lone surrogate, ...) the same columns
    are read in pure Python, which never refuses anything. Both follow one table of source paths.
+   `pages_frame(..., reader="duckdb")` reads whole fetches with DuckDB's JSON reader instead,
+   every value's type tested so the same rules hold; it is measured slower than pyarrow
+   (`bench/ingest.py`), so it is not the default.
 2. one shared, column-wise step that parses times, derives local wall clocks, sets the
    `data_problems` bits and builds the pandas frame (repeated texts as categories).
 
