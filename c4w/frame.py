@@ -31,6 +31,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -141,20 +142,38 @@ def events_frame(payload: Payload) -> pd.DataFrame:
     return columns_to_frame(page_columns(payload))
 
 
-def pages_frame(pages: Iterable[Payload], workers: int | None = None) -> pd.DataFrame:
+def pages_frame(
+    pages: Iterable[Payload], workers: int | None = None, reader: str = "pyarrow"
+) -> pd.DataFrame:
     """One frame over many payloads (e.g. every page of a scroll), rows in page order.
 
     Same result as `concat_frames([events_frame(p) for p in pages])`, but pages are read on
     `workers` threads (default: up to 4, one per core; pyarrow and numpy release the GIL) and
     the categories are built once, so this is the quick way to turn a whole fetch into a frame.
+    `reader="duckdb"` extracts the bodies with DuckDB's JSON reader instead (same frame, every
+    value's type tested; `bench/ingest.py` measures it slower than pyarrow, so it is not the
+    default).
     """
     pages = list(pages)
     workers = workers or min(4, os.cpu_count() or 1)
+    if reader == "duckdb":
+        rows = _duckdb_rows(pages, workers)
+
+        def read(k: int) -> pa.Table:
+            if rows[k] is None:
+                return page_columns(pages[k])
+            return _canonical(_duckdb_page(rows[k]))
+
+        items: Sequence = range(len(pages))
+    elif reader == "pyarrow":
+        read, items = page_columns, pages
+    else:
+        raise ValueError(f"unknown reader {reader!r}: 'pyarrow' or 'duckdb'")
     if workers > 1 and len(pages) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            tables = list(pool.map(page_columns, pages))
+            tables = list(pool.map(read, items))
     else:
-        tables = [page_columns(page) for page in pages]
+        tables = [read(item) for item in items]
     if not tables:
         return empty_events_frame()
     return columns_to_frame(pa.concat_tables(tables))
@@ -313,14 +332,11 @@ def _python_row(event: Any) -> tuple:
         return None
 
     texts = [first(paths, _is_text, s.PROBLEM_MALFORMED) for paths in TEXT_SOURCES.values()]
-    answers = None
-    for value in (first((path,), lambda v: True, 0) for path in ANSWERS_SOURCES):
-        if value is None or answers is not None:
-            continue
-        if isinstance(value, dict):
-            answers = _answers_text(value)
-        else:
-            problems |= s.PROBLEM_MALFORMED
+    answers, bad_answers = _survey_answers(
+        [first((p,), lambda v: True, 0) for p in ANSWERS_SOURCES]
+    )
+    if bad_answers:
+        problems |= s.PROBLEM_MALFORMED
     texts.append(answers)
     radius = first(NUMBER_SOURCES[s.GEOFENCE_RADIUS_M], _is_number, s.PROBLEM_MALFORMED)
     duration = first(NUMBER_SOURCES[s.VISIT_DURATION_MIN], _is_number, s.PROBLEM_BAD_DURATION)
@@ -368,6 +384,20 @@ def _natural_key(key: str) -> list:
     """Sort key that puts answer_2 before answer_10 (digit runs compared as numbers)."""
     pieces = re.split(r"(\d+)", key)
     return [(len(p.lstrip("0")), p.lstrip("0"), p) if i % 2 else p for i, p in enumerate(pieces)]
+
+
+def _survey_answers(values: Sequence[Any]) -> tuple[str | None, bool]:
+    """The answers text from the values at ANSWERS_SOURCES (first object with an answer wins),
+    and whether a value that should have been an object was something else."""
+    answers, bad = None, False
+    for value in values:
+        if value is None or answers is not None:
+            continue
+        if isinstance(value, dict):
+            answers = _answers_text(value)
+        else:
+            bad = True
+    return answers, bad
 
 
 def _answers_text(answers: dict) -> str | None:
@@ -556,6 +586,254 @@ def _arrow_coordinates(coordinates: pa.Array) -> tuple[pa.Array, pa.Array, np.nd
     lat = np.where(pair, values[first_index + 1] if len(values) > 1 else np.nan, np.nan)
     bad = present & ~pair
     return pa.array(lon, mask=~pair), pa.array(lat, mask=~pair), bad
+
+
+# DuckDB extraction -------------------------------------------------------------------------------
+# DuckDB reads many bodies at once on all cores, but its casts are lenient (`5` read as the text
+# '5', `true` as the number 1.0, `"5"` as the number 5.0). So every value is read as JSON text and
+# its type tested here, and a value of the wrong type gives null and the same problem bit as in
+# Python. A part that is not an object where one belongs (or a duplicate key, a lone surrogate)
+# makes DuckDB refuse the body, as pyarrow does, and the body goes to the paths above.
+# A JSON text tells its value's type by its first character: `"` a text, `{` an object, `[` a
+# list, t/f/n true, false, null, anything else a number. Testing that is much quicker than
+# DuckDB's json_type, and a text without a backslash is its own value between the quotes.
+_NOT_NUMBERS = "('\"', '{', '[', 't', 'f', 'n')"
+
+
+def _json_tree() -> dict:
+    """Nested dict of every source path DuckDB reads; each leaf is read as JSON."""
+    tree: dict = {}
+    leaves = [path for paths in TEXT_SOURCES.values() for path in paths]
+    leaves += [path for paths in NUMBER_SOURCES.values() for path in paths]
+    for path in (*leaves, COORDINATES_SOURCE, *ANSWERS_SOURCES):
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = "JSON"
+    return tree
+
+
+def _duckdb_type(tree: dict) -> str:
+    fields = ", ".join(
+        f'"{key}" {_duckdb_type(value) if isinstance(value, dict) else value}'
+        for key, value in tree.items()
+    )
+    return f"STRUCT({fields})"
+
+
+def _leaf(path: tuple[str, ...]) -> str:
+    """SQL of the JSON text at `path` of the event `e` (NULL when missing or null)."""
+    return "CAST(e" + "".join(f"['{key}']" for key in path) + " AS VARCHAR)"
+
+
+_TEXT_PATHS = tuple(dict.fromkeys(path for paths in TEXT_SOURCES.values() for path in paths))
+
+
+def _leaf_name(path: tuple[str, ...]) -> str:
+    return "json:" + ".".join(path)
+
+
+def _number_sql(paths: tuple[tuple[str, ...], ...]) -> tuple[str, str]:
+    """SQL of the first number among `paths`, and of "a value of another type came first".
+
+    As in Python: paths are tried in order, the first number wins, and a value of another type
+    met before it (null is no value) is refused.
+    """
+    leaves = [_leaf(path) for path in paths]
+    numbers = [f"coalesce(NOT ({leaf}[1] IN {_NOT_NUMBERS}), false)" for leaf in leaves]
+    # JSON's own cast, as Python reads it: `-0` is the integer 0, `-0.0` the float -0.0
+    cases = " ".join(
+        f"WHEN {ok} THEN CAST(CAST({leaf} AS JSON) AS DOUBLE)"
+        for ok, leaf in zip(numbers, leaves, strict=True)
+    )
+    refused = [
+        " AND ".join(
+            [f"{leaf} IS NOT NULL", f"NOT {numbers[i]}", *map("NOT {}".format, numbers[:i])]
+        )
+        for i, leaf in enumerate(leaves)
+    ]
+    return f"CASE {cases} END", " OR ".join(f"coalesce({r}, false)" for r in refused)
+
+
+@functools.cache
+def _duckdb_query() -> str:
+    """The query over a list of body files: one row per event with its page and position, the
+    JSON text at every text source path (tested in `_duckdb_text`), the numbers (tested here)
+    and the survey answers' JSON."""
+    columns = [f'{_leaf(path)} AS "{_leaf_name(path)}"' for path in _TEXT_PATHS]
+    malformed = ["e IS NULL"]
+    coordinates = "CAST(" + _leaf(COORDINATES_SOURCE) + " AS JSON)"
+    numbers = "('UBIGINT', 'BIGINT', 'DOUBLE')"
+    is_pair = (
+        f"coalesce(json_type({coordinates}) = 'ARRAY' AND json_array_length({coordinates}) = 2"
+        f" AND json_type({coordinates}, '$[0]') IN {numbers}"
+        f" AND json_type({coordinates}, '$[1]') IN {numbers}, false)"
+    )
+    for name, index in ((s.GEOFENCE_LON, 0), (s.GEOFENCE_LAT, 1)):
+        element = f"CAST(json_extract({coordinates}, '$[{index}]') AS DOUBLE)"
+        columns.append(f'CASE WHEN {is_pair} THEN {element} END AS "{name}"')
+    malformed.append(f"({coordinates} IS NOT NULL AND NOT {is_pair})")
+    radius, refused_radius = _number_sql(NUMBER_SOURCES[s.GEOFENCE_RADIUS_M])
+    duration, refused_duration = _number_sql(NUMBER_SOURCES[s.VISIT_DURATION_MIN])
+    columns += [f'{radius} AS "{s.GEOFENCE_RADIUS_M}"', f'{duration} AS "{s.VISIT_DURATION_MIN}"']
+    malformed.append(refused_radius)
+    columns += [f'{_leaf(path)} AS "answers_{k}"' for k, path in enumerate(ANSWERS_SOURCES)]
+    columns.append(f"({' OR '.join(malformed)}) AS malformed")
+    columns.append(f"({refused_duration}) AS bad_duration")
+    return (
+        "SELECT page, n, pos, " + ", ".join(columns) + " FROM ("
+        " SELECT file_index AS page, len(events) AS n,"
+        " unnest(CASE WHEN len(events) > 0 THEN events ELSE [NULL] END) AS e,"
+        " generate_subscripts(CASE WHEN len(events) > 0 THEN events ELSE [NULL] END, 1) AS pos"
+        f" FROM read_json($files, columns = {{'events': '{_duckdb_type(_json_tree())}[]'}},"
+        " format = 'unstructured', records = true, maximum_object_size = $size))"
+    )
+
+
+def _duckdb_rows(pages: Sequence[Payload], threads: int) -> list[pa.Table | None]:
+    """The query's rows of each page (one per event, in order), read by DuckDB in one go; None
+    for a page it cannot read exactly (left to `page_columns`).
+
+    The bodies are written to temporary files (DuckDB's reader takes files) and read together.
+    When DuckDB refuses one of them the query fails as a whole: then each is read alone, so only
+    the refused ones are left to the other paths.
+    """
+    import duckdb  # imported here: only this reader needs it
+
+    found: list[pa.Table | None] = [None] * len(pages)
+    readable = [
+        k
+        for k, page in enumerate(pages)
+        if isinstance(page, bytes | bytearray | memoryview)
+        and bytes(page[:64]).lstrip()[:1] == b"{"
+        and len(page) < 2**31 - 64
+    ]
+    if not readable:
+        return found
+    with tempfile.TemporaryDirectory(prefix="c4w-pages-") as folder:
+        files = [os.path.join(folder, f"{k}.json") for k in readable]
+        for k, name in zip(readable, files, strict=True):
+            with open(name, "wb") as handle:
+                handle.write(pages[k])
+        size = max(len(pages[k]) for k in readable) + 64
+        with duckdb.connect(config={"threads": max(1, threads)}) as con:
+            try:
+                rows = _duckdb_read(con, files, size)
+            except duckdb.Error:
+                rows = []
+                for name in files:
+                    try:
+                        rows += _duckdb_read(con, [name], size)
+                    except duckdb.Error:
+                        rows.append(None)
+    for k, page_rows in zip(readable, rows, strict=True):
+        found[k] = page_rows
+    return found
+
+
+def _duckdb_read(con, files: list[str], size: int) -> list[pa.Table | None]:
+    """The query's rows of each body file, in file order (None for a file that is not exactly
+    one object with an events list, or that holds a number no float holds, e.g. 1e400)."""
+    table = con.sql(_duckdb_query(), params={"files": files, "size": size}).to_arrow_table()
+    page = table.column("page").to_numpy()
+    pos = table.column("pos").to_numpy()
+    n = table.column("n").to_numpy(zero_copy_only=False)
+    finite = np.ones(len(page), dtype=bool)
+    for name in RAW_NUMBER_COLUMNS:
+        column = table.column(name)
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        finite &= ~(column.is_valid().to_numpy(zero_copy_only=False) & ~np.isfinite(values))
+    # Files come back in the order the threads read them, each file's rows together.
+    edges = np.flatnonzero(np.diff(page)) + 1
+    runs: dict[int, tuple[int, int] | None] = {}
+    for start, end in zip(np.r_[0, edges], np.r_[edges, len(page)], strict=True):
+        if start < end:
+            key = int(page[start])
+            runs[key] = None if key in runs else (int(start), int(end))
+    rows: list[pa.Table | None] = []
+    for k in range(len(files)):
+        run = runs.get(k)
+        if run is None:  # no events list (or a file met twice)
+            rows.append(None)
+            continue
+        start, end = run
+        count = end - start
+        if count == 1 and n[start] == 0:  # an empty events list
+            rows.append(table.slice(start, 0))
+        elif (
+            np.any(n[start:end] != count)  # more than one object in the body
+            or np.any(pos[start:end] != np.arange(1, count + 1))
+            or not finite[start:end].all()
+        ):
+            rows.append(None)
+        else:
+            rows.append(table.slice(start, count))
+    return rows
+
+
+def _duckdb_text(leaves: list[pa.Array]) -> tuple[pa.Array, np.ndarray]:
+    """The first text among the JSON texts of a source's paths, and where a value of another
+    type came before it (the rule of `_python_row`)."""
+    n = len(leaves[0])
+    value: pa.Array | None = None
+    found = np.zeros(n, dtype=bool)
+    refused = np.zeros(n, dtype=bool)
+    for leaf in leaves:
+        if leaf.null_count == n:  # e.g. the flat shape's paths in a nested body
+            continue
+        is_text = pc.starts_with(leaf, '"').fill_null(False).to_numpy(zero_copy_only=False)
+        refused |= leaf.is_valid().to_numpy(zero_copy_only=False) & ~is_text & ~found
+        text = pc.if_else(is_text, _json_text(leaf), pa.scalar(None, pa.string()))
+        value = text if value is None else pc.coalesce(value, text)
+        found |= is_text
+    return (pa.nulls(n, pa.string()) if value is None else value), refused
+
+
+def _json_text(leaf: pa.Array) -> pa.Array:
+    """The texts written as JSON strings in `leaf`: the part between the quotes, decoded by
+    Python's JSON reader where it holds an escape (rare: quotes, backslashes, control codes)."""
+    inner = pc.utf8_slice_codeunits(leaf, 1, -1)
+    escaped = pc.match_substring(leaf, "\\").fill_null(False).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(
+        escaped & pc.starts_with(leaf, '"').fill_null(False).to_numpy(zero_copy_only=False)
+    )
+    if len(rows) == 0:
+        return inner
+    decoded = inner.to_pylist()
+    for row in rows:
+        decoded[row] = json.loads(leaf[int(row)].as_py())
+    return pa.array(decoded, pa.string())
+
+
+def _duckdb_page(part: pa.Table) -> pa.Table:
+    """One body's rows of the DuckDB query as RAW_SCHEMA (survey answers written by Python)."""
+    problems = np.where(
+        part.column("malformed").to_numpy(zero_copy_only=False), s.PROBLEM_MALFORMED, 0
+    )
+    problems |= np.where(
+        part.column("bad_duration").to_numpy(zero_copy_only=False), s.PROBLEM_BAD_DURATION, 0
+    )
+    leaves = [part.column(f"answers_{k}") for k in range(len(ANSWERS_SOURCES))]
+    answers: list[str | None] = [None] * part.num_rows
+    has_answers = np.zeros(part.num_rows, dtype=bool)
+    for leaf in leaves:
+        has_answers |= leaf.is_valid().to_numpy(zero_copy_only=False)
+    for row in np.flatnonzero(has_answers):
+        values = [
+            None if leaf[row].as_py() is None else json.loads(leaf[row].as_py()) for leaf in leaves
+        ]
+        answers[row], bad = _survey_answers(values)
+        if bad:
+            problems[row] |= s.PROBLEM_MALFORMED
+    columns = []
+    for paths in TEXT_SOURCES.values():
+        value, refused = _duckdb_text([_column(part, _leaf_name(path)) for path in paths])
+        columns.append(value)
+        problems |= np.where(refused, s.PROBLEM_MALFORMED, 0)
+    columns.append(pa.array(answers, pa.string()))
+    columns += [part.column(name) for name in RAW_NUMBER_COLUMNS]
+    columns.append(pa.array(problems.astype(np.uint16)))
+    return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)
 
 
 # --- stage 2: the canonical frame ---------------------------------------------------------------
