@@ -168,7 +168,10 @@ def display_name(contact: Mapping[str, object], reveal: bool) -> str | None:
 
 def names_for(contacts: pd.DataFrame, contact_ids: Iterable[object], reveal: bool) -> list:
     """The display name of each id (None for ids the contacts frame does not hold)."""
-    lookup = contacts.drop_duplicates(schema.CONTACT_ID, keep="last").set_index(schema.CONTACT_ID)
+    contact_ids = list(contact_ids)
+    asked = contacts[schema.CONTACT_ID].isin([c for c in contact_ids if isinstance(c, str)])
+    lookup = contacts.loc[asked.to_numpy(dtype=bool)]  # only the guests shown get a name
+    lookup = lookup.drop_duplicates(schema.CONTACT_ID, keep="last").set_index(schema.CONTACT_ID)
     names = {
         cid: display_name({FIRST_NAME: f, LAST_NAME: la, NAME: n, schema.EMAIL: e}, reveal)
         for cid, f, la, n, e in zip(

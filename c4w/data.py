@@ -396,6 +396,17 @@ def _days_of(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     return frame.iloc[int(i) : int(j)]
 
 
+def _within_history(
+    states: Mapping[dt.date, Any], start: dt.date, end: dt.date
+) -> tuple[dt.date, dt.date]:
+    """``start..end`` cut to the days the store holds (later than ``end`` when it holds none
+    of them): days outside the history have no events, so a range reaching past it is served
+    by the cached days it does hold instead of being read again."""
+    if not states:
+        return end + dt.timedelta(days=1), end
+    return max(start, min(states)), min(end, max(states))
+
+
 def read_days(handle: Handle, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Events of UTC days ``start..end`` from ``handle``'s store, in time order, read-only.
 
@@ -403,6 +414,9 @@ def read_days(handle: Handle, start: dt.date, end: dt.date) -> pd.DataFrame:
     store, together with the cached ranges it overlaps or touches when their union fits the
     budget, so overlapping ranges end up as one copy."""
     states = handle.store.day_states()
+    start, end = _within_history(states, start, end)
+    if start > end:
+        return empty_events_frame()
     entry = _CACHE.covering(handle.id, start, end, states)
     if entry is not None:
         return _days_of(entry.frame, start, end)
@@ -697,7 +711,8 @@ def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str
     (every geofence event ever, say) never holds the whole history in memory."""
     handle = store_of(source)
     states = handle.store.day_states()
-    entry = _CACHE.covering(handle.id, start, end, states)
+    start, end = _within_history(states, start, end)
+    entry = _CACHE.covering(handle.id, start, end, states) if start <= end else None
     if entry is not None:
         return of_types(_days_of(entry.frame, start, end), types)
     return _sorted_by_time(handle.store.read(start, end, types=list(types)))

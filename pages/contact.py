@@ -126,8 +126,14 @@ st.caption(
     "Bars are visits, as long as the guest stayed; diamonds are single events. Drag across the "
     "chart to zoom in on a few days, double-click to zoom out."
 )
-timeline = cm.contact_timeline(events)
+timeline, left_out = cm.latest_on_timeline(cm.contact_timeline(events))
 st.plotly_chart(charts.contact_timeline_chart(timeline), key="contact_timeline_chart")
+if left_out:
+    st.caption(
+        f"The timeline shows this guest's latest {len(timeline):,} events, from "
+        f"{cm.format_time(timeline['start'].min())}; the {left_out:,} older ones are in the "
+        "table below and its CSV, which hold every event."
+    )
 
 st.subheader("Every event")
 table = cm.contact_event_table(events)

@@ -7,6 +7,7 @@ Live mode runs against the project's sandbox API over real HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pandas as pd
@@ -210,6 +211,26 @@ def test_the_demo_contact_page_shows_every_stored_event_of_the_guest_not_only_th
     table = next(t for t in at.dataframe if len(t.value) and "contact_id" in t.value.columns)
     assert len(table.value) == int(count[contact])  # all of the guest's events in the demo
     assert "All events we have for this guest" in " ".join(c.value for c in at.caption)
+
+
+def test_a_guest_with_more_events_than_the_timeline_shows_says_how_many_are_left_out(
+    monkeypatch,
+) -> None:
+    from c4w.metrics import contacts as cm
+
+    frame = demo_frame()
+    busiest = frame[schema.CONTACT_ID].value_counts()
+    contact, total = str(busiest.index[0]), int(busiest.iloc[0])
+    monkeypatch.setattr(cm, "TIMELINE_MAX_EVENTS", 5)
+    at = run_app("contact", contact=contact)
+    assert not at.exception, [e.value for e in at.exception]
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    points = sum(len(trace.get("x") or []) for trace in traces)  # bars and dots alike
+    assert points == 5
+    captions = " ".join(c.value for c in at.caption)
+    assert "latest 5 events" in captions and f"the {total - 5:,} older ones" in captions
+    table = next(t for t in at.dataframe if len(t.value) and "contact_id" in t.value.columns)
+    assert len(table.value) == total  # the table keeps every event
 
 
 @pytest.mark.parametrize(

@@ -254,6 +254,31 @@ def test_overlapping_ranges_are_one_copy_in_memory(live) -> None:
     assert set(third[schema.EVENT_ID]) == sandbox_ids(box, MARCH[5], MARCH[20])
 
 
+def test_a_range_reaching_past_the_history_is_served_from_the_days_read(live, monkeypatch) -> None:
+    box, source = live
+    data.load_events(source, MARCH[0], MARCH[29])  # the store holds 1..30 March
+    data.forget_memory()
+    store = data.store_of(source).store
+    reads = []
+    real_read = type(store).read
+
+    def counting_read(self, *args, **kwargs):
+        reads.append(args[:2])
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(store), "read", counting_read)
+    view = data.read_view(source, MARCH[0], MARCH[29]).events
+    # a look-back 30 days before the history, and days after it: nothing more to read
+    wider = data.read_view(source, MARCH[0] - dt.timedelta(days=30), MARCH[29]).events
+    later = data.read_view(source, MARCH[20], MARCH[29] + dt.timedelta(days=5)).events
+    assert len(reads) == 1
+    assert set(wider[schema.EVENT_ID]) == set(view[schema.EVENT_ID])
+    assert set(later[schema.EVENT_ID]) == sandbox_ids(box, MARCH[20], MARCH[29])
+    before_history = MARCH[0] - dt.timedelta(days=10)
+    assert data.read_view(source, before_history, before_history).events.empty
+    assert len(reads) == 1
+
+
 def test_a_store_change_is_seen_by_the_next_read(live, clock: Clock) -> None:
     box, source = live
     data.load_events(source, MARCH[0], MARCH[9])

@@ -345,3 +345,51 @@ def test_demo_geofences_with_high_and_low_walk_in() -> None:
     assert "Copperline Flatiron geofence" not in low
     lag = table.set_index("name")["median_lag_min"]
     assert 0.5 < lag["Copperline Flatiron geofence"] < 6  # the app sees guests 0.5-5 min early
+
+
+def test_walk_ins_on_the_demo_match_a_guest_by_guest_search() -> None:
+    from c4w import demo
+    from c4w.frame import events_frame
+
+    org = demo.build_demo(20_000, end=pd.Timestamp("2024-03-10 12:00", tz="UTC").to_pydatetime())
+    frame = events_frame(org.body())
+    summary = geofences.geofence_summary(frame)
+    stores = demo.demo_locations_frame()
+    links = geofences.geofence_stores(summary, stores, geofences.geofence_ext_ids(frame))
+    minutes = 60
+    got = geofences.walk_ins(frame, links, minutes=minutes).set_index(geofences.GEOFENCE)
+    # the same by plain search: for each arrival, the guest's WiFi moments at the store within
+    # the window, earliest first
+    store_of = dict(zip(links[geofences.GEOFENCE], links["location_id"], strict=True))
+    moments: dict[tuple[str, str], list[pd.Timestamp]] = {}
+    for row in frame.itertuples(index=False):
+        if row.type not in (schema.LOGIN, schema.VISIT) or pd.isna(row.contact_id):
+            continue
+        if pd.isna(row.location_id):
+            continue
+        at = row.visit_start if row.type == schema.VISIT and pd.notna(row.visit_start) else None
+        at = at if at is not None else row.created_at
+        if pd.notna(at):
+            moments.setdefault((row.contact_id, row.location_id), []).append(at)
+    keys = geofences._geofence_key(frame)
+    expected: dict[str, list[float | None]] = {}
+    for key, row in zip(keys, frame.itertuples(index=False), strict=True):
+        if row.type != schema.GEO_ARRIVING or pd.isna(row.contact_id) or pd.isna(row.created_at):
+            continue
+        store = store_of.get(key)
+        if store is None or pd.isna(store):
+            continue
+        lags = [
+            (t - row.created_at).total_seconds() / 60
+            for t in moments.get((row.contact_id, store), [])
+            if pd.Timedelta(0) <= t - row.created_at <= pd.Timedelta(minutes=minutes)
+        ]
+        expected.setdefault(key, []).append(min(lags) if lags else None)
+    assert sum(len(v) for v in expected.values()) > 100  # enough arrivals to mean something
+    assert sorted(got.index) == sorted(expected)
+    for key, lags in expected.items():
+        walked = [lag for lag in lags if lag is not None]
+        assert got.loc[key, "arrivals"] == len(lags), key
+        assert got.loc[key, "walk_ins"] == len(walked), key
+        if walked:
+            assert math.isclose(got.loc[key, "median_lag_min"], float(pd.Series(walked).median()))

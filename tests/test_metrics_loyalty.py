@@ -194,6 +194,43 @@ def test_lapsed_guests_came_k_times_and_stayed_away_d_days() -> None:
     assert table.iloc[0]["days_away"] == 88  # 3 Jan to 31 Mar
 
 
+def test_loyalty_reads_only_visits_sign_ups_and_messages() -> None:
+    # the same figures from the whole history and from its HISTORY_TYPES rows only; a login
+    # carrying an email (hostile data) is not where the lapsed list takes an address from
+    rows = [
+        visit("a", "2024-03-01"),
+        visit("a", "2024-03-04"),
+        visit("a", "2024-03-05"),
+        event(schema.LOGIN, "a", "2024-03-06 09:00", email="login@example.com"),
+        event(schema.GEO_VISIT, "a", "2024-03-07 09:00"),
+        event(schema.SEND_SMS, "a", "2024-03-02 09:00", phone="5550100"),
+        event(schema.OPEN_EMAIL, "a", "2024-03-03 09:00", email="a@example.com"),
+        event(schema.SIGNUP, "b", "2024-03-04 09:00"),
+        visit("b", "2024-03-04"),
+        visit("b", "2024-03-11"),
+        event(schema.LOGIN, "b", "2024-03-12 09:00"),
+    ]
+    whole = make_events(rows)
+    narrow = whole.loc[whole[schema.TYPE].isin(lm.HISTORY_TYPES).to_numpy()]
+    assert len(narrow) == len(whole) - 3
+    lapsed = lm.lapsed_guests(whole, D(2024, 3, 31), min_visit_days=3, days_away=14)
+    assert lapsed[schema.EMAIL].tolist() == ["a@example.com"]
+    assert lapsed[schema.PHONE].tolist() == ["5550100"]
+    pd.testing.assert_frame_equal(
+        lapsed, lm.lapsed_guests(narrow, D(2024, 3, 31), min_visit_days=3, days_away=14)
+    )
+    for cohort_by in (lm.FIRST_VISIT, lm.FIRST_SIGNUP):
+        args = (D(2024, 3, 1), D(2024, 3, 10), D(2024, 3, 20))
+        pd.testing.assert_frame_equal(
+            lm.retention_cohorts(whole, *args, cohort_by=cohort_by),
+            lm.retention_cohorts(narrow, *args, cohort_by=cohort_by),
+        )
+    pd.testing.assert_frame_equal(
+        lm.lifecycle(whole, D(2024, 3, 4), D(2024, 3, 17), D(2024, 3, 20)),
+        lm.lifecycle(narrow, D(2024, 3, 4), D(2024, 3, 17), D(2024, 3, 20)),
+    )
+
+
 def test_empty_inputs_keep_their_shape() -> None:
     empty = make_events([])
     assert lm.retention_cohorts(empty, D(2024, 3, 1), D(2024, 3, 2), D(2024, 3, 2)).empty

@@ -179,6 +179,55 @@ def test_the_demo_written_day_by_day_reads_back_as_the_demo_frame(tmp_path):
     assert len(people) > 0
 
 
+def _read_in_one_table(store: EventStore, start, end, names, condition=None) -> pd.DataFrame:
+    """Every day file read into one arrow table and converted at once: the plain way, which
+    the store's day-by-day reader must match value for value and category list for list."""
+    from c4w.store.partition import STORE_SCHEMA
+    from c4w.store.store import _canonical_columns
+
+    files = [str(p) for p in store._readable_files(start, end)]
+    table = ds.dataset(files, schema=STORE_SCHEMA, format="parquet").to_table(
+        columns=names, filter=condition
+    )
+    return frame.columns_to_frame(_canonical_columns(table), names)
+
+
+def test_days_read_one_at_a_time_give_the_frame_one_table_would(tmp_path):
+    import pyarrow.compute as pc
+
+    org = demo.build_demo(3_000, end=dt.datetime(2024, 3, 10, 12))
+    store = EventStore(tmp_path, org.org_id)
+    write_demo_store(store, org, FETCHED)
+    # a day whose texts the others never use, and a day with no events at all
+    odd = make_events(
+        [event("login", "c-zoë", "2024-03-11 09:00", event_id="z1", location_id="loc-new")]
+    )
+    write(store, dt.date(2024, 3, 11), odd)
+    write(store, dt.date(2024, 3, 12), odd.iloc[0:0])
+    first, last = store.span()
+    every = list(schema.EVENT_COLUMNS)
+    cases = [
+        (first, last, every, {}),
+        (dt.date(2024, 3, 1), last, [schema.CONTACT_ID, schema.CREATED_AT, schema.TYPE], {}),
+        (first, last, every, {"types": ["visit", "login"]}),
+        (first, last, every, {"types": ["survey"], "location_ids": ["nowhere"]}),
+    ]
+    for start, end, names, filters in cases:
+        got = store.read(start, end, columns=None if names == every else names, **filters)
+        condition = None
+        if filters:
+            condition = pc.field(schema.TYPE).isin(filters["types"])
+            if "location_ids" in filters:
+                condition &= pc.field(schema.LOCATION_ID).isin(filters["location_ids"])
+        expected = _read_in_one_table(store, start, end, names, condition)
+        pd.testing.assert_frame_equal(got, expected, check_categorical=True)
+        for name in names:
+            if isinstance(expected[name].dtype, pd.CategoricalDtype):
+                assert list(got[name].cat.categories) == list(expected[name].cat.categories)
+                assert got[name].cat.codes.dtype == expected[name].cat.codes.dtype, name
+    assert "c-zoë" in set(store.read(first, last)[schema.CONTACT_ID].dropna())
+
+
 def test_a_demo_ending_at_midnight_stores_every_day_of_its_window_quiet_ones_included(tmp_path):
     # ending at 00:00 the demo has no event on its last day; 60 events over 90 days leave many
     # days quiet. Each is stored as a complete day with no events, so the store reaches the end.

@@ -121,6 +121,19 @@ def contact_summary(events: pd.DataFrame, contact_id: str) -> ContactSummary:
     )
 
 
+TIMELINE_MAX_EVENTS = 2_000  # a chart of more dots is slow to send and to draw, and unreadable
+
+
+def latest_on_timeline(
+    timeline: pd.DataFrame, limit: int | None = None
+) -> tuple[pd.DataFrame, int]:
+    """The latest ``limit`` rows of ``timeline`` (oldest first, as `contact_timeline` gives
+    them; default ``TIMELINE_MAX_EVENTS``) and how many were left out."""
+    limit = TIMELINE_MAX_EVENTS if limit is None else limit
+    left_out = max(len(timeline) - limit, 0)
+    return timeline.iloc[left_out:], left_out
+
+
 def contact_timeline(events: pd.DataFrame) -> pd.DataFrame:
     """One row per event, oldest first: type, label, start, end, duration_min, place, campaign.
 

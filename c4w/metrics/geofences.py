@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from c4w import schema
-from c4w.metrics.overview import NAT_NS, empty_table, time_ns, type_mask
+from c4w.metrics.overview import (
+    NAT_NS,
+    codes_and_labels,
+    empty_table,
+    shared_codes,
+    time_ns,
+    type_mask,
+)
 
 ARRIVALS_HELP = "Times a contact's phone entered the geofence (geo_arriving events)."
 VISITS_HELP = "Completed stays inside the geofence (geo_visit events, sent when the stay ends)."
@@ -451,22 +458,20 @@ def geofence_stores(
     return out
 
 
-def _wifi_moments(events: pd.DataFrame) -> pd.DataFrame:
-    """WiFi logins (at their time) and WiFi visits (at their start): contact, location, t."""
-    rows = np.flatnonzero(type_mask(events, (schema.LOGIN, schema.VISIT)))
+def _wifi_moments(
+    events: pd.DataFrame, rows: np.ndarray, contact: np.ndarray
+) -> tuple[pd.DataFrame, pd.Index]:
+    """WiFi logins (at their time) and WiFi visits (at their start) among ``rows`` of
+    ``events``, whose contact codes are ``contact``: contact, place (a code of the location
+    labels returned beside), t."""
     part = events.take(rows)
     is_visit = type_mask(part, (schema.VISIT,))
     created = time_ns(part[schema.CREATED_AT])
     start = time_ns(part[schema.VISIT_START])
     t = np.where(is_visit & (start != NAT_NS), start, created)
-    frame = pd.DataFrame(
-        {
-            "contact": part[schema.CONTACT_ID].astype("object").to_numpy(),
-            "location_id": part[schema.LOCATION_ID].astype("object").to_numpy(),
-            "t": t,
-        }
-    )
-    return frame.loc[frame["contact"].notna() & frame["location_id"].notna() & (t != NAT_NS)]
+    place, places = codes_and_labels(part[schema.LOCATION_ID])
+    frame = pd.DataFrame({"contact": contact, "place": place, "t": t})
+    return frame.loc[(contact >= 0) & (place >= 0) & (t != NAT_NS)], places
 
 
 def walk_ins(
@@ -490,28 +495,39 @@ def walk_ins(
     tied = stores.loc[stores["location_id"].notna(), [GEOFENCE, "location_id"]]
     if events is None or events.empty or tied.empty:
         return empty_table(columns)
+    wifi_source = wifi_events if wifi_events is not None else events
     rows = np.flatnonzero(type_mask(events, (schema.GEO_ARRIVING,)))
+    wifi_rows = np.flatnonzero(type_mask(wifi_source, (schema.LOGIN, schema.VISIT)))
+    # guests as integer codes shared by the arrivals and the WiFi events: quick to match
+    contact, wifi_contact = shared_codes(
+        events[schema.CONTACT_ID], rows, wifi_source[schema.CONTACT_ID], wifi_rows
+    )
     part = events.take(rows)
     arrivals = pd.DataFrame(
         {
             GEOFENCE: _geofence_key(part).astype("str").to_numpy(),
-            "contact": part[schema.CONTACT_ID].astype("object").to_numpy(),
+            "contact": contact,
             "t": time_ns(part[schema.CREATED_AT]),
         }
     )
-    arrivals = arrivals.loc[arrivals["contact"].notna() & (arrivals["t"] != NAT_NS)]
+    arrivals = arrivals.loc[(arrivals["contact"] >= 0) & (arrivals["t"] != NAT_NS)]
     arrivals = arrivals.merge(tied, on=GEOFENCE, how="inner")
-    arrivals = arrivals.astype({"contact": "object", "location_id": "object"})
     if arrivals.empty:
         return empty_table(columns)
-    wifi = _wifi_moments(wifi_events if wifi_events is not None else events)
+    wifi, places = _wifi_moments(wifi_source, wifi_rows, wifi_contact)
+    # one key per guest and store; an arrival's store the WiFi events never name gets place -1,
+    # whose key (place + 1 = 0) no WiFi moment has
+    width = len(places) + 1
+    store_place = pd.Index(places).get_indexer(arrivals["location_id"].astype(object))
+    arrivals["key"] = arrivals["contact"].to_numpy(np.int64) * width + (store_place + 1)
+    key = wifi["contact"].to_numpy() * width + wifi["place"].to_numpy() + 1
+    wifi = pd.DataFrame({"t": wifi["t"].to_numpy(), "key": key})
     wifi = wifi.assign(wifi_t=wifi["t"]).sort_values("t", kind="stable")
-    wifi = wifi.astype({"contact": "object", "location_id": "object"})
     found = pd.merge_asof(
         arrivals.sort_values("t", kind="stable"),
         wifi,
         on="t",
-        by=["contact", "location_id"],
+        by="key",
         direction="forward",
         tolerance=int(minutes * 60 * 1_000_000_000),
     )

@@ -63,6 +63,16 @@ RHYTHM_BUCKETS = ("daily", "weekly", "monthly", "occasional")
 DAILY_MIN_DAYS, DAILY_MAX_GAP = 4, 1.5
 WEEKLY_MAX_GAP, MONTHLY_MAX_GAP = 7.0, 31.0
 LIFECYCLE_STATES = ("new", "returning", "resurrecting", "dormant")
+MESSAGE_TYPES = (
+    schema.SEND_EMAIL,
+    schema.OPEN_EMAIL,
+    schema.CLICK_EMAIL,
+    schema.SEND_SMS,
+    schema.CLICK_SMS,
+)
+# Every row a loyalty figure reads: visits, sign-ups (cohorts by sign-up) and the messages whose
+# email and phone the lapsed list shows. A page reads only these from a long history.
+HISTORY_TYPES = (schema.VISIT, schema.SIGNUP, *MESSAGE_TYPES)
 
 
 # --- guest days --------------------------------------------------------------------------------
@@ -337,8 +347,9 @@ def lapsed_guests(
     """Guests who came on at least `min_visit_days` days up to `as_of` and whose last visit was
     `days_away` or more days before `as_of`: an audience for a win-back campaign.
 
-    Columns: contact_id, email, phone (the latest known), visit_days, first_visit, last_visit,
-    days_away, usual_location (where most of their visits were). Longest away first.
+    Columns: contact_id, email, phone (the latest their email and SMS events carried),
+    visit_days, first_visit, last_visit, days_away, usual_location (where most of their visits
+    were). Longest away first.
     """
     columns = {
         schema.CONTACT_ID: "object",
@@ -378,7 +389,8 @@ def lapsed_guests(
 
 
 def _latest_value(history: pd.DataFrame, column: str, who: Sequence[str]) -> list[object]:
-    part = history.loc[history[column].notna().to_numpy(dtype=bool), [schema.CONTACT_ID, column]]
+    known = history[column].notna().to_numpy(dtype=bool) & type_mask(history, MESSAGE_TYPES)
+    part = history.loc[known, [schema.CONTACT_ID, column]]
     part = part.loc[part[schema.CONTACT_ID].isin(list(who)).to_numpy(dtype=bool)]
     latest = part.astype({schema.CONTACT_ID: "object"}).groupby(schema.CONTACT_ID)[column].last()
     return latest.reindex(list(who)).astype(object).where(lambda v: v.notna(), None).tolist()

@@ -154,7 +154,7 @@ def unique_labels(labels: list[str]) -> list[str]:
     return out
 
 
-def _shared_codes(
+def shared_codes(
     a: pd.Series, a_rows: np.ndarray, b: pd.Series, b_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the chosen rows of two columns in one shared code space (cheap when the two
@@ -222,7 +222,7 @@ def returning_flags(
                 .to_numpy(dtype=bool, na_value=False)
             )
         h_start, h_day = _visit_times(history, h_rows)
-        ev_contact, h_contact = _shared_codes(
+        ev_contact, h_contact = shared_codes(
             events[schema.CONTACT_ID], rows, history[schema.CONTACT_ID], h_rows
         )
     else:

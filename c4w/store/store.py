@@ -38,6 +38,7 @@ from c4w.store.partition import (
     verify,
     write_partition,
 )
+from c4w.store.reader import read_frame
 from c4w.store.settle import LATEST_TIMEZONE, SETTLE_LAG, is_settled
 
 log = logging.getLogger(__name__)
@@ -286,9 +287,12 @@ class EventStore:
         files = self._readable_files(start, end)
         if not files:
             return frame.empty_events_frame()[names]
-        dataset = ds.dataset([str(p) for p in files], schema=STORE_SCHEMA, format="parquet")
-        table = dataset.to_table(columns=names, filter=condition)
-        return frame.columns_to_frame(_canonical_columns(table), names)
+
+        def read_day(path: Path) -> pa.Table:
+            day = ds.dataset(str(path), schema=STORE_SCHEMA, format="parquet")
+            return _canonical_columns(day.to_table(columns=names, filter=condition))
+
+        return read_frame(files, names, read_day)
 
     def query(
         self,
