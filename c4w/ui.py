@@ -1304,6 +1304,16 @@ def number_formats(df: pd.DataFrame) -> dict[str, object]:
     return config
 
 
+def _without_unused_categories(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each text category list cut to the values its rows use: a table sends its
+    columns' whole category lists to the browser, and a few rows of the history would carry
+    every contact id ever seen."""
+    columns = [c for c, t in df.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    if not columns:
+        return df
+    return df.assign(**{c: df[c].cat.remove_unused_categories() for c in columns})
+
+
 def show_table(
     df: pd.DataFrame,
     ctx: PageContext | None = None,
@@ -1317,7 +1327,7 @@ def show_table(
     ``column_config`` says otherwise."""
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     total = len(df)
-    shown = _personal_safe(df.head(max_rows), reveal)
+    shown = _personal_safe(_without_unused_categories(df.head(max_rows)), reveal)
     config: dict[str, object] = {**number_formats(shown), **dict(column_config or {})}
     if ctx is not None and schema.CONTACT_ID in shown.columns and GUEST_COLUMN not in shown:
         shown = contact_frame.with_names(shown, contacts_of(ctx), reveal, GUEST_COLUMN)

@@ -33,7 +33,7 @@ days = int(
     )
 )
 reach = dt.timedelta(days=days + at.HISTORY_DAYS)
-history = ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days))
+history = ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days))[list(cm.COLUMNS_READ)]
 summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
     st.info("No campaign was sent on the chosen days. Pick other dates in the sidebar.")

@@ -110,7 +110,11 @@ away = d_col.number_input(
     "Not seen for at least (days)", min_value=1, max_value=365, value=21, key="loyalty_lapsed_d"
 )
 help_text = lm.LAPSED_HELP.format(k=int(min_days), d=int(away))
-upto = ctx.history(None, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
+upto = (  # the same rows as the whole history when the dates reach its last day
+    history
+    if ctx.end >= span[1]
+    else ctx.history(None, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
+)
 lapsed = lm.lapsed_guests(upto, ctx.end, int(min_days), int(away))
 st.metric("Lapsed guests", formatting.format_count(len(lapsed)), help=help_text)
 st.caption(help_text + " Download the list as the audience of a win-back campaign.")

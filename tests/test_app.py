@@ -233,6 +233,21 @@ def test_a_guest_with_more_events_than_the_timeline_shows_says_how_many_are_left
     assert len(table.value) == total  # the table keeps every event
 
 
+def test_a_table_sends_only_the_categories_its_rows_use() -> None:
+    # a guest's few rows must not carry every contact id and location the history holds
+    frame = demo_frame()
+    contact = str(frame[schema.CONTACT_ID].value_counts().index[0])
+    at = run_app("contact", contact=contact)
+    assert not at.exception
+    table = next(t for t in at.dataframe if len(t.value) and "contact_id" in t.value.columns)
+    shown = table.value
+    categorical = [c for c, d in shown.dtypes.items() if isinstance(d, pd.CategoricalDtype)]
+    assert categorical  # the event table keeps its text columns as categories
+    for column in categorical:
+        used = set(shown[column].dropna())
+        assert set(shown[column].cat.categories) == used, column
+
+
 @pytest.mark.parametrize(
     "contact_id",
     ["../../v1/sts/logout", "a/b", 'o\'brien "x"', "  spaced id  ", "🚀🚀", "x" * 10_000],

@@ -24,6 +24,19 @@ import pandas as pd
 from c4w import schema
 from c4w.metrics import memo
 
+# Every column the campaign figures here and in `c4w.metrics.attribution` read: a page hands
+# them only these, so remembering a result hashes 8 columns, not every column of the history.
+COLUMNS_READ = (
+    schema.CONTACT_ID,
+    schema.TYPE,
+    schema.CREATED_AT,
+    schema.CAMPAIGN_ID,
+    schema.CAMPAIGN_NAME,
+    schema.CHANNEL,
+    schema.LOCATION_ID,
+    schema.VISIT_START,
+)
+
 SEND, OPEN, CLICK = "send", "open", "click"
 ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
     schema.SEND_EMAIL: ("email", SEND),

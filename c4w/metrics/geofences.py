@@ -130,10 +130,9 @@ def geofence_summary(
     summary = attrs.reindex(columns=["name", "lon", "lat", "radius_m", "shape"])
 
     if len(rows):
-        types = rows[schema.TYPE].astype("object")
-        arriving = rows.loc[(types == schema.GEO_ARRIVING).to_numpy()]
-        visiting = rows.loc[(types == schema.GEO_VISIT).to_numpy()]
-        active = rows.loc[types.isin(schema.GEOFENCE_TYPES).to_numpy()]
+        arriving = rows.loc[type_mask(rows, (schema.GEO_ARRIVING,))]
+        visiting = rows.loc[type_mask(rows, (schema.GEO_VISIT,))]
+        active = rows.loc[type_mask(rows, schema.GEOFENCE_TYPES)]
         arrivals = arriving.groupby(GEOFENCE, sort=False).size()
         visits = visiting.groupby(GEOFENCE, sort=False).size()
         dwell = visiting.groupby(GEOFENCE, sort=False)[schema.VISIT_DURATION_MIN].median()
@@ -464,7 +463,8 @@ def _wifi_moments(
     """WiFi logins (at their time) and WiFi visits (at their start) among ``rows`` of
     ``events``, whose contact codes are ``contact``: contact, place (a code of the location
     labels returned beside), t."""
-    part = events.take(rows)
+    needed = [schema.TYPE, schema.CREATED_AT, schema.VISIT_START, schema.LOCATION_ID]
+    part = events[needed].take(rows)
     is_visit = type_mask(part, (schema.VISIT,))
     created = time_ns(part[schema.CREATED_AT])
     start = time_ns(part[schema.VISIT_START])
@@ -502,7 +502,7 @@ def walk_ins(
     contact, wifi_contact = shared_codes(
         events[schema.CONTACT_ID], rows, wifi_source[schema.CONTACT_ID], wifi_rows
     )
-    part = events.take(rows)
+    part = events[[schema.GEOFENCE_ID, schema.GEOFENCE_NAME, schema.CREATED_AT]].take(rows)
     arrivals = pd.DataFrame(
         {
             GEOFENCE: _geofence_key(part).astype("str").to_numpy(),

@@ -197,8 +197,9 @@ def retention_cohorts(
         return empty_table(columns)
     cohort_of = pd.Series(period_of(first.to_numpy(), period), index=first.index)
     sizes = cohort_of.value_counts().sort_index()
-    mine = days.loc[days["contact"].isin(cohort_of.index)]
-    own = cohort_of.loc[mine["contact"]].to_numpy()
+    place = pd.Index(cohort_of.index, dtype=object).get_indexer(days["contact"].to_numpy())
+    mine = days.loc[place >= 0]
+    own = cohort_of.to_numpy()[place[place >= 0]]
     offset = period_of(mine["day"].to_numpy(), period) - own
     later = pd.DataFrame({"contact": mine["contact"].to_numpy(), "k": offset, "cohort": own})
     later = later.loc[(later["k"] >= 1) & (later["k"] <= max_periods)]
