@@ -977,11 +977,16 @@ def _disagree(stated: np.ndarray, derived: np.ndarray) -> np.ndarray:
     return (stated != _NAT) & (derived != _NAT) & (stated != derived)
 
 
+def code_width(categories: int) -> type:
+    """The narrowest integer type for the codes of ``categories`` values (and -1 for missing)."""
+    return np.int8 if categories < 127 else np.int16 if categories < 32_767 else np.int32
+
+
 def _category(encoded: pa.DictionaryArray) -> pd.Categorical:
     """A pandas categorical (string categories, smallest codes) from a dictionary array."""
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     categories = pd.Index(pd.array(encoded.dictionary, dtype="str"), dtype="str")
-    width = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32_767 else np.int32
+    width = code_width(len(categories))
     categorical = pd.Categorical.from_codes(
         codes.astype(width, copy=False), dtype=pd.CategoricalDtype(categories), validate=False
     )

@@ -58,7 +58,8 @@ def _compact(table: pa.Table, columns: Sequence[str]) -> Piece:
         if name in frame.CATEGORY_COLUMNS:
             encoded = _one_dictionary(column)
             codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            out[name] = (codes.astype(_code_width(len(encoded.dictionary))), encoded.dictionary)
+            width = frame.code_width(len(encoded.dictionary))
+            out[name] = (codes.astype(width), encoded.dictionary)
         elif name == schema.EVENT_ID:
             out[name] = column.combine_chunks()
         else:
@@ -72,11 +73,6 @@ def _one_dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
     if column.num_chunks == 0:
         return pa.array([], pa.string()).dictionary_encode()
     return pa.concat_arrays(column.unify_dictionaries().chunks)
-
-
-def _code_width(categories: int) -> type:
-    """The frame's code width for ``categories`` values (as ``c4w.frame`` chooses it)."""
-    return np.int8 if categories < 127 else np.int16 if categories < 32_767 else np.int32
 
 
 def _length(value: object) -> int:
@@ -111,7 +107,7 @@ def _join_categories(parts: list[tuple[np.ndarray, pa.Array]]) -> pd.Categorical
     arrow's own dictionary unification lists them."""
     every = pa.chunked_array([values for _, values in parts], type=pa.string())
     categories = pc.unique(every)
-    width = _code_width(len(categories))
+    width = frame.code_width(len(categories))
     # each day's value -> its place in the whole list, found in one pass over every day's values
     places = pc.index_in(every, value_set=categories).to_numpy().astype(width)
     codes = np.empty(sum(len(c) for c, _ in parts), dtype=width)
