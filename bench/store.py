@@ -8,7 +8,7 @@ whole) and prints the bytes per event.
 ``python -m bench.store query --root DIR`` times, each in a fresh process so the peak resident
 memory (RSS) belongs to that way alone, the same headline numbers of the last 90 days (guests,
 contacts reached, sign-ups, logins, visits, median visit length) computed:
-- sql: in DuckDB straight over the Parquet files (``c4w.store.queries.headline_counts``);
+- sql: in DuckDB straight over the Parquet files (``c4w.queries.overview.headline_counts``);
 - read+pandas: the days read with pyarrow.dataset (only the columns the metric needs), then
   the same numbers in pandas with ``c4w.metrics.overview``'s column readers;
 - read all columns: only reading the 90 days, every column (what a page that needs rows pays).
@@ -116,7 +116,7 @@ def pandas_headline(events) -> dict:
 
 def measure(root: Path, org_id: str, way: str) -> dict:
     """One way, timed once, in this (fresh) process."""
-    from c4w.store.queries import headline_counts
+    from c4w.queries.overview import headline_counts
 
     store = EventStore(root, org_id)
     start, end = _last_90_days(store)

@@ -312,6 +312,11 @@ class _Entry:
     frame: pd.DataFrame
     marks: tuple
     nbytes: int
+    types: frozenset[str] | None = None  # the event types it holds (None: every type)
+
+    def holds(self, types: frozenset[str] | None) -> bool:
+        """Whether this entry holds every event of ``types`` (None: of every type)."""
+        return self.types is None or (types is not None and types <= self.types)
 
 
 class RangeCache:
@@ -337,10 +342,16 @@ class RangeCache:
             self._entries.clear()
 
     def covering(
-        self, store_id: str, start: dt.date, end: dt.date, states: Mapping[dt.date, Any]
+        self,
+        store_id: str,
+        start: dt.date,
+        end: dt.date,
+        states: Mapping[dt.date, Any],
+        types: frozenset[str] | None = None,
     ) -> _Entry | None:
-        """A cached range of ``store_id`` holding ``start..end`` whose days the store has not
-        changed since; stale ones are dropped on the way."""
+        """A cached range of ``store_id`` holding ``start..end`` (every event of ``types``;
+        None: of every type) whose days the store has not changed since; stale ones are
+        dropped on the way."""
         with self._lock:
             for key, entry in list(self._entries.items()):
                 if entry.store_id != store_id:
@@ -348,19 +359,25 @@ class RangeCache:
                 if entry.marks != _day_marks(states, entry.start, entry.end):
                     del self._entries[key]
                     continue
-                if entry.start <= start and end <= entry.end:
+                if entry.start <= start and end <= entry.end and entry.holds(types):
                     self._entries.move_to_end(key)
                     return entry
         return None
 
-    def neighbours(self, store_id: str, start: dt.date, end: dt.date) -> list[_Entry]:
-        """Cached ranges of ``store_id`` that overlap or touch ``start..end``."""
+    def neighbours(
+        self, store_id: str, start: dt.date, end: dt.date, types: frozenset[str] | None = None
+    ) -> list[_Entry]:
+        """Cached ranges of ``store_id`` holding the same event types that overlap or touch
+        ``start..end``."""
         one = dt.timedelta(days=1)
         with self._lock:
             return [
                 e
                 for e in self._entries.values()
-                if e.store_id == store_id and e.start <= end + one and start <= e.end + one
+                if e.store_id == store_id
+                and e.types == types
+                and e.start <= end + one
+                and start <= e.end + one
             ]
 
     def add(self, entry: _Entry) -> None:
@@ -373,9 +390,10 @@ class RangeCache:
                     other.store_id == entry.store_id
                     and entry.start <= other.start
                     and other.end <= entry.end
+                    and entry.holds(other.types)
                 ):
                     del self._entries[key]
-            self._entries[(entry.store_id, entry.start, entry.end)] = entry
+            self._entries[(entry.store_id, entry.start, entry.end, entry.types)] = entry
             total = sum(e.nbytes for e in self._entries.values())
             while total > self.budget and len(self._entries) > 1:
                 _, dropped = self._entries.popitem(last=False)
@@ -407,37 +425,59 @@ def _within_history(
     return max(start, min(states)), min(end, max(states))
 
 
-def read_days(handle: Handle, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Events of UTC days ``start..end`` from ``handle``'s store, in time order, read-only.
+def read_days(
+    handle: Handle, start: dt.date, end: dt.date, types: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Events of UTC days ``start..end`` from ``handle``'s store (only of ``types`` when
+    given), in time order, read-only.
 
-    Served from the memory cache when a cached range holds these days; otherwise read from the
-    store, together with the cached ranges it overlaps or touches when their union fits the
-    budget, so overlapping ranges end up as one copy."""
+    Served from the memory cache when a cached range holds these days and types; otherwise
+    read from the store (only the rows of ``types``), together with the cached ranges of the
+    same types it overlaps or touches when their union fits the budget, so overlapping ranges
+    end up as one copy."""
+    kind = None if types is None else frozenset(types)
     states = handle.store.day_states()
     start, end = _within_history(states, start, end)
     if start > end:
         return empty_events_frame()
-    entry = _CACHE.covering(handle.id, start, end, states)
-    if entry is not None:
-        return _days_of(entry.frame, start, end)
-    with _READ_LOCKS[handle.id]:  # two sessions asking for the same days read them once
-        states = handle.store.day_states()
-        entry = _CACHE.covering(handle.id, start, end, states)
-        if entry is not None:
-            return _days_of(entry.frame, start, end)
-        lo, hi = _union(handle.id, start, end, states)
-        frame = _sorted_by_time(handle.store.read(lo, hi))
-        _CACHE.add(_Entry(handle.id, lo, hi, frame, _day_marks(states, lo, hi), frame_bytes(frame)))
-    return _days_of(frame, start, end)
+    entry = _CACHE.covering(handle.id, start, end, states, kind)
+    if entry is None:
+        with _READ_LOCKS[handle.id]:  # two sessions asking for the same days read them once
+            states = handle.store.day_states()
+            entry = _CACHE.covering(handle.id, start, end, states, kind)
+            if entry is None:
+                entry = _read_entry(handle, start, end, states, kind)
+                _CACHE.add(entry)
+    frame = _days_of(entry.frame, start, end)
+    return frame if entry.types == kind else of_types(frame, sorted(kind or ()))
+
+
+def _read_entry(
+    handle: Handle,
+    start: dt.date,
+    end: dt.date,
+    states: Mapping[dt.date, Any],
+    kind: frozenset[str] | None,
+) -> _Entry:
+    lo, hi = _union(handle.id, start, end, states, kind)
+    types = None if kind is None else sorted(kind)
+    frame = _sorted_by_time(handle.store.read(lo, hi, types=types))
+    return _Entry(
+        handle.id, lo, hi, frame, _day_marks(states, lo, hi), frame_bytes(frame), types=kind
+    )
 
 
 def _union(
-    store_id: str, start: dt.date, end: dt.date, states: Mapping[dt.date, Any]
+    store_id: str,
+    start: dt.date,
+    end: dt.date,
+    states: Mapping[dt.date, Any],
+    types: frozenset[str] | None = None,
 ) -> tuple[dt.date, dt.date]:
-    """``start..end`` widened to the cached ranges it overlaps or touches, while the estimated
-    size of the whole stays within the budget."""
+    """``start..end`` widened to the cached ranges of the same types it overlaps or touches,
+    while the estimated size of the whole stays within the budget."""
     lo, hi = start, end
-    for entry in sorted(_CACHE.neighbours(store_id, start, end), key=lambda e: e.nbytes):
+    for entry in sorted(_CACHE.neighbours(store_id, start, end, types), key=lambda e: e.nbytes):
         if not len(entry.frame):
             continue
         per_event = entry.nbytes / len(entry.frame)
@@ -706,16 +746,10 @@ def read_view(source: Source, start: dt.date, end: dt.date) -> Loaded:
 
 def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str]) -> pd.DataFrame:
     """Events of ``types`` only, of UTC days ``start..end``, as the store holds them now (no
-    fetch): from the memory cache when a cached range holds these days, else straight from the
-    store with only those rows read and nothing cached, so a narrow look at a long history
-    (every geofence event ever, say) never holds the whole history in memory."""
-    handle = store_of(source)
-    states = handle.store.day_states()
-    start, end = _within_history(states, start, end)
-    entry = _CACHE.covering(handle.id, start, end, states) if start <= end else None
-    if entry is not None:
-        return of_types(_days_of(entry.frame, start, end), types)
-    return _sorted_by_time(handle.store.read(start, end, types=list(types)))
+    fetch): from the memory cache when a cached range holds these days and types, else from the
+    store with only those rows read (and kept in the cache), so a narrow look at a long
+    history (every geofence event ever, say) never holds the whole history in memory."""
+    return read_days(store_of(source), start, end, types)
 
 
 def of_types(events: pd.DataFrame, types: Sequence[str]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
@@ -298,13 +298,13 @@ def history_span(events: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
 
 @dataclasses.dataclass
 class PageContext:
-    """Everything a page needs, already filtered by the sidebar."""
+    """Everything a page needs, already filtered by the sidebar.
 
-    events: pd.DataFrame  # date range + locations
-    previous: pd.DataFrame  # same filters over the previous period of equal length
-    # Only what this view read (the previous period and the chosen dates, every location);
-    # for anything else use history() and history_span.
-    all_events: pd.DataFrame
+    The events are read from the store only when a page first asks for them (``events``,
+    ``previous``, ``all_events``): a page that computes its figures in SQL over the store
+    (``store``) never holds the range in memory."""
+
+    read_loaded: Callable[[], pd.DataFrame] = dataclasses.field(repr=False)
     locations: pd.DataFrame  # schema.LOCATION_COLUMNS
     start: dt.date
     end: dt.date
@@ -315,6 +315,41 @@ class PageContext:
     source: data.Source | None = dataclasses.field(default=None, repr=False)
     stale: bool = False  # the recent days are being fetched again; the figures are the last ones
     not_fetched: tuple[dt.date, ...] = ()  # days of this view the store does not hold
+
+    _frames: dict[str, pd.DataFrame] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def all_events(self) -> pd.DataFrame:
+        """Only what this view reads (the previous period and the chosen dates, every
+        location); for anything else use history() and history_span."""
+        if "all" not in self._frames:
+            self._frames["all"] = self.read_loaded()
+        return self._frames["all"]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The chosen dates at the chosen locations."""
+        if "events" not in self._frames:
+            self._frames["events"] = slice_events(
+                self.all_events, self.start, self.end, self.location_ids
+            )
+        return self._frames["events"]
+
+    @property
+    def previous(self) -> pd.DataFrame:
+        """The same locations over the previous period of equal length."""
+        if "previous" not in self._frames:
+            first, last = previous_period(self.start, self.end)
+            self._frames["previous"] = slice_events(self.all_events, first, last, self.location_ids)
+        return self._frames["previous"]
+
+    @property
+    def store(self):
+        """The history store the figures come from (a ``c4w.store.EventStore``; None for a
+        context built from frames alone)."""
+        return None if self.source is None else data.store_of(self.source).store
 
     @property
     def filters(self) -> Filters:
@@ -348,14 +383,15 @@ class PageContext:
         with every other view of the same days; with ``types``, only those rows are read."""
         span = self.history_span
         if span is None:
-            return self.all_events.iloc[0:0]
+            return data.empty_events_frame()
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
-        if self.source is None or (first <= start and end <= last):
+        loaded = "all" in self._frames
+        if self.source is None or (loaded and first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
             return data.of_types(events, types) if types else events
         if end < start:
-            return self.all_events.iloc[0:0]
+            return data.empty_events_frame()
         if types:
             events = data.read_types(self.source, start, end, types)
         else:
@@ -448,7 +484,7 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
     """Read the filters' days from the store (live: fetching first the days it lacks, with a
     progress bar and Cancel; recent days are refreshed in the background while the last
     figures stay on screen, marked stale) and filter them. Raises C4WError on API failure."""
-    prev_start, prev_end = previous_period(filters.start, filters.end)
+    prev_start, _ = previous_period(filters.start, filters.end)
     key = (source.key, prev_start, filters.end)
     plan = data.plan_view(
         source, prev_start, filters.end, refresh=bool(st.session_state.pop(_K_REFRESH, False))
@@ -461,21 +497,16 @@ def load_context(source: data.Source, filters: Filters, *, reveal: bool) -> Page
             problem = exc
         plan = data.plan_view(source, prev_start, filters.end)
     locations = data.load_locations(source)
-    loaded = data.read_view(source, prev_start, filters.end)
-    everything = loaded.events
-    loc_ids = list(filters.location_ids)
     stale = plan.job is not None and plan.job.running and not plan.missing
     ctx = PageContext(
-        events=slice_events(everything, filters.start, filters.end, loc_ids),
-        previous=slice_events(everything, prev_start, prev_end, loc_ids),
-        all_events=everything,
+        read_loaded=lambda: data.read_view(source, prev_start, filters.end).events,
         locations=locations,
         start=filters.start,
         end=filters.end,
-        location_ids=loc_ids,
+        location_ids=list(filters.location_ids),
         reveal_personal=reveal,
         is_demo=source.is_demo,
-        as_of=loaded.as_of,
+        as_of=data.last_updated(source),
         source=source,
         stale=stale,
         not_fetched=plan.missing,
@@ -1473,7 +1504,7 @@ def contact_events(ctx: PageContext, contact_id: str) -> pd.DataFrame:
     reads the guest's rows from its whole history. An unusable id gives an empty frame; an
     API error is shown as a short message and ends the page there."""
     cleaned, problem = clean_contact_id(contact_id)
-    empty = ctx.all_events.iloc[0:0]
+    empty = data.empty_events_frame()
     if cleaned is None:
         if problem:
             st.warning(problem)

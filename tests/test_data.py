@@ -254,11 +254,8 @@ def test_overlapping_ranges_are_one_copy_in_memory(live) -> None:
     assert set(third[schema.EVENT_ID]) == sandbox_ids(box, MARCH[5], MARCH[20])
 
 
-def test_a_range_reaching_past_the_history_is_served_from_the_days_read(live, monkeypatch) -> None:
-    box, source = live
-    data.load_events(source, MARCH[0], MARCH[29])  # the store holds 1..30 March
-    data.forget_memory()
-    store = data.store_of(source).store
+def counting_reads(monkeypatch: pytest.MonkeyPatch, store) -> list[tuple]:
+    """The (start, end) of every read of ``store``'s kind from now on."""
     reads = []
     real_read = type(store).read
 
@@ -267,6 +264,14 @@ def test_a_range_reaching_past_the_history_is_served_from_the_days_read(live, mo
         return real_read(self, *args, **kwargs)
 
     monkeypatch.setattr(type(store), "read", counting_read)
+    return reads
+
+
+def test_a_range_reaching_past_the_history_is_served_from_the_days_read(live, monkeypatch) -> None:
+    box, source = live
+    data.load_events(source, MARCH[0], MARCH[29])  # the store holds 1..30 March
+    data.forget_memory()
+    reads = counting_reads(monkeypatch, data.store_of(source).store)
     view = data.read_view(source, MARCH[0], MARCH[29]).events
     # a look-back 30 days before the history, and days after it: nothing more to read
     wider = data.read_view(source, MARCH[0] - dt.timedelta(days=30), MARCH[29]).events
@@ -369,15 +374,24 @@ def test_a_read_of_some_types_only_keeps_nothing_else_in_memory(
     first, last = data.history_span(source)
     geofence = frame[frame[schema.TYPE].astype(str).isin(schema.GEOFENCE_TYPES)]
     data.forget_memory()
-    # nothing cached: only the geofence rows are read, and nothing is kept
+    reads = counting_reads(monkeypatch, data.store_of(source).store)
+    # nothing cached: only the geofence rows are read, and only they are kept
     read = data.read_types(source, first, last, schema.GEOFENCE_TYPES)
     assert sorted(read[schema.EVENT_ID]) == sorted(geofence[schema.EVENT_ID])
     assert set(read[schema.TYPE].astype(str)) == set(schema.GEOFENCE_TYPES)
     assert read[schema.CREATED_AT].is_monotonic_increasing
-    assert len(data._CACHE) == 0
-    # with the whole history cached, the same rows come from memory
+    assert len(data._CACHE) == 1
+    assert data._CACHE.nbytes == data.frame_bytes(read)
+    # a rerun, or one geofence type of some of those days, is served from memory
+    data.read_types(source, first, last, schema.GEOFENCE_TYPES)
+    one = data.read_types(source, first + dt.timedelta(days=5), last, [schema.GEOFENCE_TYPES[0]])
+    assert set(one[schema.TYPE].astype(str)) == {schema.GEOFENCE_TYPES[0]}
+    assert len(reads) == 1
+    # other types are read again; the whole history, once cached, replaces the narrow copy
     data.read_view(source, first, last)
+    assert len(reads) == 2
     assert len(data._CACHE) == 1
     again = data.read_types(source, first, last, schema.GEOFENCE_TYPES)
     assert sorted(again[schema.EVENT_ID]) == sorted(read[schema.EVENT_ID])
+    assert len(reads) == 2
     data.forget_memory()

@@ -1,9 +1,5 @@
-"""Aggregates computed in DuckDB straight over the store's Parquet files, so a page can show
-them without pulling a whole range into pandas.
-
-Each has its pandas twin in ``c4w.metrics`` as the definition, and a test that the two agree on
-the same events (``tests/test_store_queries.py``).
-"""
+"""The Overview's figures in DuckDB over the store (twins of ``c4w.metrics.overview``; the
+test that they agree: ``tests/test_queries_overview.py``)."""
 
 from __future__ import annotations
 
