@@ -9,9 +9,9 @@ import pytest
 
 from c4w import demo, frame, schema
 from c4w.metrics.overview import overview_kpis
+from c4w.queries.overview import events_per_day, headline_counts
 from c4w.store import EventStore
 from c4w.store.demo import write_demo_store, write_events
-from c4w.queries.overview import events_per_day, headline_counts
 from tests.frames import event, make_events
 
 FETCHED = dt.datetime(2024, 3, 10, 12, tzinfo=dt.UTC)
