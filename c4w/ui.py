@@ -1253,12 +1253,12 @@ def data_end(ctx: PageContext) -> dt.datetime | None:
 
 
 def compare_with(
-    ctx: PageContext, lookback_days: int = 0
+    ctx: PageContext, lookback_days: int = 0, types: Sequence[str] = ()
 ) -> tuple[comparison.Comparison, pd.DataFrame | None]:
     """The comparison chosen in the sidebar for the page's dates, and its events (same
-    locations; up to the same time of day when the dates end today), read from the history.
-    The events are None when the history does not hold every comparison day (and, with
-    ``lookback_days``, that many days before them)."""
+    locations; up to the same time of day when the dates end today; only of ``types`` when
+    given), read from the history. The events are None when the history does not hold every
+    comparison day (and, with ``lookback_days``, that many days before them)."""
     state = st.session_state.get(_K_STATE)
     kind = state.compare if isinstance(state, Filters) else comparison.DEFAULT_COMPARISON
     found = comparison.comparison_period(
@@ -1271,7 +1271,7 @@ def compare_with(
     )
     if not found.usable or found.start is None or found.end is None:
         return found, None
-    events = ctx.history(found.start, found.end, ctx.location_ids)
+    events = ctx.history(found.start, found.end, ctx.location_ids, types=types)
     return found, comparison.before_moment(events, found.until)
 
 
