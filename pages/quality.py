@@ -6,6 +6,7 @@ import streamlit as st
 
 from c4w import data, ui
 from c4w.metrics import quality as qm
+from c4w.queries import quality as sql
 
 ctx = ui.page_context()
 st.title("Data quality")
@@ -21,8 +22,9 @@ days = qm.day_status(
     ctx.end,
     data.unsettled_days(ctx.source, ctx.start, ctx.end),
 )
-masks = qm.finding_masks(ctx.events)
-ui.show_kpis(qm.quality_kpis(ctx.events, days, masks), per_row=5)
+shown = (ctx.start, ctx.end, ctx.location_ids)
+counts = ui.store_figure(sql.finding_counts, *shown, store=ctx.store)
+ui.show_kpis(qm.kpis_of_counts(counts, days), per_row=5)
 
 st.subheader("Days")
 st.caption(
@@ -38,7 +40,7 @@ with st.expander(f"Days missing or not settled: {len(waiting):,}"):
     ui.download_csv(waiting, what="days-not-ready", ctx=ctx, key="quality_waiting_csv")
 
 st.subheader("Per day and event type")
-per_day = qm.by_day_and_type(ctx.events, masks)
+per_day = ui.store_figure(sql.by_day_and_type, *shown, store=ctx.store)
 st.caption(
     "Events stored per UTC day and type, and how many of them are behind each finding below."
 )
@@ -46,24 +48,33 @@ ui.show_table(per_day, ctx=ctx, key="quality_per_day_table")
 ui.download_csv(per_day, what="quality-per-day", ctx=ctx, key="quality_per_day_csv")
 
 st.subheader("Findings")
+# the rows behind a finding or a problem are read only while its box is open
 for finding in qm.FINDINGS:
-    rows = qm.finding_rows(ctx.events, finding.key, masks)
-    with st.expander(f"{finding.label}: {len(rows):,} rows"):
+    box = st.expander(
+        f"{finding.label}: {counts[finding.key]:,} rows",
+        key=f"quality_{finding.key}_open",
+        on_change="rerun",
+    )
+    with box:
         st.caption(finding.help)
-        if rows.empty:
+        if not counts[finding.key]:
             st.caption("None in these dates.")
             continue
-        ui.show_table(rows, ctx=ctx, key=f"quality_{finding.key}_table")
-        ui.download_csv(rows, what=finding.key, ctx=ctx, key=f"quality_{finding.key}_csv")
+        if box.open:
+            rows = sql.finding_rows(ctx.store, *shown, finding.key)
+            ui.show_table(rows, ctx=ctx, key=f"quality_{finding.key}_table")
+            ui.download_csv(rows, what=finding.key, ctx=ctx, key=f"quality_{finding.key}_csv")
 
 st.subheader("Problems found when reading the API's answers")
-problems = qm.problems_table(ctx.events)
+problems = ui.store_figure(sql.problems_table, *shown, store=ctx.store)
 st.caption(qm.PROBLEMS_HELP + " A row may carry several problems.")
 if problems.empty:
     st.caption("No row of these dates carries a problem.")
 for number, (label, count) in enumerate(zip(problems["problem"], problems["rows"], strict=True)):
-    rows = qm.problem_rows(ctx.events, label)
     slug = f"reader-problem-{number + 1}"
-    with st.expander(f"{label}: {count:,} rows"):
-        ui.show_table(rows, ctx=ctx, key=f"quality_{slug}_table")
-        ui.download_csv(rows, what=slug, ctx=ctx, key=f"quality_{slug}_csv")
+    box = st.expander(f"{label}: {count:,} rows", key=f"quality_{slug}_open", on_change="rerun")
+    with box:
+        if box.open:
+            rows = sql.problem_rows(ctx.store, *shown, label)
+            ui.show_table(rows, ctx=ctx, key=f"quality_{slug}_table")
+            ui.download_csv(rows, what=slug, ctx=ctx, key=f"quality_{slug}_csv")

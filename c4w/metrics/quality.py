@@ -10,7 +10,7 @@ and leaves its input unchanged.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,11 +217,21 @@ def by_day_and_type(events: pd.DataFrame, masks: Masks | None = None) -> pd.Data
         NO_TIME,
     )
     names = np.array([NO_TYPE, *map(str, type_names)], dtype=object)
+    return day_and_type_table(day_text, names[type_of_cell + 1], counts)
+
+
+def day_and_type_table(
+    days: Sequence[str], types: Sequence[str], counts: Mapping[str, Sequence[int]]
+) -> pd.DataFrame:
+    """The ``by_day_and_type`` table of its cells: the UTC day (text, or ``NO_TIME``) and type
+    (or ``NO_TYPE``) of each cell, and its ``counts`` by column (``events`` and each finding's
+    label), sorted by day then type."""
+    labels = [EVENTS, *(f.label for f in FINDINGS)]
     table = pd.DataFrame(
         {
-            DAY: day_text.astype(object),
-            TYPE: names[type_of_cell + 1],
-            **{name: values.astype(np.int64) for name, values in counts.items()},
+            DAY: pd.Series(list(days), dtype=object),
+            TYPE: pd.Series(list(types), dtype=object),
+            **{name: np.asarray(counts[name]).astype(np.int64) for name in labels},
         }
     )
     return table.sort_values([DAY, TYPE], kind="stable", ignore_index=True)
@@ -332,15 +342,29 @@ def days_not_ready(days: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- headline figures ----------------------------------------------------------------------------
+def finding_counts(events: pd.DataFrame, masks: Masks | None = None) -> dict[str, int]:
+    """How many rows of ``events`` there are (``events``), carry a reader problem
+    (``problems``) and are behind each finding (by its key)."""
+    masks = finding_masks(events) if masks is None else masks
+    problems = events[schema.DATA_PROBLEMS].to_numpy(dtype=np.uint16, na_value=0)
+    counts = {EVENTS: len(events), "problems": int(np.count_nonzero(problems))}
+    counts.update({f.key: int(masks[f.key].sum()) for f in FINDINGS})
+    return counts
+
+
 def quality_kpis(events: pd.DataFrame, days: pd.DataFrame, masks: Masks | None = None) -> list[Kpi]:
     """The page's headline figures from the events shown and their ``day_status`` table: events
     stored, duplicates dropped, API count minus rows, days not ready, rows with a reader problem,
     and rows behind each finding."""
+    return kpis_of_counts(finding_counts(events, masks), days)
+
+
+def kpis_of_counts(counts: Mapping[str, int], days: pd.DataFrame) -> list[Kpi]:
+    """``quality_kpis`` of the ``finding_counts`` of the events shown and their ``day_status``
+    table."""
     summary = day_summary(days)
-    masks = finding_masks(events) if masks is None else masks
-    problems = events[schema.DATA_PROBLEMS].to_numpy(dtype=np.uint16, na_value=0)
     kpis = [
-        Kpi("events", "Events stored", float(len(events)), None, EVENTS_HELP, "count"),
+        Kpi("events", "Events stored", float(counts[EVENTS]), None, EVENTS_HELP, "count"),
         Kpi(
             "duplicates",
             "Duplicates dropped",
@@ -369,13 +393,11 @@ def quality_kpis(events: pd.DataFrame, days: pd.DataFrame, masks: Masks | None =
         Kpi(
             "problems",
             "Rows with a reader problem",
-            float(np.count_nonzero(problems)),
+            float(counts["problems"]),
             None,
             PROBLEMS_HELP,
             "count",
         ),
     ]
-    kpis += [
-        Kpi(f.key, f.label, float(masks[f.key].sum()), None, f.help, "count") for f in FINDINGS
-    ]
+    kpis += [Kpi(f.key, f.label, float(counts[f.key]), None, f.help, "count") for f in FINDINGS]
     return kpis
