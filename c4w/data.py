@@ -488,6 +488,45 @@ def _union(
     return lo, hi
 
 
+# --- figures computed over a store, kept while its days are unchanged ---------------------------
+_FIGURES: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+MAX_FIGURES = 256
+
+
+def store_figure(function: Callable[..., Any], store: Any, *args: Any, **kwargs: Any) -> Any:
+    """``function(store, *args, **kwargs)``, remembered until any stored day of ``store``
+    changes (the arguments are dates, ids and other small values: they are the key). What it
+    returns is shared between callers: they must not change it."""
+    states = store.day_states()
+    marks = _day_marks(states, min(states), max(states)) if states else ()
+    key = (
+        function.__module__,
+        function.__qualname__,
+        str(store.root),
+        store.org_id,
+        marks,
+        _hashable(args),
+        _hashable(sorted(kwargs.items())),
+    )
+    with _FIGURES_LOCK:
+        if key in _FIGURES:
+            _FIGURES.move_to_end(key)
+            return _FIGURES[key]
+    result = function(store, *args, **kwargs)
+    with _FIGURES_LOCK:
+        _FIGURES[key] = result
+        while len(_FIGURES) > MAX_FIGURES:
+            _FIGURES.popitem(last=False)
+    return result
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 @st.cache_resource(show_spinner="Preparing the demo guests…", max_entries=2)
 def _demo_contacts(root: str) -> pd.DataFrame:
     """The contacts the demo store under ``root`` keeps, read once per process (read-only,
@@ -898,5 +937,7 @@ def refresh(
 
 
 def forget_memory() -> None:
-    """Drop every frame kept in memory (the stores stay as they are)."""
+    """Drop every frame and figure kept in memory (the stores stay as they are)."""
     _CACHE.clear()
+    with _FIGURES_LOCK:
+        _FIGURES.clear()

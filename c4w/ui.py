@@ -1136,12 +1136,13 @@ def md_text(value: object, ctx: PageContext | None = None) -> str:
 
 
 def download_csv(
-    df: pd.DataFrame,
+    df: pd.DataFrame | Callable[[], pd.DataFrame],
     what: str = "data",
     ctx: PageContext | None = None,
     key: str | None = None,
     label: str | None = None,
     readable: bool = False,
+    rows: int | None = None,
 ) -> None:
     """A download button for ``df`` as a spreadsheet-safe CSV named after ``what`` and the dates.
 
@@ -1150,14 +1151,16 @@ def download_csv(
     (``formatting.csv_ready``, after masking). The label says how many rows the file holds. The
     file is made only when the button is clicked, in chunks through a temporary file on disk,
     and Streamlit's in-memory copy of it is dropped soon after it is served (``_drop_served``).
+    ``df`` may be a function that reads the rows (then only on a click), with their number
+    ``rows``.
     """
     reveal = bool(ctx.reveal_personal) if ctx is not None else False
     start = ctx.start if ctx is not None else None
     end = ctx.end if ctx is not None else None
-    frame = df
 
     def make() -> bytes:
         _drop_served_later()
+        frame = df() if callable(df) else df
         if readable:  # mask first: csv_ready renames the personal columns
             file = export.csv_file(formatting.csv_ready(_personal_safe(frame, reveal)))
         else:
@@ -1165,7 +1168,7 @@ def download_csv(
         with file:  # the only whole copy in memory is the one Streamlit serves
             return file.read()
 
-    rows = len(df)
+    rows = len(df) if rows is None else rows
     count = f"{rows:,} row" + ("" if rows == 1 else "s")
     if label and f"{rows:,}" not in label:
         label = f"{label} · {count}"
@@ -1212,11 +1215,12 @@ class Download(NamedTuple):
     """One button of ``download_row``: the rows, what they are (for the file name), the
     button's key and its label."""
 
-    df: pd.DataFrame
+    df: pd.DataFrame | Callable[[], pd.DataFrame]  # a function: read only on a click
     what: str
     key: str
     label: str
     readable: bool = False  # headers in the user's words (see ``download_csv``)
+    rows: int | None = None  # how many rows, when ``df`` is a function
 
 
 def download_row(ctx: PageContext, *downloads: Download) -> None:
@@ -1230,6 +1234,7 @@ def download_row(ctx: PageContext, *downloads: Download) -> None:
                 key=item.key,
                 label=item.label,
                 readable=item.readable,
+                rows=item.rows,
             )
 
 
@@ -1252,16 +1257,17 @@ def data_end(ctx: PageContext) -> dt.datetime | None:
     return data_until(ctx, span[1]) if span is not None else ctx.as_of
 
 
-def compare_with(
-    ctx: PageContext, lookback_days: int = 0
-) -> tuple[comparison.Comparison, pd.DataFrame | None]:
-    """The comparison chosen in the sidebar for the page's dates, and its events (same
-    locations; up to the same time of day when the dates end today), read from the history.
-    The events are None when the history does not hold every comparison day (and, with
-    ``lookback_days``, that many days before them)."""
+def store_figure(function: Callable[..., Any], *args: Any, store: Any, **kwargs: Any) -> Any:
+    """``function(store, *args, **kwargs)`` (a figure of ``c4w.queries``), remembered while the
+    store's days are unchanged (see ``data.store_figure``)."""
+    return data.store_figure(function, store, *args, **kwargs)
+
+
+def chosen_comparison(ctx: PageContext, lookback_days: int = 0) -> comparison.Comparison:
+    """The comparison chosen in the sidebar for the page's dates (see ``compare_with``)."""
     state = st.session_state.get(_K_STATE)
     kind = state.compare if isinstance(state, Filters) else comparison.DEFAULT_COMPARISON
-    found = comparison.comparison_period(
+    return comparison.comparison_period(
         ctx.start,
         ctx.end,
         kind,
@@ -1269,6 +1275,16 @@ def compare_with(
         span=ctx.history_span,
         lookback_days=lookback_days,
     )
+
+
+def compare_with(
+    ctx: PageContext, lookback_days: int = 0
+) -> tuple[comparison.Comparison, pd.DataFrame | None]:
+    """The comparison chosen in the sidebar for the page's dates, and its events (same
+    locations; up to the same time of day when the dates end today), read from the history.
+    The events are None when the history does not hold every comparison day (and, with
+    ``lookback_days``, that many days before them)."""
+    found = chosen_comparison(ctx, lookback_days)
     if not found.usable or found.start is None or found.end is None:
         return found, None
     events = ctx.history(found.start, found.end, ctx.location_ids)

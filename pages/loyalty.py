@@ -80,8 +80,9 @@ else:
 
 # --- how many, how often -----------------------------------------------------------------------
 st.subheader("How often do guests come?")
-freq = lm.visit_frequency(ctx.events)
-rhythm = lm.visit_rhythm(ctx.events)
+in_dates = ui.slice_events(history, ctx.start, ctx.end)  # the visits these figures count
+freq = lm.visit_frequency(in_dates)
+rhythm = lm.visit_rhythm(in_dates)
 left, right = st.columns(2)
 with left:
     st.markdown("**Visit days in the selected dates**", help=lm.FREQUENCY_HELP)

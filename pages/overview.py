@@ -9,13 +9,14 @@ import streamlit as st
 from c4w import formatting, schema, ui
 from c4w.charts import overview as charts
 from c4w.metrics import overview as om
+from c4w.queries import overview as sql
 
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Overview")
-compared, previous = ui.compare_with(ctx)
+compared = ui.chosen_comparison(ctx)
 lookback = om.RETURNING_LOOKBACK_DAYS
-returning_fair = ui.compare_with(ctx, lookback_days=lookback)[0].usable
+returning_fair = ui.chosen_comparison(ctx, lookback_days=lookback).usable
 st.caption(
     f"{formatting.format_range(ctx.start, ctx.end)} ({formatting.days_text(days)}, UTC). "
     "The small figure under each number is its change; hover a number for its definition and "
@@ -23,23 +24,32 @@ st.caption(
 )
 
 history_from = (compared.start or ctx.start) - dt.timedelta(days=lookback)
-kpis = om.overview_kpis(
-    ctx.events,
-    previous,
-    ctx.history(history_from, ctx.end),
-    location_ids=ctx.location_ids,
-    returning_comparable=returning_fair,
+now = ui.store_figure(
+    sql.period_headline, ctx.start, ctx.end, history_from, ctx.location_ids, store=ctx.store
 )
+before = None
+if compared.usable and compared.start is not None and compared.end is not None:
+    before = ui.store_figure(
+        sql.period_headline,
+        compared.start,
+        compared.end,
+        history_from,
+        ctx.location_ids,
+        until=compared.until,
+        returning=returning_fair,
+        store=ctx.store,
+    )
+kpis = om.headline_kpis(now, before, returning_comparable=returning_fair)
 ui.show_kpis(kpis, per_row=4, compared=compared)
 st.caption(ui.comparison_caption(compared))
 for note in dict.fromkeys(k.note for k in kpis if k.note):
     st.caption(note)
 
-if ctx.events.empty:
+if not now["events"]:
     st.info("No events in these dates for the chosen locations. Try a longer date range.")
 
 st.subheader("Activity per day")
-per_day = om.events_per_day(ctx.events, start=ctx.start, end=ctx.end)
+per_day = ui.store_figure(sql.per_day, ctx.start, ctx.end, ctx.location_ids, store=ctx.store)
 st.plotly_chart(charts.events_per_day_chart(per_day), key="overview_per_day_chart")
 st.caption(
     "Each bar is one UTC day, the same days as the sidebar, so the bars add up to the numbers "
@@ -48,7 +58,7 @@ st.caption(
 )
 
 st.subheader("Busiest hours")
-present = om.type_order(ctx.events[schema.TYPE].dropna().unique().astype(str).tolist())
+present = om.type_order(per_day.loc[per_day["events"] > 0, "type"].unique().tolist())
 choices = ["", *present]
 ui.url_choice(
     "hours_of",
@@ -63,12 +73,14 @@ picked = st.selectbox(
     key="overview_heatmap_type",
     help=om.WEEKLY_HEATMAP_HELP,
 )
-heat = om.weekly_heatmap(
-    ctx.events,
-    types=[picked] if picked else None,
-    start=ctx.start,
-    end=ctx.end,
+heat = ui.store_figure(
+    sql.weekly_heatmap,
+    ctx.start,
+    ctx.end,
+    ctx.location_ids,
+    [picked] if picked else None,
     until=ui.data_until(ctx),
+    store=ctx.store,
 )
 what = charts.type_label_plural(picked) if picked else "events"
 st.plotly_chart(charts.weekly_heatmap_chart(heat, what), key="overview_heatmap_chart")
@@ -82,7 +94,6 @@ st.caption(
 with st.expander("Download the figures and the events behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
     headline = om.kpi_table(kpis, compared.describe() if compared.usable else "")
-    events = ctx.events
     ui.download_row(
         ctx,
         ui.Download(
@@ -100,10 +111,11 @@ with st.expander("Download the figures and the events behind them"):
             readable=True,
         ),
         ui.Download(
-            events,
+            lambda: ctx.events,
             "events",
             "overview_events_csv",
-            f"All {len(events):,} events (CSV)",
+            f"All {now['events']:,} events (CSV)",
             readable=True,
+            rows=now["events"],
         ),
     )

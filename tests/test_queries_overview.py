@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from c4w import demo, frame, schema
+from c4w.metrics import comparison
+from c4w.metrics import overview as om
 from c4w.metrics.overview import overview_kpis
-from c4w.queries.overview import events_per_day, headline_counts
+from c4w.queries.overview import (
+    events_per_day,
+    headline_counts,
+    per_day,
+    period_headline,
+    returning_share,
+    weekly_heatmap,
+)
 from c4w.store import EventStore
 from c4w.store.demo import write_demo_store, write_events
+from c4w.ui import slice_events
 from tests.frames import event, make_events
 
 FETCHED = dt.datetime(2024, 3, 10, 12, tzinfo=dt.UTC)
@@ -112,3 +123,83 @@ def test_an_empty_range_counts_zero(tmp_path):
         "visits": 0,
         "median_dwell": None,
     }
+
+
+def test_the_returning_share_by_hand(tmp_path):
+    def visit(contact, when, location="L1"):
+        return event("visit", contact, when, location_id=location, visit_duration_min=5.0)
+
+    events = make_events(
+        [
+            visit("c-a", "2024-02-20 10:00"),  # history: a's earlier visit, 14 days before
+            visit("c-b", "2024-01-20 10:00"),  # history, but 45 days before b's next: too long
+            visit("c-c", "2024-03-04 10:00", location="L2"),  # elsewhere: counts only for all
+            visit("c-a", "2024-03-05 10:00"),  # returning (14 days)
+            visit("c-a", "2024-03-05 18:00"),  # same day as the one before: not returning
+            visit("c-b", "2024-03-05 11:00"),  # not returning (45 days)
+            visit("c-c", "2024-03-05 12:00"),  # at L1; returning only when L2 counts (1 day)
+            visit(None, "2024-03-05 13:00"),  # no guest: not judged
+        ]
+    )
+    store = EventStore(tmp_path, "org-1")
+    write_events(store, events, FETCHED)
+    day, back = dt.date(2024, 3, 5), dt.date(2024, 1, 1)
+    # judged: a, a, b, c (the visit without a guest left out); returning: a's first, c's
+    everywhere = returning_share(store, day, day, back)
+    assert (everywhere.returning, everywhere.judged) == (2, 4)
+    # at L1: the same four judged, c's earlier visit (at L2) not seen: only a's first returns
+    at_l1 = returning_share(store, day, day, back, location_ids=["L1"])
+    assert (at_l1.returning, at_l1.judged) == (1, 4)
+    # before 12:00 UTC: a's first (returning) and b's only
+    until = dt.datetime(2024, 3, 5, 12, tzinfo=dt.UTC)
+    morning = returning_share(store, day, day, back, until=until)
+    assert (morning.returning, morning.judged) == (1, 2)
+    # with no look-back limit b's visit returns too
+    unlimited = returning_share(store, day, day, back, lookback_days=None)
+    assert (unlimited.returning, unlimited.judged) == (3, 4)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    org = demo.build_demo(4_000, end=dt.datetime(2024, 3, 10, 12))
+    store = EventStore(tmp_path_factory.mktemp("demo"), org.org_id)
+    write_demo_store(store, org, FETCHED)
+    return org, store
+
+
+@pytest.mark.parametrize(
+    "at_one_location, visit_types, until",
+    [
+        (False, (schema.VISIT,), None),
+        (False, schema.VISIT_TYPES, None),
+        (True, (schema.VISIT,), dt.datetime(2024, 2, 29, 15, 30, tzinfo=dt.UTC)),
+    ],
+)
+def test_the_overview_figures_equal_the_pandas_metrics_on_the_demo(
+    demo_store, at_one_location, visit_types, until
+):
+    org, store = demo_store
+    start, end = dt.date(2024, 2, 1), dt.date(2024, 2, 29)
+    history_from = start - dt.timedelta(days=30)
+    location_ids = (org.locations[0]["id"],) if at_one_location else ()
+    history = store.read(history_from, end)
+    in_dates = slice_events(history, start, end, location_ids)
+    events = comparison.before_moment(in_dates, until)  # a comparison period ends at ``until``
+    assert len(events) > 100
+    by_pandas = om._headline(
+        events, history, tuple(visit_types), location_ids, om.RETURNING_LOOKBACK_DAYS
+    )
+    assert by_pandas["returning"] is not None
+    by_sql = period_headline(
+        store, start, end, history_from, location_ids, visit_types, until=until
+    )
+    assert by_sql.pop("events") == len(events)
+    assert by_sql == pytest.approx(by_pandas)
+    pd.testing.assert_frame_equal(
+        per_day(store, start, end, location_ids), om.events_per_day(in_dates, start=start, end=end)
+    )
+    for types in (None, [schema.LOGIN]):
+        pd.testing.assert_frame_equal(
+            weekly_heatmap(store, start, end, location_ids, types, until=until),
+            om.weekly_heatmap(in_dates, types=types, start=start, end=end, until=until),
+        )

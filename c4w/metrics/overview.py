@@ -363,15 +363,26 @@ def overview_kpis(
     """
     visit_types = tuple(visit_types)
     now = _headline(events, history, visit_types, location_ids, lookback_days)
-    empty = dict.fromkeys(now)
-    before = empty
+    before = None
     if previous is not None:
         before = _headline(
             previous, history, visit_types, location_ids, lookback_days, returning_comparable
         )
+    return headline_kpis(now, before, returning_comparable=returning_comparable)
+
+
+def headline_kpis(
+    now: dict[str, float | None],
+    before: dict[str, float | None] | None,
+    *,
+    returning_comparable: bool = True,
+) -> list[Kpi]:
+    """The Overview's headline numbers from one period's figures (``_headline``'s keys) and
+    the comparison period's (None: nothing fair to compare with)."""
     notes = dict.fromkeys(now)
-    if previous is not None and not returning_comparable:
+    if before is not None and not returning_comparable:
         notes["returning"] = RETURNING_NOT_COMPARABLE
+    before = before if before is not None else dict.fromkeys(now)
     spec = (
         ("guests", "Guests", GUESTS_HELP, "count"),
         ("reached", "Contacts reached", CONTACTS_REACHED_HELP, "count"),
@@ -538,13 +549,18 @@ def events_per_day(
     if n_days <= 0 or not len(day):
         return empty_table(columns)
     counts = np.bincount(day * n_types + code, minlength=n_days * n_types)
-    counts = counts.reshape(n_days, n_types)
+    return per_day_of_counts(counts.reshape(n_days, n_types), first, [str(t) for t in type_labels])
+
+
+def per_day_of_counts(counts: np.ndarray, first_day: int, labels: list[str]) -> pd.DataFrame:
+    """The ``events_per_day`` table from a (days × types) matrix of counts whose first row is
+    the UTC day number ``first_day`` and whose columns are the types ``labels``."""
+    n_days = counts.shape[0]
     totals = counts.sum(axis=0)
-    labels = [str(t) for t in type_labels]
     keep = [
         labels.index(t) for t in type_order(t for t, n in zip(labels, totals, strict=True) if n > 0)
     ]
-    days = (first + np.arange(n_days)).astype("datetime64[D]").astype("datetime64[ns]")
+    days = (first_day + np.arange(n_days)).astype("datetime64[D]").astype("datetime64[ns]")
     return pd.DataFrame(
         {
             "day": np.repeat(days, len(keep)),
@@ -567,6 +583,15 @@ def events_per_day_table(per_day: pd.DataFrame) -> pd.DataFrame:
 
 
 _QUARTER_HOUR_NS = NS_PER_HOUR // 4
+
+
+HEATMAP_COLUMNS = {
+    "weekday": "int64",
+    "weekday_name": "str",
+    "hour": "int64",
+    "events": "int64",
+    "per_day": "float64",
+}
 
 
 def _local_hours_in_range(zone: object, lo_ns: int, hi_ns: int) -> np.ndarray:
@@ -607,25 +632,14 @@ def weekly_heatmap(
     for the hours they hold. Events without a zone use their own offset from UTC. Empty input
     gives an empty frame.
     """
-    columns = {
-        "weekday": "int64",
-        "weekday_name": "str",
-        "hour": "int64",
-        "events": "int64",
-        "per_day": "float64",
-    }
     local = time_ns(events[schema.CREATED_AT_LOCAL])
     utc = time_ns(events[schema.CREATED_AT])
     known = (local != NAT_NS) & (utc != NAT_NS)
     rows = known if types is None else known & type_mask(events, types)
     if not rows.any():
-        return empty_table(columns)
-    lo = _utc_day(start, int(utc[known].min())) * NS_PER_DAY
-    hi = (_utc_day(end, int(utc[known].max())) + 1) * NS_PER_DAY
-    if until is not None:
-        cut = pd.Timestamp(until)
-        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
-        hi = min(hi, int(cut.value) + 1)
+        return empty_table(HEATMAP_COLUMNS)
+    lo = _utc_day(start, int(utc[known].min()))
+    hi = _utc_day(end, int(utc[known].max()))
     ns = local[rows]
     cell = ((ns // NS_PER_DAY + 3) % 7) * 24 + (ns // NS_PER_HOUR) % 24  # 1970-01-01: Thursday
     zone_codes, zones = codes_and_labels(events[schema.TIMEZONE], rows)
@@ -634,16 +648,33 @@ def weekly_heatmap(
     for code in np.unique(zone_codes).tolist():
         in_zone = zone_codes == code
         if code >= 0:
-            groups[str(zones[code])] = in_zone
+            groups[str(zones[code])] = np.bincount(cell[in_zone], minlength=168)
             continue
         for offset in np.unique(offsets[in_zone]).tolist():
-            groups[int(offset)] = in_zone & (offsets == offset)
-    counts = np.bincount(cell, minlength=168)
+            members = in_zone & (offsets == offset)
+            groups[int(offset)] = np.bincount(cell[members], minlength=168)
+    return heatmap_of_zones(groups, lo, hi, until)
+
+
+def heatmap_of_zones(
+    zone_counts: dict[object, np.ndarray], first_day: int, last_day: int, until: dt.datetime | None
+) -> pd.DataFrame:
+    """The weekly heatmap (see ``weekly_heatmap``) from each time zone's events per weekday ×
+    local hour cell (168 counts; a zone is an IANA name, or a UTC offset in minutes for events
+    without one) over the UTC day numbers ``first_day..last_day``, ending at ``until``."""
+    if not zone_counts:
+        return empty_table(HEATMAP_COLUMNS)
+    lo = first_day * NS_PER_DAY
+    hi = (last_day + 1) * NS_PER_DAY
+    if until is not None:
+        cut = pd.Timestamp(until)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        hi = min(hi, int(cut.value) + 1)
+    counts = np.zeros(168, dtype=np.int64)
     per_day = np.zeros(168, dtype=np.float64)
-    for zone, members in groups.items():
-        zone_counts = np.bincount(cell[members], minlength=168)
-        hours = _local_hours_in_range(zone, lo, hi)
-        per_day += zone_counts / np.maximum(hours, 1)
+    for zone, cells in zone_counts.items():
+        counts += cells
+        per_day += cells / np.maximum(_local_hours_in_range(zone, lo, hi), 1)
     return pd.DataFrame(
         {
             "weekday": np.repeat(np.arange(7), 24).astype(np.int64),

@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
 from c4w import schema
-from c4w.metrics.overview import GUEST_TYPES, REACHED_TYPES
+from c4w.frame import empty_events_frame
+from c4w.metrics import overview as om
 from c4w.store.store import EventStore
 
 
@@ -27,35 +31,9 @@ def headline_counts(
     arrival), contacts reached (with an email or SMS sent), sign-ups, WiFi logins, visits (of
     ``visit_types``) and the median visit length in minutes (visits without a usable length left
     out; None when there is none), only at ``location_ids`` when given."""
-    visit_types = list(visit_types)
-    where, params = "", []
-    if location_ids:
-        where = f"WHERE location_id IN ({_placeholders(location_ids)})"
-        params = list(location_ids)
-    visits = f"type IN ({_placeholders(visit_types)})"
-    usable = "isfinite(visit_duration_min) AND visit_duration_min >= 0"
-    guest = ", ".join(f"'{name}'" for name in GUEST_TYPES)
-    reached = ", ".join(f"'{name}'" for name in REACHED_TYPES)
-    sql = f"""
-        SELECT
-            count(DISTINCT contact_id) FILTER (WHERE type IN ({guest})) AS guests,
-            count(DISTINCT contact_id) FILTER (WHERE type IN ({reached})) AS reached,
-            count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
-            count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
-            count(*) FILTER (WHERE {visits}) AS visits,
-            quantile_cont(visit_duration_min, 0.5) FILTER (WHERE {visits} AND {usable})
-                AS median_dwell
-        FROM events {where}
-    """
-    row = store.query(sql, visit_types * 2 + params, start=start, end=end).to_pylist()[0]
-    return {
-        "guests": int(row["guests"]),
-        "reached": int(row["reached"]),
-        "signups": int(row["signups"]),
-        "logins": int(row["logins"]),
-        "visits": int(row["visits"]),
-        "median_dwell": None if row["median_dwell"] is None else float(row["median_dwell"]),
-    }
+    counts = period_headline(store, start, end, start, location_ids, visit_types, returning=False)
+    del counts["returning"], counts["events"]
+    return counts
 
 
 def events_per_day(store: EventStore, start: dt.date, end: dt.date):
@@ -66,3 +44,203 @@ def events_per_day(store: EventStore, start: dt.date, end: dt.date):
         start=start,
         end=end,
     )
+
+
+def _floor_div(column: str, by: int) -> str:
+    """SQL for ``column`` divided by ``by``, rounded down (DuckDB's ``//`` rounds toward 0)."""
+    return f"({column} // {by} - CASE WHEN {column} % {by} < 0 THEN 1 ELSE 0 END)"
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _period(
+    start: dt.date, end: dt.date, location_ids: Sequence[str], until: dt.datetime | None
+) -> tuple[str, list]:
+    """A WHERE clause for events recorded on UTC days ``start..end`` (before ``until`` when
+    given) at ``location_ids`` (every location when empty), and its parameters."""
+    stop = _moment(end + dt.timedelta(days=1))
+    if until is not None:
+        stop = min(stop, until.astimezone(dt.UTC))
+    where, params = "created_at >= ? AND created_at < ?", [_moment(start), stop]
+    if location_ids:
+        where += f" AND location_id IN ({_placeholders(location_ids)})"
+        params += list(location_ids)
+    return where, params
+
+
+def period_headline(
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    history_from: dt.date,
+    location_ids: Sequence[str] = (),
+    visit_types: Sequence[str] = (schema.VISIT,),
+    until: dt.datetime | None = None,
+    lookback_days: float | None = om.RETURNING_LOOKBACK_DAYS,
+    returning: bool = True,
+) -> dict[str, float | int | None]:
+    """One period's headline numbers, as ``c4w.metrics.overview._headline`` gives them for the
+    events of UTC days ``start..end`` (before ``until``) at ``location_ids``, with the visits
+    from ``history_from`` on as the history the returning share looks back into; ``events``
+    is how many events the period holds."""
+    where, params = _period(start, end, location_ids, until)
+    visits = f"type IN ({_placeholders(visit_types)})"
+    usable = "isfinite(visit_duration_min) AND visit_duration_min >= 0"
+    guest = ", ".join(f"'{name}'" for name in om.GUEST_TYPES)
+    reached = ", ".join(f"'{name}'" for name in om.REACHED_TYPES)
+    sql = f"""
+        SELECT
+            count(*) AS events,
+            count(DISTINCT contact_id) FILTER (WHERE type IN ({guest})) AS guests,
+            count(DISTINCT contact_id) FILTER (WHERE type IN ({reached})) AS reached,
+            count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
+            count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
+            count(*) FILTER (WHERE {visits}) AS visits,
+            quantile_cont(visit_duration_min, 0.5) FILTER (WHERE {visits} AND {usable})
+                AS median_dwell
+        FROM events WHERE {where}
+    """
+    visit_types = list(visit_types)
+    args = visit_types * 2 + params
+    row = store.query(sql, args, start=start, end=end).to_pylist()[0]
+    share = None
+    if returning and row["events"]:
+        share = returning_share(
+            store, start, end, history_from, location_ids, visit_types, until, lookback_days
+        ).share
+    return {
+        "events": int(row["events"]),
+        "guests": int(row["guests"]),
+        "reached": int(row["reached"]),
+        "signups": int(row["signups"]),
+        "logins": int(row["logins"]),
+        "visits": int(row["visits"]),
+        "median_dwell": None if row["median_dwell"] is None else float(row["median_dwell"]),
+        "returning": share,
+    }
+
+
+def returning_share(
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    history_from: dt.date,
+    location_ids: Sequence[str] = (),
+    visit_types: Sequence[str] = (schema.VISIT,),
+    until: dt.datetime | None = None,
+    lookback_days: float | None = om.RETURNING_LOOKBACK_DAYS,
+) -> om.ReturningShare:
+    """The returning share of the visits recorded on UTC days ``start..end`` (before
+    ``until``) at ``location_ids``, each looking back among the visits at those locations
+    recorded from ``history_from`` on (see ``c4w.metrics.overview.returning_flags``): a visit
+    returns when the guest's previous visit was on another local day and started at most
+    ``lookback_days`` before it."""
+    where, params = _period(min(history_from, start), end, location_ids, until)
+    within = (
+        "TRUE"
+        if lookback_days is None
+        else f"sec - lag(sec) OVER w <= {int(lookback_days * 86_400)}"
+    )
+    sql = f"""
+        WITH visits AS (
+            SELECT
+                created_at,
+                contact_id,
+                epoch_ns(coalesce(visit_start, created_at)) AS ns,
+                coalesce(visit_start_local, created_at_local)::DATE - DATE '1970-01-01' AS day_no
+            FROM events
+            WHERE type IN ({_placeholders(visit_types)}) AND {where}
+        ),
+        known AS (
+            SELECT *, least((ns - min(ns) OVER ()) // 1000000000, 4294967295) AS sec
+            FROM visits WHERE contact_id IS NOT NULL AND ns IS NOT NULL AND day_no IS NOT NULL
+        ),
+        flagged AS (
+            SELECT
+                created_at,
+                coalesce(
+                    lag(contact_id) OVER w = contact_id
+                    AND lag(day_no) OVER w <> day_no
+                    AND {within},
+                    FALSE
+                ) AS is_returning
+            FROM known
+            WINDOW w AS (ORDER BY contact_id, sec)
+        )
+        SELECT
+            count(*) FILTER (WHERE created_at >= ?) AS judged,
+            count(*) FILTER (WHERE created_at >= ? AND is_returning) AS returning_visits
+        FROM flagged
+    """
+    args = list(visit_types) + params + [_moment(start)] * 2
+    row = store.query(sql, args, start=min(history_from, start), end=end).to_pylist()[0]
+    return om.ReturningShare(returning=int(row["returning_visits"]), judged=int(row["judged"]))
+
+
+def per_day(
+    store: EventStore, start: dt.date, end: dt.date, location_ids: Sequence[str] = ()
+) -> pd.DataFrame:
+    """``c4w.metrics.overview.events_per_day`` of the events of UTC days ``start..end`` at
+    ``location_ids``: every day listed, 0 where nothing happened."""
+    where, params = _period(start, end, location_ids, None)
+    sql = f"""
+        SELECT day - DATE '1970-01-01' AS day_no, CAST(type AS VARCHAR) AS type, count(*) AS n
+        FROM events WHERE {where} AND type IS NOT NULL GROUP BY ALL
+    """
+    table = store.query(sql, params, start=start, end=end).to_pydict()
+    if not table["n"]:
+        return om.events_per_day(empty_events_frame(), start=start, end=end)
+    labels = sorted(set(table["type"]))
+    first = (start - dt.date(1970, 1, 1)).days
+    counts = np.zeros(((end - start).days + 1, len(labels)), dtype=np.int64)
+    for day_no, kind, n in zip(table["day_no"], table["type"], table["n"], strict=True):
+        counts[day_no - first, labels.index(kind)] = n
+    return om.per_day_of_counts(counts, first, labels)
+
+
+def weekly_heatmap(
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    location_ids: Sequence[str] = (),
+    types: Sequence[str] | None = None,
+    until: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """``c4w.metrics.overview.weekly_heatmap`` of the events of UTC days ``start..end`` at
+    ``location_ids`` (only of ``types`` when given), ending at ``until``."""
+    where, params = _period(start, end, location_ids, None)
+    if types:
+        where += f" AND type IN ({_placeholders(types)})"
+        params += list(types)
+    # a local time's weekday and hour; 1970-01-01 was a Thursday (+3 makes Monday 0)
+    sql = f"""
+        WITH known AS (
+            SELECT
+                CAST(timezone AS VARCHAR) AS zone,
+                epoch_ns(created_at_local) AS local_ns,
+                epoch_ns(created_at) AS utc_ns
+            FROM events
+            WHERE {where} AND created_at_local IS NOT NULL
+        )
+        SELECT
+            zone,
+            CASE WHEN zone IS NULL THEN floor((local_ns - utc_ns) / 60000000000.0)::BIGINT END
+                AS offset_min,
+            ((local_day + 3) % 7) * 24
+                + (local_ns - local_day * {om.NS_PER_DAY}) // {om.NS_PER_HOUR} AS cell,
+            count(*) AS n
+        FROM (SELECT *, {_floor_div("local_ns", om.NS_PER_DAY)} AS local_day FROM known)
+        GROUP BY ALL
+    """
+    table = store.query(sql, params, start=start, end=end).to_pydict()
+    zones: dict[object, np.ndarray] = {}
+    for zone, offset, cell, n in zip(
+        table["zone"], table["offset_min"], table["cell"], table["n"], strict=True
+    ):
+        key = zone if zone is not None else int(offset)
+        zones.setdefault(key, np.zeros(168, dtype=np.int64))[int(cell)] += n
+    first = (start - dt.date(1970, 1, 1)).days
+    last = (end - dt.date(1970, 1, 1)).days
+    return om.heatmap_of_zones(zones, first, last, until)
