@@ -53,7 +53,8 @@ elif len(matches) > 1:
     )
     ui.stop_page()
 known = contact_id is not None and (
-    len(matches) == 1 or cq.has_events(ctx.store, *ctx.loaded_span, contact_id)
+    len(matches) == 1
+    or ui.store_figure(cq.has_events, *ctx.loaded_span, contact_id, store=ctx.store)
 )
 if contact_id != from_link:
     st.session_state[SEEN_KEY] = contact_id
@@ -65,7 +66,9 @@ if contact_id != from_link:
 if not contact_id:
     st.info("Type or paste a contact id above, or open one of the most active guests below.")
     st.subheader("Most active guests in the selected dates")
-    active = cq.most_active_contacts(ctx.store, ctx.start, ctx.end, tuple(ctx.location_ids), 20)
+    active = ui.store_figure(
+        cq.most_active_contacts, ctx.start, ctx.end, ctx.location_ids, 20, store=ctx.store
+    )
     ui.show_table(
         active,
         ctx=ctx,

@@ -61,7 +61,7 @@ window = timedelta(days=int(days))
 # location: the location filter acts on the step-1 event only (see the counting rule). Only the
 # rows of the funnel's event types are read.
 if path == CUSTOM:
-    present = fq.step_types_present(ctx.store, ctx.start, ctx.end + window)
+    present = ui.store_figure(fq.step_types_present, ctx.start, ctx.end + window, store=ctx.store)
     ui.url_choice(
         "step",
         "funnels_steps",

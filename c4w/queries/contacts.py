@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import pandas as pd
 
 from c4w import schema
-from c4w.queries import memoized
 from c4w.store.store import EventStore
 
 
@@ -21,7 +20,6 @@ def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-@memoized
 def has_events(store: EventStore, start: dt.date, end: dt.date, contact_id: str) -> bool:
     """Whether the store holds any event of ``contact_id`` on its days ``start..end`` (every
     location, every type)."""
@@ -30,12 +28,11 @@ def has_events(store: EventStore, start: dt.date, end: dt.date, contact_id: str)
     return row["n"] > 0
 
 
-@memoized
 def most_active_contacts(
     store: EventStore,
     start: dt.date,
     end: dt.date,
-    location_ids: tuple[str, ...] = (),
+    location_ids: Sequence[str] = (),
     limit: int = 20,
 ) -> pd.DataFrame:
     """``c4w.metrics.contacts.most_active_contacts`` of the events of UTC days ``start..end``

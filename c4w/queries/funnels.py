@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from c4w.queries import memoized
 from c4w.store.store import EventStore
 
 
-@memoized
 def step_types_present(store: EventStore, start: dt.date, end: dt.date) -> list[str]:
     """Event types with an event on UTC days ``start..end`` (every location), most frequent
     first, ties by name: ``c4w.metrics.funnels.step_types_present`` of those days' events."""
