@@ -14,14 +14,16 @@ LAYOUTS = {"stacked": "Stacked", "small_multiples": "One chart per location"}
 MAX_HOURLY_DAYS = 31
 
 ctx = ui.page_context()
+# only the login rows of these dates are read, never every event of the range
+events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=lm.EVENT_TYPES)
 st.title("WiFi logins")
 st.caption(
     "Every time a guest connects to your guest WiFi. Days and weeks are the UTC days chosen in "
     "the sidebar; hours are each location's own local time."
 )
 
-compared, previous = ui.compare_with(ctx)
-ui.show_kpis(lm.login_kpis(ctx.events, previous), compared=compared)
+compared, previous = ui.compare_with(ctx, types=lm.EVENT_TYPES)
+ui.show_kpis(lm.login_kpis(events, previous), compared=compared)
 st.caption(ui.comparison_caption(compared))
 
 st.subheader("Logins over time")
@@ -58,7 +60,7 @@ if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
         "range in the sidebar to see hours."
     )
     granularity = "day"
-timeline = lm.login_timeline(ctx.events, granularity, top_n=top_n)
+timeline = lm.login_timeline(events, granularity, top_n=top_n)
 st.plotly_chart(
     charts.login_timeline_chart(timeline, granularity, layout, location_colours(ctx.locations)),
     key="logins_timeline_chart",
@@ -73,11 +75,11 @@ st.caption(f"{lm.LOGIN_TIMELINE_HELP} {how} Locations are ranked by logins in th
 
 left, right = st.columns(2)
 with left:
-    top = lm.top_locations(ctx.events)
+    top = lm.top_locations(events)
     st.plotly_chart(charts.top_locations_chart(top), key="logins_top_chart")
     st.caption(lm.TOP_LOCATIONS_HELP + " Hover a bar for its guests and logins per guest.")
 with right:
-    frequency = lm.login_frequency(ctx.events)
+    frequency = lm.login_frequency(events)
     st.plotly_chart(charts.login_frequency_chart(frequency), key="logins_frequency_chart")
     st.caption(lm.LOGIN_FREQUENCY_HELP + " A long tail to the right means many regulars.")
 
@@ -103,7 +105,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the logins behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    rows = lm.login_rows(ctx.events)
+    rows = lm.login_rows(events)
     ui.download_row(
         ctx,
         ui.Download(

@@ -14,6 +14,8 @@ SPLITS = {"none": "No split", "kind": "WiFi vs geofence", "place": "By place"}
 BIN_WIDTHS = [1, 2, 5, 10, 15, 30, 60]
 
 ctx = ui.page_context()
+# only the visit rows of these dates are read, never every event of the range
+events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=vm.EVENT_TYPES)
 place_colours = location_colours(ctx.locations)
 st.title("Visits")
 st.caption(
@@ -26,7 +28,7 @@ ui.url_choice("kind", "visits_kind", vm.BOTH, options=list(KINDS))
 kind = left.segmented_control(
     "Visits", list(KINDS), format_func=KINDS.get, required=True, key="visits_kind"
 )
-options = vm.visit_places(ctx.events, kind)
+options = vm.visit_places(events, kind)
 place_names = options["place"].tolist()
 ui.url_choice("place", "visits_places", [], options=place_names, many=True)
 st.session_state["visits_places"] = [
@@ -57,8 +59,8 @@ if ctx.location_ids and kind != vm.WIFI:
         "chosen in the sidebar."
     )
 
-compared, previous = ui.compare_with(ctx)
-ui.show_kpis(vm.visit_kpis(ctx.events, previous, kind, chosen, threshold), compared=compared)
+compared, previous = ui.compare_with(ctx, types=vm.EVENT_TYPES)
+ui.show_kpis(vm.visit_kpis(events, previous, kind, chosen, threshold), compared=compared)
 st.caption(
     f"Bounce rate: share of visits shorter than {threshold} minutes; a fall is good news, so "
     f"it shows green. {ui.comparison_caption(compared)}"
@@ -86,7 +88,7 @@ split = c3.segmented_control(
     key="visits_split",
 )
 split_by = None if split == "none" else split
-hist = vm.dwell_histogram(ctx.events, bin_width, max_minutes, kind, chosen, split=split_by)
+hist = vm.dwell_histogram(events, bin_width, max_minutes, kind, chosen, split=split_by)
 y = "share" if split_by else "visits"
 st.plotly_chart(
     charts.dwell_histogram_chart(hist, y=y, colours=place_colours), key="visits_histogram_chart"
@@ -110,12 +112,12 @@ edges_text = st.text_input(
 edges, problem = vm.parse_edges(edges_text)
 if problem:
     st.warning(problem)
-buckets = vm.dwell_buckets(ctx.events, edges, kind, chosen, split=split_by)
+buckets = vm.dwell_buckets(events, edges, kind, chosen, split=split_by)
 st.plotly_chart(charts.dwell_buckets_chart(buckets, place_colours), key="visits_buckets_chart")
 st.caption(vm.DWELL_BUCKETS_HELP + " Bar labels are the share of all visits with a length.")
 
 st.subheader("Visit length by place")
-by_place = vm.dwell_by_place(ctx.events, kind, chosen, threshold)
+by_place = vm.dwell_by_place(events, kind, chosen, threshold)
 st.plotly_chart(charts.dwell_by_place_chart(by_place), key="visits_by_place_chart")
 st.caption(
     "The bar is the median visit (half are shorter); the diamond is the 90th percentile (nine "
@@ -147,7 +149,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the visits behind them"):
     st.caption("Every download follows the sidebar filters and the choices on this page.")
-    rows = vm.visit_rows(ctx.events, kind, chosen)
+    rows = vm.visit_rows(events, kind, chosen)
     ui.download_row(
         ctx,
         ui.Download(

@@ -25,6 +25,7 @@ from c4w.metrics.overview import (
     type_mask,
 )
 
+EVENT_TYPES = (schema.LOGIN,)  # every function here looks at these rows only
 GRANULARITIES = ("hour", "day", "week")
 UNKNOWN_LOCATION = "Unknown location"
 OTHER_LOCATIONS = "Other locations"

@@ -25,6 +25,7 @@ KIND_TYPES: dict[str, tuple[str, ...]] = {
     GEOFENCE: (schema.GEO_VISIT,),
     BOTH: (schema.VISIT, schema.GEO_VISIT),
 }
+EVENT_TYPES = KIND_TYPES[BOTH]  # every function here looks at these rows only
 KIND_LABELS = {schema.VISIT: "WiFi visits", schema.GEO_VISIT: "Geofence visits"}
 _KIND_NAMES = [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]  # by kind code 0, 1
 UNKNOWN_PLACE = "Unknown place"
