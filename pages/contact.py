@@ -8,6 +8,7 @@ from c4w import contacts as people
 from c4w import schema, ui
 from c4w.charts import contacts as charts
 from c4w.metrics import contacts as cm
+from c4w.queries import contacts as cq
 
 SEARCH_KEY, SEEN_KEY = "contact_search", "contact_seen_link"
 WHEN = "DD MMM YYYY, HH:mm"
@@ -52,7 +53,8 @@ elif len(matches) > 1:
     )
     ui.stop_page()
 known = contact_id is not None and (
-    len(matches) == 1 or bool((ctx.all_events[schema.CONTACT_ID] == contact_id).fillna(False).any())
+    len(matches) == 1
+    or ui.store_figure(cq.has_events, *ctx.loaded_span, contact_id, store=ctx.store)
 )
 if contact_id != from_link:
     st.session_state[SEEN_KEY] = contact_id
@@ -64,7 +66,9 @@ if contact_id != from_link:
 if not contact_id:
     st.info("Type or paste a contact id above, or open one of the most active guests below.")
     st.subheader("Most active guests in the selected dates")
-    active = cm.most_active_contacts(ctx.events, limit=20)
+    active = ui.store_figure(
+        cq.most_active_contacts, ctx.start, ctx.end, ctx.location_ids, 20, store=ctx.store
+    )
     ui.show_table(
         active,
         ctx=ctx,

@@ -9,6 +9,7 @@ import streamlit as st
 from c4w import formatting, schema, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
+from c4w.queries import funnels as fq
 
 CUSTOM = "Choose the steps"
 PATHS = dict(zip(("email", "sms", "custom"), [*fm.PRESETS, CUSTOM], strict=True))
@@ -57,10 +58,10 @@ days = right.number_input(
 window = timedelta(days=int(days))
 # Contacts enter within the dates; their later steps count up to the end of their window, so
 # the days after the last selected one are read too. Later steps may be emails, which have no
-# location: the location filter acts on the step-1 event only (see the counting rule).
-in_dates = ctx.history(ctx.start, ctx.end + window)
+# location: the location filter acts on the step-1 event only (see the counting rule). Only the
+# rows of the funnel's event types are read.
 if path == CUSTOM:
-    present = fm.step_types_present(in_dates)
+    present = ui.store_figure(fq.step_types_present, ctx.start, ctx.end + window, store=ctx.store)
     ui.url_choice(
         "step",
         "funnels_steps",
@@ -84,6 +85,7 @@ if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     ui.stop_page()
 
+in_dates = ctx.history(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
     sends = in_dates[(in_dates[schema.TYPE] == steps[0]).fillna(False).to_numpy()]

@@ -430,3 +430,46 @@ def test_a_failed_fetch_is_a_short_message_and_nothing_half_fetched_is_kept(
     at.run()
     assert not at.exception and not at.error
     assert len(at.metric) >= 6
+
+
+def refuse_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, a page that touches ``ctx.events``, ``ctx.previous`` or ``ctx.all_events``
+    (the first two read through the last), or reads every event type of more than one day
+    from the store (``ctx.history`` without types; ``ui.data_until`` reads the last day),
+    fails."""
+    read_view = data.read_view
+
+    def refused(self: ui.PageContext) -> pd.DataFrame:
+        raise AssertionError("the page read every event of the dates")
+
+    def one_day_only(source: data.Source, start: dt.date, end: dt.date) -> data.Loaded:
+        if end > start:
+            raise AssertionError(f"the page read every event of {start}..{end}")
+        return read_view(source, start, end)
+
+    monkeypatch.setattr(ui.PageContext, "all_events", property(refused))
+    monkeypatch.setattr(data, "read_view", one_day_only)
+
+
+@pytest.mark.parametrize(
+    "page, params",
+    [
+        ("funnels", {}),
+        ("funnels", {"path": "sms", "follow": "any", "by": "campaign"}),
+        ("funnels", {"path": "custom", "step": ["send_email", "open_email"], "stopped": "2"}),
+        ("funnels", {"path": "custom", "step": ["login", "visit"]}),
+        ("contact", {}),
+        ("contact", {"contact": "nobody-with-this-id"}),
+    ],
+)
+def test_the_funnels_and_contact_pages_never_read_the_whole_range(
+    monkeypatch: pytest.MonkeyPatch, page: str, params: dict
+) -> None:
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params.update(params)
+    at.run()
+    refuse_the_range(monkeypatch)
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, texts(at, "error")
+    assert len(at.dataframe) >= (0 if "contact" in params else 1)

@@ -301,10 +301,13 @@ class EventStore:
         *,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        row_numbers: bool = False,
     ) -> pa.Table:
         """Run ``sql`` in DuckDB over a view ``events`` of the stored days (only ``start``..
-        ``end`` when given), with the hive columns ``org`` and ``day`` beside the event columns;
-        times are UTC timestamps. Returns an arrow table."""
+        ``end`` when given), with the hive columns ``org`` and ``day`` beside the event columns
+        (and ``file_row_number``, the row's place in its day file, with ``row_numbers``: with
+        ``day`` it gives the order a frame read from the store keeps); times are UTC
+        timestamps. Returns an arrow table."""
         files = self._readable_files(start, end)
         con = duckdb.connect()
         try:
@@ -313,7 +316,8 @@ class EventStore:
                 listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
                 con.execute(
                     "CREATE VIEW events AS SELECT * FROM read_parquet("
-                    f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+                    f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}}"
+                    f"{', file_row_number = true' if row_numbers else ''})"
                 )
             else:
                 empty = (
@@ -321,6 +325,8 @@ class EventStore:
                     .append_column("org", pa.array([], pa.string()))
                     .append_column("day", pa.array([], pa.date32()))
                 )
+                if row_numbers:
+                    empty = empty.append_column("file_row_number", pa.array([], pa.int64()))
                 con.register("_no_events", empty)
                 con.execute("CREATE VIEW events AS SELECT * FROM _no_events")
             return con.sql(sql, params=params).to_arrow_table()
