@@ -791,6 +791,20 @@ def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str
     return read_days(store_of(source), start, end, types)
 
 
+def history_name(
+    source: Source,
+    start: dt.date,
+    end: dt.date,
+    location_ids: Sequence[str] = (),
+    types: Sequence[str] = (),
+) -> tuple:
+    """A name for the events of ``start..end`` at ``location_ids`` of ``types`` that only the
+    same events share: which store, which days in which state, which filters."""
+    handle = store_of(source)
+    marks = _day_marks(handle.store.day_states(), start, end)
+    return ("history", handle.id, marks, start, end, tuple(location_ids), tuple(sorted(types)))
+
+
 def of_types(events: pd.DataFrame, types: Sequence[str]) -> pd.DataFrame:
     """The rows of ``events`` whose type is one of ``types``."""
     return events.loc[events[schema.TYPE].isin(list(types)).to_numpy()]

@@ -32,7 +32,7 @@ import streamlit as st
 from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
-from c4w.metrics import comparison, stores
+from c4w.metrics import comparison, memo, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 
 # --- filters -------------------------------------------------------------------------------------
@@ -396,7 +396,8 @@ class PageContext:
             events = data.read_types(self.source, start, end, types)
         else:
             events = data.read_view(self.source, start, end).events
-        return slice_events(events, start, end, location_ids)
+        name = data.history_name(self.source, start, end, location_ids, types)
+        return memo.name_frame(slice_events(events, start, end, location_ids), name)
 
 
 _RUN = threading.local()  # the context of the script run in progress on this thread

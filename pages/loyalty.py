@@ -9,6 +9,7 @@ import streamlit as st
 from c4w import formatting, schema, ui
 from c4w.charts import loyalty as charts
 from c4w.metrics import loyalty as lm
+from c4w.metrics.memo import remembered
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 PERIODS = {lm.WEEK: "Week", lm.MONTH: "Month"}
@@ -49,7 +50,7 @@ cohort_by = c3.radio(
 word = PERIODS[period].lower()
 rule = lm.RETENTION_HELP.format(period=word, mode=lm.MODE_TEXT[mode].format(period=word))
 st.caption(f"**The rule.** {rule}")
-cohorts = lm.retention_cohorts(
+cohorts = remembered(lm.retention_cohorts)(
     history,
     ctx.start,
     ctx.end,
@@ -80,9 +81,9 @@ else:
 
 # --- how many, how often -----------------------------------------------------------------------
 st.subheader("How often do guests come?")
-in_dates = ui.slice_events(history, ctx.start, ctx.end)  # the visits these figures count
-freq = lm.visit_frequency(in_dates)
-rhythm = lm.visit_rhythm(in_dates)
+in_dates = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
+freq = remembered(lm.visit_frequency)(in_dates)
+rhythm = remembered(lm.visit_rhythm)(in_dates)
 left, right = st.columns(2)
 with left:
     st.markdown("**Visit days in the selected dates**", help=lm.FREQUENCY_HELP)
@@ -94,7 +95,7 @@ st.caption(lm.RHYTHM_HELP)
 
 # --- lifecycle ---------------------------------------------------------------------------------
 st.subheader("New, returning, resurrecting and dormant guests per week")
-life = lm.lifecycle(history, ctx.start, ctx.end, last_complete)
+life = remembered(lm.lifecycle)(history, ctx.start, ctx.end, last_complete)
 st.plotly_chart(charts.lifecycle_chart(life), key="loyalty_lifecycle_chart")
 st.caption(
     lm.LIFECYCLE_HELP + " Faded bars: the week is not over yet. Weeks are whole calendar weeks, "
@@ -116,7 +117,7 @@ upto = (  # the same rows as the whole history when the dates reach its last day
     if ctx.end >= span[1]
     else ctx.history(None, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
 )
-lapsed = lm.lapsed_guests(upto, ctx.end, int(min_days), int(away))
+lapsed = remembered(lm.lapsed_guests)(upto, ctx.end, int(min_days), int(away))
 st.metric("Lapsed guests", formatting.format_count(len(lapsed)), help=help_text)
 st.caption(help_text + " Download the list as the audience of a win-back campaign.")
 audience = lm.readable(lapsed)

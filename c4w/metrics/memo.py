@@ -1,8 +1,10 @@
 """A small, bounded memo for pure metric functions whose arguments include frames.
 
 A frame is keyed by its content (shape, column names and dtypes, and a digest of pandas' row
-hashes, in row order), so two equal frames read on two page runs share one result. What a
-remembered function returns is shared between its callers: they must not change it.
+hashes, in row order), so two equal frames read on two page runs share one result; a frame
+given a name (``name_frame``: what it holds, e.g. which stored days of which store, in which
+state) is keyed by that name instead, with no hashing. What a remembered function returns is
+shared between its callers: they must not change it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,6 +21,25 @@ import pandas as pd
 
 F = TypeVar("F", bound=Callable)
 DEFAULT_SIZE = 16
+
+
+_NAMES: dict[int, tuple[weakref.ref, object]] = {}  # id(frame) -> (the frame, its name)
+
+
+def name_frame(frame: pd.DataFrame, name: object) -> pd.DataFrame:
+    """Key ``frame`` by ``name`` from now on (a hashable that only frames of the same content
+    share, such as the stored days it was read from and their state). The frame must not be
+    changed afterwards. Returns ``frame``."""
+    ident = id(frame)
+    _NAMES[ident] = (weakref.ref(frame, lambda _ref: _NAMES.pop(ident, None)), name)
+    return frame
+
+
+def _name_of(frame: pd.DataFrame | pd.Series) -> object | None:
+    named = _NAMES.get(id(frame))
+    if named is None or named[0]() is not frame:
+        return None
+    return named[1]
 
 
 def frame_key(frame: pd.DataFrame | pd.Series) -> tuple:
@@ -33,7 +55,8 @@ def frame_key(frame: pd.DataFrame | pd.Series) -> tuple:
 
 def _key_of(value: object) -> object:
     if isinstance(value, pd.DataFrame | pd.Series):
-        return frame_key(value)
+        name = _name_of(value)
+        return ("named", name) if name is not None else frame_key(value)
     return value
 
 
@@ -67,3 +90,16 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
         return remembered  # type: ignore[return-value]
 
     return wrap(function) if function is not None else wrap
+
+
+_REMEMBERED: dict[Callable, Callable] = {}
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def remembered(function: F, size: int = DEFAULT_SIZE) -> F:
+    """The one remembered version of ``function`` in this process (see ``remember``), for a
+    page script, which runs anew on every rerun and so cannot keep its own."""
+    with _REMEMBERED_LOCK:
+        if function not in _REMEMBERED:
+            _REMEMBERED[function] = remember(function, size=size)
+        return _REMEMBERED[function]  # type: ignore[return-value]

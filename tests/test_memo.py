@@ -1,0 +1,59 @@
+"""The memo keys a named frame by its name (no hashing of its rows), anything else by content."""
+
+from __future__ import annotations
+
+import gc
+
+import pandas as pd
+
+from c4w.metrics import memo
+
+
+def counting():
+    calls = []
+
+    def total(frame: pd.DataFrame) -> int:
+        calls.append(1)
+        return int(frame["n"].sum())
+
+    return total, calls
+
+
+def test_a_named_frame_is_remembered_by_its_name(monkeypatch) -> None:
+    total, calls = counting()
+    remembered = memo.remember(total)
+    hashed = []
+    real_key = memo.frame_key
+    monkeypatch.setattr(memo, "frame_key", lambda f: hashed.append(1) or real_key(f))
+    first = memo.name_frame(pd.DataFrame({"n": [1, 2, 3]}), ("days", 1))
+    assert remembered(first) == 6
+    # another frame under the same name is taken for the same rows: the name vouches for them
+    again = memo.name_frame(pd.DataFrame({"n": [1, 2, 3]}), ("days", 1))
+    assert remembered(again) == 6
+    assert len(calls) == 1 and not hashed
+    # another name is another result
+    other = memo.name_frame(pd.DataFrame({"n": [10]}), ("days", 2))
+    assert remembered(other) == 10
+    assert len(calls) == 2
+    # an unnamed frame is keyed by content
+    assert remembered(pd.DataFrame({"n": [4]})) == 4
+    assert remembered(pd.DataFrame({"n": [4]})) == 4
+    assert len(calls) == 3 and len(hashed) == 2
+
+
+def test_a_frame_gone_takes_its_name_with_it() -> None:
+    frame = memo.name_frame(pd.DataFrame({"n": [1]}), "gone")
+    ident = id(frame)
+    del frame
+    gc.collect()
+    later = pd.DataFrame({"n": [5]})
+    assert memo._name_of(later) is None or id(later) != ident
+    assert ident not in memo._NAMES
+
+
+def test_remembered_gives_one_memo_per_function() -> None:
+    total, calls = counting()
+    frame = pd.DataFrame({"n": [2, 2]})
+    assert memo.remembered(total)(frame) == 4
+    assert memo.remembered(total)(frame) == 4  # a page's next run: the same memo
+    assert len(calls) == 1
