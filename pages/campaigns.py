@@ -10,6 +10,7 @@ from c4w import schema, ui
 from c4w.charts import campaigns as charts
 from c4w.metrics import attribution as at
 from c4w.metrics import campaigns as cm
+from c4w.metrics import memo
 
 PICK_KEY, TABLE_KEY, APPLIED_KEY = "campaign_pick", "campaign_table", "_campaign_table_applied"
 WHEN = "D MMM YYYY, HH:mm"
@@ -33,7 +34,9 @@ days = int(
     )
 )
 reach = dt.timedelta(days=days + at.HISTORY_DAYS)
-history = ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days))[list(cm.COLUMNS_READ)]
+history = memo.columns_of(
+    ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days)), cm.COLUMNS_READ
+)
 summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
     st.info("No campaign was sent on the chosen days. Pick other dates in the sidebar.")

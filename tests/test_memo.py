@@ -57,3 +57,15 @@ def test_remembered_gives_one_memo_per_function() -> None:
     assert memo.remembered(total)(frame) == 4
     assert memo.remembered(total)(frame) == 4  # a page's next run: the same memo
     assert len(calls) == 1
+
+
+def test_some_columns_of_a_named_frame_are_named_too() -> None:
+    total, calls = counting()
+    remembered = memo.remember(total)
+    whole = memo.name_frame(pd.DataFrame({"n": [1, 2], "m": [7, 8]}), "both days")
+    part = memo.columns_of(whole, ["n"])
+    assert list(part.columns) == ["n"]
+    assert remembered(part) == 3
+    assert remembered(memo.columns_of(whole, ["n"])) == 3
+    assert len(calls) == 1
+    assert memo._name_of(memo.columns_of(pd.DataFrame({"n": [1]}), ["n"])) is None

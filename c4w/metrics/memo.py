@@ -14,7 +14,7 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import pandas as pd
@@ -103,3 +103,11 @@ def remembered(function: F, size: int = DEFAULT_SIZE) -> F:
         if function not in _REMEMBERED:
             _REMEMBERED[function] = remember(function, size=size)
         return _REMEMBERED[function]  # type: ignore[return-value]
+
+
+def columns_of(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame[columns]``, named after ``frame`` when it has a name (so the memo keys it with
+    no hashing too)."""
+    part = frame[list(columns)]
+    name = _name_of(frame)
+    return part if name is None else name_frame(part, ("columns", name, tuple(columns)))
