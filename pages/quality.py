@@ -23,7 +23,9 @@ days = qm.day_status(
     data.unsettled_days(ctx.source, ctx.start, ctx.end),
 )
 shown = (ctx.start, ctx.end, ctx.location_ids)
-counts = ui.store_figure(sql.finding_counts, *shown, store=ctx.store)
+per_day = ui.store_figure(sql.by_day_and_type, *shown, store=ctx.store)
+problems, with_problems = ui.store_figure(sql.problem_counts, *shown, store=ctx.store)
+counts = qm.counts_of_day_table(per_day, with_problems)
 ui.show_kpis(qm.kpis_of_counts(counts, days), per_row=5)
 
 st.subheader("Days")
@@ -40,7 +42,6 @@ with st.expander(f"Days missing or not settled: {len(waiting):,}"):
     ui.download_csv(waiting, what="days-not-ready", ctx=ctx, key="quality_waiting_csv")
 
 st.subheader("Per day and event type")
-per_day = ui.store_figure(sql.by_day_and_type, *shown, store=ctx.store)
 st.caption(
     "Events stored per UTC day and type, and how many of them are behind each finding below."
 )
@@ -66,7 +67,6 @@ for finding in qm.FINDINGS:
             ui.download_csv(rows, what=finding.key, ctx=ctx, key=f"quality_{finding.key}_csv")
 
 st.subheader("Problems found when reading the API's answers")
-problems = ui.store_figure(sql.problems_table, *shown, store=ctx.store)
 st.caption(qm.PROBLEMS_HELP + " A row may carry several problems.")
 if problems.empty:
     st.caption("No row of these dates carries a problem.")

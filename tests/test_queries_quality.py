@@ -83,6 +83,15 @@ def store(tmp_path) -> EventStore:
     return store
 
 
+def sql_counts(store, start, end, location_ids=()) -> dict[str, int]:
+    per_day = sql.by_day_and_type(store, start, end, location_ids)
+    return qm.counts_of_day_table(per_day, sql.problem_counts(store, start, end, location_ids)[1])
+
+
+def problems_table(store, start, end, location_ids=()) -> pd.DataFrame:
+    return sql.problem_counts(store, start, end, location_ids)[0]
+
+
 def shown(store: EventStore, start, end, location_ids=()) -> pd.DataFrame:
     """The page's events as its context gives them: the days read, then sliced."""
     return ui.slice_events(store.read(start, end), start, end, location_ids)
@@ -109,7 +118,7 @@ def test_finding_counts_by_hand(store) -> None:
         "extreme_duration": 1,
         "unknown_type": 2,
     }
-    assert sql.finding_counts(store, FIRST, LAST) == everywhere
+    assert sql_counts(store, FIRST, LAST) == everywhere
     assert qm.finding_counts(shown(store, FIRST, LAST)) == everywhere
     # L2: 9 rows; dan's click is late, eve's open has no click shown
     at_l2 = {
@@ -121,13 +130,13 @@ def test_finding_counts_by_hand(store) -> None:
         "extreme_duration": 1,
         "unknown_type": 1,
     }
-    assert sql.finding_counts(store, FIRST, LAST, ["L2"]) == at_l2
+    assert sql_counts(store, FIRST, LAST, ["L2"]) == at_l2
     assert qm.finding_counts(shown(store, FIRST, LAST, ["L2"])) == at_l2
     # L1: eve's open is not shown, so only ann's click is late
-    assert sql.finding_counts(store, FIRST, LAST, ["L1"])["click_before_open"] == 1
+    assert sql_counts(store, FIRST, LAST, ["L1"])["click_before_open"] == 1
     assert qm.finding_counts(shown(store, FIRST, LAST, ["L1"]))["click_before_open"] == 1
     # 5 March alone
-    assert sql.finding_counts(store, FIRST, FIRST) == {
+    assert sql_counts(store, FIRST, FIRST) == {
         "events": 6,
         "problems": 2,
         "local_time": 1,
@@ -169,7 +178,7 @@ def test_problems_and_rows_by_hand(store) -> None:
             "rows": [2, 1, 1],
         }
     ).astype({"problem": "str", "rows": "int64"})
-    pd.testing.assert_frame_equal(sql.problems_table(store, FIRST, LAST), expected)
+    pd.testing.assert_frame_equal(problems_table(store, FIRST, LAST), expected)
     pd.testing.assert_frame_equal(qm.problems_table(shown(store, FIRST, LAST)), expected)
     late = sql.finding_rows(store, FIRST, LAST, [], "click_before_open")
     assert late[schema.CONTACT_ID].astype(str).tolist() == ["ann", "dan", "eve"]
@@ -185,11 +194,11 @@ def test_problems_and_rows_by_hand(store) -> None:
 def assert_same_figures(store: EventStore, start, end, location_ids) -> None:
     events = shown(store, start, end, location_ids)
     masks = qm.finding_masks(events)
-    assert sql.finding_counts(store, start, end, location_ids) == qm.finding_counts(events, masks)
+    assert sql_counts(store, start, end, location_ids) == qm.finding_counts(events, masks)
     pd.testing.assert_frame_equal(
         sql.by_day_and_type(store, start, end, location_ids), qm.by_day_and_type(events, masks)
     )
-    problems = sql.problems_table(store, start, end, location_ids)
+    problems = problems_table(store, start, end, location_ids)
     pd.testing.assert_frame_equal(problems, qm.problems_table(events))
     for f in qm.FINDINGS:
         by_sql = sql.finding_rows(store, start, end, location_ids, f.key)
@@ -222,12 +231,12 @@ def test_an_empty_store_counts_zero(tmp_path) -> None:
     store = EventStore(tmp_path, "org-1")
     write_events(store, frame.empty_events_frame(), FETCHED)
     day = dt.date(2024, 1, 1)
-    assert sql.finding_counts(store, day, day) == {
+    assert sql_counts(store, day, day) == {
         "events": 0,
         "problems": 0,
         **{f.key: 0 for f in qm.FINDINGS},
     }
     empty = qm.by_day_and_type(frame.empty_events_frame())
     pd.testing.assert_frame_equal(sql.by_day_and_type(store, day, day), empty)
-    assert sql.problems_table(store, day, day).empty
+    assert problems_table(store, day, day).empty
     assert sql.finding_rows(store, day, day, [], "local_time").empty

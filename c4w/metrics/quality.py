@@ -352,6 +352,14 @@ def finding_counts(events: pd.DataFrame, masks: Masks | None = None) -> dict[str
     return counts
 
 
+def counts_of_day_table(per_day: pd.DataFrame, problems: int) -> dict[str, int]:
+    """``finding_counts`` of the events behind a ``by_day_and_type`` table (its totals), with
+    ``problems`` rows carrying a reader problem."""
+    counts = {EVENTS: int(per_day[EVENTS].sum()), "problems": int(problems)}
+    counts.update({f.key: int(per_day[f.label].sum()) for f in FINDINGS})
+    return counts
+
+
 def quality_kpis(events: pd.DataFrame, days: pd.DataFrame, masks: Masks | None = None) -> list[Kpi]:
     """The page's headline figures from the events shown and their ``day_status`` table: events
     stored, duplicates dropped, API count minus rows, days not ready, rows with a reader problem,

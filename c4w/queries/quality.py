@@ -64,28 +64,6 @@ def _shown(
     return f"shown AS (SELECT {columns} FROM events WHERE {where})", params
 
 
-def finding_counts(
-    store: EventStore, start: dt.date, end: dt.date, location_ids: Sequence[str] = ()
-) -> dict[str, int]:
-    """``c4w.metrics.quality.finding_counts`` of the events shown: how many there are, carry a
-    reader problem, and are behind each finding."""
-    shown, params = _shown(start, end, location_ids)
-    each = ",\n".join(
-        f"count(*) FILTER (WHERE {condition}) AS {key}" for key, condition in _CONDITIONS.items()
-    )
-    sql = f"""
-        WITH {shown}, {_LATE_CLICKS}
-        SELECT
-            count(*) AS {qm.EVENTS},
-            count(*) FILTER (WHERE data_problems <> 0) AS problems,
-            {each},
-            (SELECT count(*) FROM late) AS {qm.CLICK_BEFORE_OPEN.key}
-        FROM shown
-    """
-    row = store.query(sql, params, start=start, end=end).to_pylist()[0]
-    return {name: int(row[name]) for name in (qm.EVENTS, "problems", *qm.FINDING_BY_KEY)}
-
-
 def by_day_and_type(
     store: EventStore, start: dt.date, end: dt.date, location_ids: Sequence[str] = ()
 ) -> pd.DataFrame:
@@ -121,22 +99,24 @@ def by_day_and_type(
     return qm.day_and_type_table(days, types, counts)
 
 
-def problems_table(
+def problem_counts(
     store: EventStore, start: dt.date, end: dt.date, location_ids: Sequence[str] = ()
-) -> pd.DataFrame:
-    """``c4w.metrics.quality.problems_table`` of the events shown: rows per reader problem
-    (columns ``problem``, ``rows``), only the problems found, in the order of
-    ``schema.PROBLEM_LABELS``."""
+) -> tuple[pd.DataFrame, int]:
+    """``c4w.metrics.quality.problems_table`` of the events shown (rows per reader problem,
+    columns ``problem``, ``rows``, only the problems found, in the order of
+    ``schema.PROBLEM_LABELS``) and how many rows carry any problem."""
     shown, params = _shown(start, end, location_ids, schema.DATA_PROBLEMS)
     each = ", ".join(
         f"count(*) FILTER (WHERE (data_problems & {bit}) <> 0) AS p{bit}"
         for bit in schema.PROBLEM_LABELS
     )
-    sql = f"WITH {shown} SELECT {each} FROM shown"
+    sql = (
+        f"WITH {shown} SELECT count(*) FILTER (WHERE data_problems <> 0) AS any, {each} FROM shown"
+    )
     row = store.query(sql, params, start=start, end=end).to_pylist()[0]
     found = [(label, int(row[f"p{bit}"])) for bit, label in schema.PROBLEM_LABELS.items()]
     report = pd.DataFrame([r for r in found if r[1] > 0], columns=["problem", "rows"])
-    return report.astype({"problem": "str", "rows": "int64"})
+    return report.astype({"problem": "str", "rows": "int64"}), int(row["any"])
 
 
 def finding_rows(
