@@ -7,7 +7,8 @@ store and with the build before it, in the same run.
 One sandbox API (``python -m c4w.sandbox``, a subprocess) serves the demo organization for the
 whole run; its request log (``GET /_sandbox/requests``) says what each step asked. In order:
 
-1. this build: ``python -m c4w sync`` (its default, the last 90 days) into an empty store;
+1. this build: ``python -m c4w sync`` (its default, the last 90 days; ``--sync-days N`` syncs
+   the last N days instead) into an empty store;
 2. this build started fresh (the restart): the Overview opened in Chromium on the last 90 days,
    then 30 days, then 90 days again;
 3. the build before the store (``--baseline``, by default the commit before it landed) in a fresh
@@ -20,13 +21,15 @@ Each open is a new page load of ``/?range=90d`` (or ``30d``) in the same server 
 finished); "done" is until every request the open started has been answered and the page drawn
 again with what they brought (this build shows the stored days at once and fetches the unsettled
 recent ones in the background). A view also reads the period before its dates (the figures'
-comparison), so 90 days read 180 days of history. With ``--runs N`` the whole sequence runs N
-times (a fresh store each time) and each figure is the median.
+comparison), so 90 days read 180 days of history: after a sync of 90 days the first open
+fetches the 90 days before them (``--sync-days 180`` syncs them too). With ``--runs N`` the
+whole sequence runs N times (a fresh store each time) and each figure is the median.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import platform
 import secrets
@@ -44,6 +47,7 @@ from pathlib import Path
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, CREDENTIAL_VARS
 from bench.many_users import ROOT, Server, sandbox_get, start_app, start_sandbox
 from bench.views import build_copy
+from c4w.__main__ import DEFAULT_DAYS  # what ``python -m c4w sync`` fetches into an empty store
 
 BEFORE_STORE = "d55b5aa^"  # the last commit before the history store landed
 OPENS = ("90d", "30d", "90d")
@@ -149,13 +153,17 @@ def live_settings(sandbox: Server, token: str, store: Path, cache: Path) -> dict
     }
 
 
-def run_sync(sandbox: Server, live: dict[str, str]) -> Step:
-    """``python -m c4w sync`` of this build, as a user runs it."""
+def run_sync(sandbox: Server, live: dict[str, str], days: int) -> Step:
+    """``python -m c4w sync`` of this build, as a user runs it: the last ``days`` days (UTC)."""
+    command = [sys.executable, "-m", "c4w", "sync", "--quiet"]
+    if days != DEFAULT_DAYS:
+        today = dt.datetime.now(dt.UTC).date()
+        command += ["--since", (today - dt.timedelta(days=days - 1)).isoformat()]
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS} | live
     since = len(read_log(sandbox))
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "c4w", "sync", "--quiet"],
+        command,
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -163,7 +171,8 @@ def run_sync(sandbox: Server, live: dict[str, str]) -> Step:
         raise SystemExit(f"the sync failed:\n{done.stderr[-3000:]}")
     print(f"  {done.stdout.strip()}", flush=True)
     log, _ = wait_until_quiet(sandbox, since)
-    return Step("this build: sync of 90 days", requests_by_endpoint(log, since), None, seconds)
+    name = f"this build: sync of {days} days"
+    return Step(name, requests_by_endpoint(log, since), None, seconds)
 
 
 def open_overview(browser, app: Server, sandbox: Server, preset: str) -> Step:
@@ -196,14 +205,14 @@ def open_three(browser, build: Path, sandbox: Server, live: dict[str, str], even
         app.stop()
 
 
-def one_run(browser, sandbox: Server, token: str, baseline: Path, events: int) -> list[Step]:
+def one_run(browser, sandbox: Server, token: str, baseline: Path, args) -> list[Step]:
     """The whole sequence once, in folders of its own; steps named for the table."""
     made = [Path(tempfile.mkdtemp(prefix=f"c4w-live-{name}-")) for name in ("store", "cache") * 2]
     try:
         live = live_settings(sandbox, token, *made[:2])
         old_live = live_settings(sandbox, token, *made[2:])
         print("  this build: sync…", flush=True)
-        steps = [run_sync(sandbox, live)]
+        steps = [run_sync(sandbox, live, args.sync_days)]
         print(f"    {row_text(steps[0])}", flush=True)
         for group, build, settings in (
             ("this build, restarted", ROOT, live),
@@ -211,7 +220,7 @@ def one_run(browser, sandbox: Server, token: str, baseline: Path, events: int) -
             ("this build, restarted again", ROOT, live),
         ):
             print(f"  {group}:", flush=True)
-            for step in open_three(browser, build, sandbox, settings, events):
+            for step in open_three(browser, build, sandbox, settings, args.events):
                 step.name = f"{group}: {step.name}"
                 steps.append(step)
         return steps
@@ -247,11 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="sandbox demo size")
     parser.add_argument("--latency-ms", type=float, default=300.0, help="added to every answer")
+    parser.add_argument("--sync-days", type=int, default=DEFAULT_DAYS, help="days synced")
     parser.add_argument("--runs", type=int, default=1, help="whole sequences (medians)")
     parser.add_argument("--baseline", default=BEFORE_STORE, help="git revision of the old build")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.runs < 1 or args.latency_ms < 0:
-        parser.error("--events and --runs must be positive, --latency-ms at least 0")
+    if min(args.events, args.runs, args.sync_days) < 1 or args.latency_ms < 0:
+        parser.error("--events, --runs and --sync-days must be positive, --latency-ms at least 0")
     from playwright.sync_api import sync_playwright
 
     print(
@@ -272,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 for number in range(1, args.runs + 1):
                     print(f"run {number} of {args.runs}:", flush=True)
-                    runs.append(one_run(browser, sandbox, token, baseline, args.events))
+                    runs.append(one_run(browser, sandbox, token, baseline, args))
             finally:
                 browser.close()
     finally:
