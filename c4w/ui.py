@@ -34,6 +34,7 @@ from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
 from c4w.metrics import comparison, memo, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
+from c4w.queries import history as history_sql
 
 # --- filters -------------------------------------------------------------------------------------
 PRESETS: dict[str, str] = {
@@ -358,6 +359,11 @@ class PageContext:
         return Filters(preset, self.start, self.end, tuple(self.location_ids))
 
     @property
+    def is_loaded(self) -> bool:
+        """Whether ``all_events`` (the loaded span, every event type) is already in memory."""
+        return "all" in self._frames
+
+    @property
     def loaded_span(self) -> tuple[dt.date, dt.date]:
         """The UTC days ``all_events`` covers: the previous period and the chosen dates."""
         return previous_period(self.start, self.end)[0], self.end
@@ -386,8 +392,7 @@ class PageContext:
             return data.empty_events_frame()
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
-        loaded = "all" in self._frames
-        if self.source is None or (loaded and first <= start and end <= last):
+        if self.source is None or (self.is_loaded and first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
             return data.of_types(events, types) if types else events
         if end < start:
@@ -1244,6 +1249,9 @@ def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | No
     (UTC), else the time the data was fetched. A range that ends today is compared up to this
     time of day."""
     day = day or ctx.end
+    first, last = ctx.loaded_span
+    if ctx.store is not None and not (ctx.is_loaded and first <= day <= last):
+        return store_figure(history_sql.latest_event, day, store=ctx.store) or ctx.as_of
     last_day = ctx.history(day, day)
     times = last_day[schema.CREATED_AT].dropna() if len(last_day) else None
     if times is not None and len(times):
