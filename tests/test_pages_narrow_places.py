@@ -190,29 +190,17 @@ def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _every_type(*_args, **_kwargs):
-    raise AssertionError("the page read every event of the range")
-
-
-def _one_day_at_most(read_view):
-    """``read_view`` for one day (how far the data reaches on the last day is read so), failing
-    for more."""
-
-    def read(source, start, end):
-        if end > start:
-            _every_type()
-        return read_view(source, start, end)
-
-    return read
+    raise AssertionError("the page read every event type")
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, page: str) -> tuple[AppTest, list[tuple]]:
-    """``page`` run from the app with every read of all event types over more than a day failing
-    (the view's frame and the history of every type), and the types it asked the history for."""
+    """``page`` run from the app with every read of all event types failing (the view's frame
+    and the history of every type), and the types it asked the history for."""
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.run()  # the first page (Overview) still reads the range: only the page under test is held
     assert not at.exception
     monkeypatch.setattr(ui.PageContext, "all_events", property(_every_type))
-    monkeypatch.setattr(data, "read_view", _one_day_at_most(data.read_view))
+    monkeypatch.setattr(data, "read_view", _every_type)
     asked: list[tuple[str, ...]] = []
     read_types = data.read_types
 
