@@ -34,7 +34,7 @@ from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
 from c4w.metrics import attribution, comparison, memo, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
-from c4w.queries import campaigns as campaign_queries
+from c4w.queries import history as history_sql
 
 # --- filters -------------------------------------------------------------------------------------
 PRESETS: dict[str, str] = {
@@ -359,6 +359,11 @@ class PageContext:
         return Filters(preset, self.start, self.end, tuple(self.location_ids))
 
     @property
+    def is_loaded(self) -> bool:
+        """Whether ``all_events`` (the loaded span, every event type) is already in memory."""
+        return "all" in self._frames
+
+    @property
     def loaded_span(self) -> tuple[dt.date, dt.date]:
         """The UTC days ``all_events`` covers: the previous period and the chosen dates."""
         return previous_period(self.start, self.end)[0], self.end
@@ -389,17 +394,18 @@ class PageContext:
             return _columns(data.empty_events_frame(), columns)
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
-        loaded = "all" in self._frames
-        if self.source is None or (loaded and first <= start and end <= last):
+        if self.source is None or (self.is_loaded and first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
             return _columns(data.of_types(events, types) if types else events, columns)
         if end < start:
             return _columns(data.empty_events_frame(), columns)
-        if types or columns:
+        if columns:
             # the time (and the place, to pick locations) are read too, to slice the days by
             read = (*columns, schema.CREATED_AT, *([schema.LOCATION_ID] if location_ids else []))
-            wanted = list(dict.fromkeys(read)) if columns else None
+            wanted = list(dict.fromkeys(read))
             events = data.read_types(self.source, start, end, types or None, wanted)
+        elif types:
+            events = data.read_types(self.source, start, end, types)
         else:
             events = data.read_view(self.source, start, end).events
         name = data.history_name(self.source, start, end, location_ids, types, columns)
@@ -1258,6 +1264,9 @@ def data_until(ctx: PageContext, day: dt.date | None = None) -> dt.datetime | No
     (UTC), else the time the data was fetched. A range that ends today is compared up to this
     time of day."""
     day = day or ctx.end
+    first, last = ctx.loaded_span
+    if ctx.store is not None and not (ctx.is_loaded and first <= day <= last):
+        return store_figure(history_sql.latest_event, day, store=ctx.store) or ctx.as_of
     last_day = ctx.history(day, day)
     times = last_day[schema.CREATED_AT].dropna() if len(last_day) else None
     if times is not None and len(times):
@@ -1453,7 +1462,7 @@ def first_events(ctx: PageContext, start: dt.date, end: dt.date) -> pd.DataFrame
     Computed over the store and kept while its days are unchanged, named for the memo."""
     if ctx.source is None:
         return attribution.first_events(ctx.history(start, end))
-    found = store_figure(campaign_queries.first_events, start, end, store=ctx.store)
+    found = store_figure(history_sql.first_events, start, end, store=ctx.store)
     return memo.name_frame(found, ("first events", data.history_name(ctx.source, start, end)))
 
 

@@ -22,7 +22,7 @@ from c4w import contacts as ct
 from c4w import data, demo, schema, ui
 from c4w.metrics import attribution as at
 from c4w.metrics import campaigns as cm
-from c4w.queries import campaigns as cq
+from c4w.queries import history as hq
 from c4w.store import EventStore
 from c4w.store.demo import write_demo_store
 
@@ -134,7 +134,7 @@ def test_first_events_from_the_store_are_those_of_every_event_read(
     for first, last in ((since, until), (since + dt.timedelta(days=40), until)):
         expected = at.first_events(store.read(first, last))
         assert expected[schema.CONTACT_ID].isna().sum() <= 1
-        pd.testing.assert_frame_equal(cq.first_events(store, first, last), expected)
+        pd.testing.assert_frame_equal(hq.first_events(store, first, last), expected)
 
 
 def test_first_events_by_hand() -> None:

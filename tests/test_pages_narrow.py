@@ -117,9 +117,9 @@ def test_the_page_reads_only_its_event_types(
     asked: list[tuple[str, ...]] = []
     read_types = data.read_types
 
-    def counting(source, start, end, wanted, columns=None):
+    def counting(source, start, end, wanted):
         asked.append(tuple(wanted))
-        return read_types(source, start, end, wanted, columns)
+        return read_types(source, start, end, wanted)
 
     monkeypatch.setattr(data, "read_types", counting)
     at.switch_page(page).run()

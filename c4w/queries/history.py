@@ -1,6 +1,4 @@
-"""The Campaigns page's look-up over every event type in DuckDB over the store (twin of
-``c4w.metrics.attribution.first_events``; the test that they agree:
-``tests/test_campaigns_narrow.py``)."""
+"""Facts about the history itself, in DuckDB over the store."""
 
 from __future__ import annotations
 
@@ -12,10 +10,21 @@ from c4w import schema
 from c4w.store.store import EventStore
 
 
+def latest_event(store: EventStore, day: dt.date) -> dt.datetime | None:
+    """The time (UTC) of the latest event recorded on UTC day ``day`` (None when the day holds
+    no timed event)."""
+    sql = "SELECT max(created_at) AS latest FROM events"
+    latest = store.query(sql, start=day, end=day).to_pylist()[0]["latest"]
+    if latest is None:
+        return None
+    return latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
+
+
 def first_events(store: EventStore, start: dt.date, end: dt.date) -> pd.DataFrame:
     """``c4w.metrics.attribution.first_events`` of the events of UTC days ``start..end`` (every
     type, every location): each contact's first event time, and that of the first event with no
-    contact; columns contact_id, created_at, by contact id, the one with no contact last."""
+    contact; columns contact_id, created_at, by contact id, the one with no contact last. (The
+    test that the two agree: ``tests/test_campaigns_narrow.py``.)"""
     sql = """
         SELECT contact_id, min(created_at) AS first_at FROM events
         WHERE created_at >= ? AND created_at < ?
