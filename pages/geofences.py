@@ -26,9 +26,10 @@ st.caption(
 )
 
 # Geofence events carry no location, so they are taken from the selected dates at every
-# location; the location filter narrows the WiFi dots.
-in_dates = ctx.history(ctx.start, ctx.end)
+# location; the location filter narrows the WiFi dots. Only the event types the figures read
+# are read, never every event of the range.
 history = ctx.history(types=schema.GEOFENCE_TYPES)  # every geofence ever seen, not every event
+in_dates = ctx.history(ctx.start, ctx.end, types=gm.IN_DATES_TYPES)
 summary = gm.geofence_summary(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:
@@ -46,7 +47,7 @@ minutes = st.number_input(
     help=gm.LINK_RULE_HELP,
 )
 stores = gm.geofence_stores(summary, ctx.locations, gm.geofence_ext_ids(history))
-wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1))
+wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), types=gm.WIFI_TYPES)
 walk = gm.walk_ins(in_dates, stores, wifi, float(minutes))
 summary = gm.with_walk_ins(summary, stores, walk)
 walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
@@ -116,8 +117,7 @@ if len(low):
     )
 
 on_map = gm.mappable(summary)
-visits_at = in_dates.loc[in_dates[schema.TYPE] == schema.VISIT, schema.LOCATION_ID]
-store_visits = visits_at.astype("object").value_counts().to_dict()
+store_visits = gm.store_visits(ctx.history(ctx.start, ctx.end, types=gm.STORE_VISIT_TYPES))
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)
 )

@@ -34,9 +34,10 @@ def open_filtered(page_file: str, location_ids: list[str]) -> None:
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Locations")
-compared, previous = ui.compare_with(ctx)
+# only the event types the figures read are read, never every event of the range
+compared, previous = ui.compare_with(ctx, types=sm.EVENT_TYPES)
 lookback = om.RETURNING_LOOKBACK_DAYS
-returning_fair = ui.compare_with(ctx, lookback_days=lookback)[0].usable
+returning_fair = ui.chosen_comparison(ctx, lookback_days=lookback).usable
 st.caption(
     f"{formatting.format_range(ctx.start, ctx.end)} ({formatting.days_text(days)}). "
     f"{ui.comparison_caption(compared)} Click a column to sort; a row's links open the other "
@@ -62,9 +63,12 @@ if tags:
     tagged = {i for i, own in sm.location_tags(locations).items() if set(own) & set(tags)}
     locations = locations.loc[locations["id"].astype(str).isin(tagged)]
 
-history = ctx.history((compared.start or ctx.start) - dt.timedelta(days=lookback), ctx.end)
+events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=sm.EVENT_TYPES)
+history = ctx.history(
+    (compared.start or ctx.start) - dt.timedelta(days=lookback), ctx.end, types=sm.HISTORY_TYPES
+)
 table = sm.store_comparison(
-    ctx.events,
+    events,
     previous,
     history,
     locations,

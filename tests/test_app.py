@@ -434,21 +434,17 @@ def test_a_failed_fetch_is_a_short_message_and_nothing_half_fetched_is_kept(
 
 def refuse_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on, a page that touches ``ctx.events``, ``ctx.previous`` or ``ctx.all_events``
-    (the first two read through the last), or reads every event type of more than one day
-    from the store (``ctx.history`` without types; ``ui.data_until`` reads the last day),
-    fails."""
-    read_view = data.read_view
+    (the first two read through the last), or reads every event type of any day from the
+    store (``ctx.history`` without types), fails."""
 
     def refused(self: ui.PageContext) -> pd.DataFrame:
         raise AssertionError("the page read every event of the dates")
 
-    def one_day_only(source: data.Source, start: dt.date, end: dt.date) -> data.Loaded:
-        if end > start:
-            raise AssertionError(f"the page read every event of {start}..{end}")
-        return read_view(source, start, end)
+    def refused_read(source: data.Source, start: dt.date, end: dt.date) -> data.Loaded:
+        raise AssertionError(f"the page read every event of {start}..{end}")
 
     monkeypatch.setattr(ui.PageContext, "all_events", property(refused))
-    monkeypatch.setattr(data, "read_view", one_day_only)
+    monkeypatch.setattr(data, "read_view", refused_read)
 
 
 @pytest.mark.parametrize(

@@ -286,6 +286,25 @@ def test_walk_in_share_and_lag() -> None:
     assert wide.loc["g1", "walk_ins"] == 3 and wide.loc["g1", "median_lag_min"] == 20.0
 
 
+def test_walk_ins_with_the_wifi_events_read_on_their_own() -> None:
+    """As the page reads them: the arrivals and the WiFi events as two frames, each with its
+    own guests (categories) and row labels. The figures are those worked out above."""
+    frame = walk_frame()
+    summary = geofences.geofence_summary(frame)
+    links = geofences.geofence_stores(summary, STORES, geofences.geofence_ext_ids(frame))
+    is_wifi = frame[schema.TYPE].isin(geofences.WIFI_TYPES)
+    arrivals, wifi_events = frame.loc[~is_wifi], frame.loc[is_wifi]
+    guests = wifi_events[schema.CONTACT_ID]
+    wifi_events = wifi_events.assign(
+        **{schema.CONTACT_ID: guests.cat.set_categories(["Z", *guests.cat.categories])}
+    )
+    walk = geofences.walk_ins(arrivals, links, wifi_events).set_index(geofences.GEOFENCE)
+    g1, g2 = walk.loc["g1"], walk.loc["g2"]
+    assert (g1["arrivals"], g1["walk_ins"], g1["app_users"], g1["users_walked_in"]) == (4, 2, 3, 1)
+    assert g1["median_lag_min"] == 11.5
+    assert (g2["walk_ins"], g2["median_lag_min"]) == (1, 1.0)
+
+
 def test_low_walk_in_geofences_are_called_out() -> None:
     frame = walk_frame()
     summary = geofences.geofence_summary(frame)

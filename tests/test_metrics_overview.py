@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,6 +105,20 @@ def test_returning_share_with_history_in_other_categories():
     history = make_events([visit("Z", "2024-03-01 10:00", 5), visit("B", "2024-03-02 10:00", 5)])
     # B's previous visit is 03-02 -> returning: 1 of 1
     assert overview.returning_share(events, history).share == 1.0
+
+
+@pytest.mark.parametrize("by", ["mask", "positions"])
+def test_shared_codes_of_two_columns_with_categories_of_their_own(by: str):
+    a = pd.Series(pd.Categorical(["x", "y", "z", None, "x"]), index=[10, 11, 12, 13, 14])
+    b = pd.Series(pd.Categorical(["z", "w", "x"], categories=["w", "x", "z"]), index=[7, 5, 6])
+    a_rows = np.array([True, False, True, True, True])
+    b_rows = np.array([True, True, False])
+    if by == "positions":
+        a_rows, b_rows = np.flatnonzero(a_rows), np.flatnonzero(b_rows)
+    a_codes, b_codes = overview.shared_codes(a, a_rows, b, b_rows)
+    # x, z, missing, x then z, w: one code per guest across both, -1 for the missing one
+    assert a_codes.tolist() == [0, 1, -1, 0]
+    assert b_codes.tolist() == [1, 2]
 
 
 def test_returning_share_with_a_location_filter_ignores_other_locations():

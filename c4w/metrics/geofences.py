@@ -30,6 +30,11 @@ DWELL_HELP = "Median length of the completed geofence visits, in minutes."
 GEOFENCES_HELP = "Geofences with activity in the selected dates, or seen earlier in the data."
 
 GEOFENCE = "geofence"  # the key column of the summary (id, or name when the id is missing)
+# What the figures read: of the chosen dates, the geofence events (only they carry a geofence);
+# for walk-ins, the WiFi logins and visits; for the stores' weight on the map, the WiFi visits.
+IN_DATES_TYPES = schema.GEOFENCE_TYPES
+WIFI_TYPES = (schema.LOGIN, schema.VISIT)
+STORE_VISIT_TYPES = (schema.VISIT,)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     GEOFENCE,
     "name",
@@ -497,7 +502,7 @@ def walk_ins(
         return empty_table(columns)
     wifi_source = wifi_events if wifi_events is not None else events
     rows = np.flatnonzero(type_mask(events, (schema.GEO_ARRIVING,)))
-    wifi_rows = np.flatnonzero(type_mask(wifi_source, (schema.LOGIN, schema.VISIT)))
+    wifi_rows = np.flatnonzero(type_mask(wifi_source, WIFI_TYPES))
     # guests as integer codes shared by the arrivals and the WiFi events: quick to match
     contact, wifi_contact = shared_codes(
         events[schema.CONTACT_ID], rows, wifi_source[schema.CONTACT_ID], wifi_rows
@@ -659,6 +664,12 @@ def unique_names(names: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return out
+
+
+def store_visits(events: pd.DataFrame) -> dict[str, int]:
+    """WiFi visits per location id in `events` (the weight of a store on the map)."""
+    at = events.loc[type_mask(events, STORE_VISIT_TYPES), schema.LOCATION_ID]
+    return at.astype("object").value_counts().to_dict()
 
 
 def map_places(

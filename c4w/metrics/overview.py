@@ -157,20 +157,18 @@ def unique_labels(labels: list[str]) -> list[str]:
 def shared_codes(
     a: pd.Series, a_rows: np.ndarray, b: pd.Series, b_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the chosen rows of two columns in one shared code space (cheap when the two
-    share their categories, as slices of one frame do)."""
+    """Codes of the chosen rows (a boolean mask or positions) of two columns in one shared code
+    space (cheap when the two share their categories, as slices of one frame do)."""
     if (
         isinstance(a.dtype, pd.CategoricalDtype)
         and isinstance(b.dtype, pd.CategoricalDtype)
         and (a.cat.categories is b.cat.categories or a.cat.categories.equals(b.cat.categories))
     ):
         return codes_and_labels(a, a_rows)[0], codes_and_labels(b, b_rows)[0]
-    values = np.concatenate(
-        [a[a_rows].astype(object).to_numpy(), b[b_rows].astype(object).to_numpy()]
-    )
+    first = a.iloc[a_rows].astype(object).to_numpy()
+    values = np.concatenate([first, b.iloc[b_rows].astype(object).to_numpy()])
     codes, _ = pd.factorize(values, use_na_sentinel=True)
-    n = int(a_rows.sum())
-    return codes[:n].astype(np.int64), codes[n:].astype(np.int64)
+    return codes[: len(first)].astype(np.int64), codes[len(first) :].astype(np.int64)
 
 
 # --- returning visits ---------------------------------------------------------------------------

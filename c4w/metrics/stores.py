@@ -33,6 +33,11 @@ GROUPINGS = {
     BY_TAG: "Tag",
 }
 GUESTS_HELP = "Distinct contacts with at least one event of any kind at the location."
+# What the figures read: guests count events of any kind at a store, and only geofence events
+# never carry one (a type the API adds later is left out). The returning share looks back at
+# WiFi visits alone.
+EVENT_TYPES = tuple(t for t in schema.KNOWN_TYPES if t not in schema.GEOFENCE_TYPES)
+HISTORY_TYPES = (schema.VISIT,)
 # figure -> (label, help, unit, which way is good news)
 FIGURES: dict[str, tuple[str, str, str, str]] = {
     "visits": ("WiFi visits", om.VISITS_HELP, "count", "up"),
@@ -153,7 +158,7 @@ def store_figures(
     codes, _ = om.codes_and_labels(part[schema.CONTACT_ID])
     summary = vm.visit_summary(part, kind=vm.WIFI)
     share = (
-        om.returning_share(part, history, location_ids=list(location_ids)).share
+        om.returning_share(part, history, HISTORY_TYPES, list(location_ids)).share
         if returning
         else None
     )
