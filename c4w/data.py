@@ -212,8 +212,7 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     written once when it is not there yet; older days' demo stores of this size are removed."""
     from c4w.store import EventStore, StoreBusy
 
-    size = n_events if n_events is not None else "default"
-    folder = Path(root) / f"{size}-{day:%Y%m%d}"
+    folder = demo_store_folder(Path(root), n_events, day)
     store = EventStore(folder, DEMO_ORG_ID)
     waited = time.monotonic()
     while not _demo_built(store, day):
@@ -229,6 +228,12 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     _remove_older_demos(folder)
     built = store.last_updated() or now()
     return Handle(store, f"demo:{folder}", is_demo=True, built_at=built)
+
+
+def demo_store_folder(root: Path, n_events: int | None, day: dt.date) -> Path:
+    """The folder of the demo store of this size whose 90 days end on ``day``."""
+    size = n_events if n_events is not None else "default"
+    return root / f"{size}-{day:%Y%m%d}"
 
 
 def _demo_built(store: Any, day: dt.date) -> bool:
