@@ -1312,7 +1312,8 @@ def compare_with(
     if not found.usable or found.start is None or found.end is None:
         return found, None
     events = ctx.history(found.start, found.end, ctx.location_ids, types=types)
-    return found, comparison.before_moment(events, found.until)
+    before = comparison.before_moment(events, found.until)
+    return found, memo.name_after(before, events, "before", found.until)
 
 
 def kpi_help(kpi: Kpi, compared: comparison.Comparison | None) -> str:

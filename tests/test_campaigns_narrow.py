@@ -131,9 +131,11 @@ def test_first_events_from_the_store_are_those_of_every_event_read(
     store = EventStore(tmp_path, org.org_id)
     write_demo_store(store, org, FETCHED)
     since, _, _, until = page_days
-    for first, last in ((since, until), (since + dt.timedelta(days=40), until)):
+    before = since - dt.timedelta(days=10)  # no stored day: no event
+    for first, last in ((since, until), (since + dt.timedelta(days=40), until), (before, before)):
         expected = at.first_events(store.read(first, last))
         assert expected[schema.CONTACT_ID].isna().sum() <= 1
+        assert str(expected[schema.CREATED_AT].dtype) == "datetime64[ns, UTC]"
         pd.testing.assert_frame_equal(hq.first_events(store, first, last), expected)
 
 

@@ -69,3 +69,19 @@ def test_some_columns_of_a_named_frame_are_named_too() -> None:
     assert remembered(memo.columns_of(whole, ["n"])) == 3
     assert len(calls) == 1
     assert memo._name_of(memo.columns_of(pd.DataFrame({"n": [1]}), ["n"])) is None
+
+
+def test_a_part_cut_from_a_named_frame_is_named_by_the_cut() -> None:
+    total, calls = counting()
+    remembered = memo.remember(total)
+    whole = memo.name_frame(pd.DataFrame({"n": [1, 2, 4]}), "three days")
+    early = memo.name_after(whole.iloc[:2], whole, "before", "noon")
+    assert remembered(early) == 3
+    assert remembered(memo.name_after(whole.iloc[:2], whole, "before", "noon")) == 3
+    assert len(calls) == 1
+    # another cut of the same frame is another name: computed again, not taken for the first
+    assert remembered(memo.name_after(whole.iloc[:1], whole, "before", "dawn")) == 1
+    assert len(calls) == 2
+    # a cut that is the frame itself keeps the frame's own name
+    assert memo.name_after(whole, whole, "before", None) is whole
+    assert memo._name_of(whole) == "three days"

@@ -293,13 +293,13 @@ def first_events(events: pd.DataFrame) -> pd.DataFrame:
     contact (``contact_id`` missing): ``contact_id, created_at``, by contact id, the one with no
     contact last. All that ``known_since`` and ``prepared`` read of the history's own times, so
     a page can hand them this (of every event type) beside a history of some types only."""
-    times = pd.to_datetime(events[schema.CREATED_AT], utc=True).astype("datetime64[ns, UTC]")
+    times = pd.to_datetime(events[schema.CREATED_AT], utc=True)
     contact = events[schema.CONTACT_ID].astype(object)
     first = times.groupby(contact.to_numpy(), dropna=False, sort=True).min()
     return pd.DataFrame(
         {
             schema.CONTACT_ID: pd.Series(first.index, dtype=object),
-            schema.CREATED_AT: first.to_numpy(),
+            schema.CREATED_AT: first.astype("datetime64[ns, UTC]").array,
         }
     )
 

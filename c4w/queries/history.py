@@ -36,7 +36,7 @@ def first_events(store: EventStore, start: dt.date, end: dt.date) -> pd.DataFram
     return pd.DataFrame(
         {
             schema.CONTACT_ID: pd.Series(table.column("contact_id").to_pylist(), dtype=object),
-            schema.CREATED_AT: first.dt.as_unit("ns").to_numpy(),
+            schema.CREATED_AT: first.astype("datetime64[ns, UTC]").array,
         }
     )
 

@@ -1,0 +1,58 @@
+"""A rerun of a page with nothing changed computes none of its figures again, and shows the same
+numbers: the Visits and WiFi logins pages remember their figures by the history they read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from c4w.metrics import logins as lm
+from c4w.metrics import visits as vm
+
+CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
+
+
+def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> dict[str, int]:
+    """Replace each function ``names`` of ``module`` with one counting its calls."""
+    calls = dict.fromkeys(names, 0)
+
+    def counting(name: str, function: Callable) -> Callable:
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name in names:
+        monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "page, module, names",
+    [
+        (
+            "pages/visits.py",
+            vm,
+            ("visit_places", "visit_kpis", "dwell_histogram", "dwell_buckets", "dwell_by_place"),
+        ),
+        ("pages/logins.py", lm, ("login_kpis", "login_timeline", "top_locations")),
+    ],
+)
+def test_a_rerun_computes_nothing_again(monkeypatch, page: str, module, names) -> None:
+    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    calls = counted(monkeypatch, module, names)
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = [(m.label, m.value) for m in at.metric]
+    assert first and all(calls[n] == 1 for n in names), calls
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [(m.label, m.value) for m in at.metric] == first
+    assert all(calls[n] == 1 for n in names), calls
