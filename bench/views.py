@@ -17,7 +17,8 @@ carries). Peak RSS is the walking process's own peak (``getrusage``), imports in
 range of the 365 days to today through the address, as a shared link does; the demo makes 90 days
 itself, so a longer history is built first with ``python -m bench.store build --chunks K
 --dashboard-cache DIR`` and walked with ``C4W_CACHE_DIR=DIR``. A page that raises is reported
-(its error in the table, its traceback on stderr) and the walk goes on.
+(its error in the table, its traceback on stderr) and the walk goes on; ``--skip PAGE`` leaves a
+page out (one whose memory the machine cannot give, so the others are still measured).
 Targets: warm rerun <= 1 s, bytes < 2 MB per page; at 10M events on 90 days a first view <= 5 s
 and peak RSS <= 2 GB; at 50M events warm rerun <= 2 s and peak RSS <= 4 GB.
 """
@@ -34,6 +35,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +144,7 @@ def _error_text(at) -> str | None:
     return str(shown.value)
 
 
-def walk(app_root: Path, runs: int, choice: str) -> dict:
+def walk(app_root: Path, runs: int, choice: str, skip: Sequence[str] = ()) -> dict:
     """First view, then every page cold and warm, in this process; returns the figures."""
     from streamlit import logger
     from streamlit.testing.v1 import AppTest
@@ -160,10 +162,11 @@ def walk(app_root: Path, runs: int, choice: str) -> dict:
     if error:
         raise SystemExit(f"first view raised: {error}")
     first_peak = _peak_rss()
+    print(f"first view: {first_view:.2f} s, peak {first_peak / 2**20:,.0f} MiB", file=sys.stderr)
     contact = busiest_contact(app_root)
     pages = {}
     for title, path in PAGES.items():
-        if not (app_root / path).exists():
+        if title in skip or not (app_root / path).exists():
             continue
         at = AppTest.from_file(app, default_timeout=1800)
         at.query_params.update(params)
@@ -202,7 +205,7 @@ def worker(args: argparse.Namespace) -> int:
         prepare(args.events)
         print(json.dumps({"prepare_s": time.perf_counter() - started}))
         return 0
-    print(json.dumps(walk(app_root, args.runs, args.range)))
+    print(json.dumps(walk(app_root, args.runs, args.range, args.skip)))
     return 0
 
 
@@ -330,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--range", default="30d", choices=RANGES)
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=PAGES, help="a page not walked (repeat)"
+    )
     parser.add_argument("--baseline", help="git revision measured first, in the same run")
     parser.add_argument("--startup", action="store_true", help="also time a real server start")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -351,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = run_worker(root, env, "--prepare", "--events", str(args.events))
         print(f"{name}: walking every page…", flush=True)
         walk_args = ["--events", str(args.events), "--runs", str(args.runs), "--range", args.range]
+        walk_args += [f"--skip={title}" for title in args.skip]
         figures |= run_worker(root, env, *walk_args)
         if args.startup:
             figures["startup_s"] = measure_startup(root, env)
