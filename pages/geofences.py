@@ -117,7 +117,7 @@ if len(low):
     )
 
 on_map = gm.mappable(summary)
-store_visits = gm.store_visits(ctx.history(ctx.start, ctx.end, types=gm.STORE_VISIT_TYPES))
+store_visits = gm.store_visits(ui.slice_events(wifi, ctx.start, ctx.end))
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)
 )

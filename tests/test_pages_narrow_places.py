@@ -2,9 +2,9 @@
 
 Locations reads ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
 ``sm.HISTORY_TYPES`` for the look-back of the returning share; Geofences reads
-``gm.IN_DATES_TYPES``, ``gm.WIFI_TYPES`` and ``gm.STORE_VISIT_TYPES``. That is only right when
-every figure gives the same answer on the narrowed rows as on all the events: checked here on a
-small demo, then each page is run with every read of all event types made to fail.
+``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES``. That is only right when every figure gives the
+same answer on the narrowed rows as on all the events: checked here on a small demo, then each
+page is run with every read of all event types made to fail.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def narrow(events: pd.DataFrame, types: tuple[str, ...]) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "types",
-    [sm.EVENT_TYPES, sm.HISTORY_TYPES, gm.IN_DATES_TYPES, gm.WIFI_TYPES, gm.STORE_VISIT_TYPES],
+    [sm.EVENT_TYPES, sm.HISTORY_TYPES, gm.IN_DATES_TYPES, gm.WIFI_TYPES],
 )
 def test_the_demo_has_events_the_pages_do_not_need(events, types: tuple[str, ...]) -> None:
     """Otherwise the equality checks below would prove nothing."""
@@ -156,7 +156,7 @@ def test_geofence_figures_are_the_same_on_the_rows_the_page_reads(
         narrow(in_dates, gm.IN_DATES_TYPES),
         narrow(events, schema.GEOFENCE_TYPES),
         narrow(wifi, gm.WIFI_TYPES),
-        narrow(in_dates, gm.STORE_VISIT_TYPES),
+        narrow(in_dates, gm.WIFI_TYPES),
         locations,
         minutes,
     )
@@ -236,8 +236,7 @@ def test_locations_reads_only_its_event_types(demo_app, monkeypatch) -> None:
 
 def test_geofences_reads_only_its_event_types(demo_app, monkeypatch) -> None:
     at, asked = open_page(monkeypatch, "pages/geofences.py")
-    assert gm.WIFI_TYPES in asked
-    assert set(asked) <= {schema.GEOFENCE_TYPES, gm.WIFI_TYPES, gm.STORE_VISIT_TYPES}
+    assert set(asked) == {gm.IN_DATES_TYPES, schema.GEOFENCE_TYPES, gm.WIFI_TYPES}
     types = chosen_days()[schema.TYPE].astype(str).to_numpy()
     arrivals = int((types == schema.GEO_ARRIVING).sum())
     assert arrivals > 0
