@@ -108,11 +108,15 @@ def test_returning_share_with_history_in_other_categories():
 
 
 @pytest.mark.parametrize("by", ["mask", "positions"])
-@pytest.mark.parametrize("kind", ["category", "object"])
-def test_shared_codes_of_two_columns_with_labels_of_their_own(by: str, kind: str):
+@pytest.mark.parametrize(
+    "labels",
+    [["w", "x", "q", "z"], ["w", "x", "q", "z", *(f"u{i}" for i in range(20))], None],
+    ids=["few categories", "more categories than rows", "text"],
+)
+def test_shared_codes_of_two_columns_with_labels_of_their_own(by: str, labels):
     a = pd.Series(pd.Categorical(["x", "y", "z", None, "x"]), index=[10, 11, 12, 13, 14])
     b = pd.Series(["z", "w", "x", "q"], index=[7, 5, 6, 8]).astype(
-        pd.CategoricalDtype(["w", "x", "q", "z"]) if kind == "category" else object
+        object if labels is None else pd.CategoricalDtype(labels)
     )
     a_rows = np.array([True, False, True, True, True])
     b_rows = np.array([True, True, False, True])
