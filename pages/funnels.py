@@ -9,6 +9,7 @@ import streamlit as st
 from c4w import formatting, schema, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
+from c4w.metrics import memo
 from c4w.queries import funnels as fq
 
 CUSTOM = "Choose the steps"
@@ -88,8 +89,7 @@ if len(steps) < 2:
 in_dates = ctx.history(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
-    sends = in_dates[(in_dates[schema.TYPE] == steps[0]).fillna(False).to_numpy()]
-    sent = sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
+    sent = memo.remembered(fm.campaigns_sent)(in_dates, steps[0])
     entry_campaign = st.selectbox(
         "Start at a send of",
         [None, *sent],
@@ -98,13 +98,13 @@ if steps[0] in fm.SEND_TYPES:
         help="Only sends of this campaign count as step 1: each contact enters at their first "
         "send of it in the dates.",
     )
-result = fm.funnel(
+result = memo.remembered(fm.funnel)(
     in_dates,
-    steps,
+    tuple(steps),
     window,
     entry_from=ctx.start,
     entry_to=ctx.end,
-    entry_locations=ctx.location_ids,
+    entry_locations=tuple(ctx.location_ids),
     same_campaign=follow == "one",
     data_until=ui.data_end(ctx) or ctx.end,
     entry_campaign=entry_campaign,

@@ -1,5 +1,6 @@
 """A rerun of a page with nothing changed computes none of its figures again, and shows the same
-numbers: the Visits and WiFi logins pages remember their figures by the history they read."""
+numbers: the Visits, WiFi logins and Campaign funnels pages remember their figures by the
+history they read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from c4w.metrics import funnels as fm
 from c4w.metrics import logins as lm
 from c4w.metrics import visits as vm
 
@@ -31,22 +33,30 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
 
 
 @pytest.mark.parametrize(
-    "page, module, names",
+    "page, params, module, names",
     [
         (
             "pages/visits.py",
+            {},
             vm,
             ("visit_places", "visit_kpis", "dwell_histogram", "dwell_buckets", "dwell_by_place"),
         ),
-        ("pages/logins.py", lm, ("login_kpis", "login_timeline", "top_locations")),
+        ("pages/logins.py", {}, lm, ("login_kpis", "login_timeline", "top_locations")),
+        (
+            "pages/funnels.py",
+            {"path": "custom", "step": ["send_email", "open_email"]},  # a funnel from a send
+            fm,
+            ("funnel", "campaigns_sent"),
+        ),
     ],
 )
-def test_a_rerun_computes_nothing_again(monkeypatch, page: str, module, names) -> None:
+def test_a_rerun_computes_nothing_again(monkeypatch, page: str, params, module, names) -> None:
     monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
     for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
     calls = counted(monkeypatch, module, names)
     at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params.update(params)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]

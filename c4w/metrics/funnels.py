@@ -194,6 +194,12 @@ def _empty_result(steps: tuple[str, ...], window: timedelta) -> FunnelResult:
     return FunnelResult(steps, window, step_rows, journeys, names)
 
 
+def campaigns_sent(events: pd.DataFrame, send_type: str) -> list[str]:
+    """The campaign names of the ``send_type`` events, the most sent first."""
+    sends = events[(events[schema.TYPE] == send_type).fillna(False).to_numpy()]
+    return sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
+
+
 def funnel(
     events: pd.DataFrame,
     steps: Sequence[str] = EMAIL_STEPS,
