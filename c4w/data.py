@@ -36,6 +36,7 @@ import streamlit as st
 
 from c4w import errors, schema
 from c4w.frame import empty_events_frame
+from c4w.metrics import memo
 
 log = logging.getLogger(__name__)
 
@@ -568,7 +569,7 @@ def _demo_contacts(root: str) -> pd.DataFrame:
     from c4w.store import EventStore
     from c4w.store.contacts import read_contacts
 
-    return read_contacts(EventStore(Path(root), DEMO_ORG_ID))
+    return memo.name_frame(read_contacts(EventStore(Path(root), DEMO_ORG_ID)), ("contacts", root))
 
 
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
@@ -922,7 +923,8 @@ def _fetch_locations(source_key: str, org_id: str) -> pd.DataFrame:
 def _fetch_contacts(source_key: str, org_id: str) -> pd.DataFrame:
     """Every contact of the org (one read-only frame shared by every session). Raises C4WError
     on failure, so nothing half-fetched is kept."""
-    return _client(source_key).contacts(org_id)
+    fetched = _client(source_key).contacts(org_id)
+    return memo.name_frame(fetched, ("contacts", source_key, org_id, time.time_ns()))
 
 
 @st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_CONTACTS, show_spinner=False)

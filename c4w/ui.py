@@ -1485,8 +1485,8 @@ def download_audience(
         key=f"{key}_consent",
         help=audience.CONSENT_ONLY_HELP,
     )
-    frame = audience.audience_frame(
-        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    frame = memo.remembered(audience.audience_frame)(
+        people, tuple(ids), reveal=bool(ctx.reveal_personal), consent_only=consent_only
     )
 
     def make() -> bytes:

@@ -1,6 +1,6 @@
 """A rerun of a page with nothing changed computes none of its figures again, and shows the same
-numbers: the Visits, WiFi logins and Campaign funnels pages remember their figures by the
-history they read."""
+numbers: the Visits, WiFi logins, Loyalty and Campaign funnels pages remember their figures by
+the history they read (and the lapsed guests' audience file by the contacts it lists)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from c4w import audience
 from c4w.metrics import funnels as fm
 from c4w.metrics import logins as lm
+from c4w.metrics import loyalty
 from c4w.metrics import visits as vm
 
 CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
@@ -42,6 +44,13 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
             ("visit_places", "visit_kpis", "dwell_histogram", "dwell_buckets", "dwell_by_place"),
         ),
         ("pages/logins.py", {}, lm, ("login_kpis", "login_timeline", "top_locations")),
+        (
+            "pages/loyalty.py",
+            {},
+            loyalty,
+            ("retention_cohorts", "visit_frequency", "visit_rhythm", "lifecycle", "lapsed_guests"),
+        ),
+        ("pages/loyalty.py", {}, audience, ("audience_frame",)),
         (
             "pages/funnels.py",
             {"path": "custom", "step": ["send_email", "open_email"]},  # a funnel from a send
