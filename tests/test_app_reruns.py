@@ -1,6 +1,7 @@
 """A rerun of a page with nothing changed computes none of its figures again, and shows the same
-numbers: the Visits, WiFi logins, Loyalty and Campaign funnels pages remember their figures by
-the history they read (and the lapsed guests' audience file by the contacts it lists)."""
+numbers: the Visits, WiFi logins, Loyalty, Locations, Campaign funnels and Geofences pages
+remember their figures by the history they read (and the lapsed guests' audience file by the
+contacts it lists)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from c4w import audience
 from c4w.metrics import funnels as fm
+from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
 from c4w.metrics import loyalty
+from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
 
 CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
@@ -51,6 +54,13 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
             ("retention_cohorts", "visit_frequency", "visit_rhythm", "lifecycle", "lapsed_guests"),
         ),
         ("pages/loyalty.py", {}, audience, ("audience_frame",)),
+        ("pages/locations.py", {}, sm, ("store_comparison",)),
+        (
+            "pages/geofences.py",
+            {},
+            gm,
+            ("geofence_summary", "geofence_ext_ids", "walk_ins", "geofence_totals", "store_visits"),
+        ),
         (
             "pages/funnels.py",
             {"path": "custom", "step": ["send_email", "open_email"]},  # a funnel from a send
