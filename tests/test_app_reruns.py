@@ -18,8 +18,6 @@ from c4w.metrics import loyalty
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
 
-CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
-
 
 def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> dict[str, int]:
     """Replace each function ``names`` of ``module`` with one counting its calls."""
@@ -69,10 +67,9 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
         ),
     ],
 )
-def test_a_rerun_computes_nothing_again(monkeypatch, page: str, params, module, names) -> None:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in CREDENTIAL_VARS:
-        monkeypatch.delenv(name, raising=False)
+def test_a_rerun_computes_nothing_again(
+    demo_app, monkeypatch, page: str, params, module, names
+) -> None:
     calls = counted(monkeypatch, module, names)
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.query_params.update(params)
