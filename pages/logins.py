@@ -106,7 +106,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the logins behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    rows = memo.remembered(lm.login_rows)(events)
+    logins = memo.remembered(lm.login_count)(events)
     ui.download_row(
         ctx,
         ui.Download(
@@ -124,6 +124,11 @@ with st.expander("Download the figures and the logins behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)", readable=True
+            lambda: lm.login_rows(events),
+            "logins",
+            "logins_rows_csv",
+            f"All {logins:,} logins (CSV)",
+            readable=True,
+            rows=logins,
         ),
     )

@@ -153,7 +153,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the visits behind them"):
     st.caption("Every download follows the sidebar filters and the choices on this page.")
-    rows = memo.remembered(vm.visit_rows)(events, kind, chosen)
+    visits = memo.remembered(vm.visit_count)(events, kind, chosen)
     ui.download_row(
         ctx,
         ui.Download(
@@ -171,6 +171,11 @@ with st.expander("Download the figures and the visits behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)", readable=True
+            lambda: vm.visit_rows(events, kind, chosen),
+            "visits",
+            "visits_rows_csv",
+            f"All {visits:,} visits (CSV)",
+            readable=True,
+            rows=visits,
         ),
     )
