@@ -980,8 +980,15 @@ def load_contact_events(
         if span is None:
             return empty_events_frame()
         first, last = start or span[0], end or span[1]
-        return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
+        return store_figure(_stored_contact_events, store, first, last, contact_id)
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
+
+
+def _stored_contact_events(
+    store: Any, first: dt.date, last: dt.date, contact_id: str
+) -> pd.DataFrame:
+    """The rows of one contact among the stored days ``first..last``, in time order."""
+    return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
 
 
 def refresh(

@@ -5,18 +5,20 @@ contacts it lists)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from c4w import audience
+from c4w import audience, data, schema, ui
 from c4w.metrics import funnels as fm
 from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
 from c4w.metrics import loyalty
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
+from c4w.queries.contacts import most_active_contacts
 
 
 def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> dict[str, int]:
@@ -82,3 +84,22 @@ def test_a_rerun_computes_nothing_again(
     assert not at.exception, [e.value for e in at.exception]
     assert [(m.label, m.value) for m in at.metric] == first
     assert all(calls[n] == 1 for n in names), calls
+
+
+def test_a_contact_rerun_reads_the_store_again_for_none(demo_app, monkeypatch) -> None:
+    store = data.store_of(data.Source("demo")).store
+    today = ui.utc_today()
+    busiest = most_active_contacts(store, today - dt.timedelta(days=29), today, (), 1)
+    contact_id = str(busiest[schema.CONTACT_ID].iloc[0])
+    calls = counted(monkeypatch, data, ("_stored_contact_events",))
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params["contact"] = contact_id
+    at.run()
+    at.switch_page("pages/contact.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = [(m.label, m.value) for m in at.metric]
+    # the contact's events were read once
+    assert calls["_stored_contact_events"] == 1 and first
+    at.run()
+    assert [(m.label, m.value) for m in at.metric] == first
+    assert calls["_stored_contact_events"] == 1
