@@ -65,7 +65,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
             "pages/funnels.py",
             {"path": "custom", "step": ["send_email", "open_email"]},  # a funnel from a send
             fm,
-            ("funnel", "campaigns_sent"),
+            ("funnel", "campaigns_sent", "steps_table", "funnel_breakdown", "dropped_contacts"),
         ),
     ],
 )

@@ -94,7 +94,7 @@ def step_names(steps: Sequence[str]) -> list[str]:
     return [f"{i}. {step_label(t)}" for i, t in enumerate(steps, start=1)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one result is itself only: the memo keys it by identity
 class FunnelResult:
     """A computed funnel.
 
