@@ -220,13 +220,14 @@ def start_app(
     return server
 
 
-def start_sandbox(events: int, token: str) -> Server:
+def start_sandbox(events: int, token: str, latency_ms: float = 0.0) -> Server:
     """``python -m c4w.sandbox`` over the demo organization, accepting ``token`` (given through
-    the environment, so it is not on a command line)."""
+    the environment, so it is not on a command line), ``latency_ms`` added to every answer."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
     env.update({"C4W_SANDBOX_TOKEN": token, "PYTHONUNBUFFERED": "1"})
     command = [sys.executable, "-m", "c4w.sandbox", "--port", str(port), "--events", str(events)]
+    command += ["--latency-ms", str(latency_ms)]
     server = start_process(command, env, "sandbox", port)
     wait_for_url(server.url + "/_sandbox/health", server.process, server.log, START_TIMEOUT_S)
     return server

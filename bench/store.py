@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bench.fetch import _admin, sandbox
 from c4w import demo, schema
@@ -60,33 +61,60 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*.parquet"))
 
 
-# --- build ----------------------------------------------------------------------------------------
-def build(root: Path, events: int, chunks: int) -> dict:
+# --- build ---------------------------------------------------------------------------------------
+def chunk_ends(end: dt.datetime, chunks: int) -> list[dt.datetime]:
+    """Where each chunk's 90 days end: the newest first, each 90 days before the one after it."""
+    return [end - dt.timedelta(days=90 * k) for k in range(chunks)]
+
+
+def build(
+    root: Path, events: int, chunks: int, end: dt.datetime = END, org_id: str | None = None
+) -> dict:
+    """Write ``chunks`` demos of ``events // chunks`` into ``root``: one chain (same cafés,
+    geofences and campaigns), each chunk's guests its own. Every chunk's write replaces the
+    contacts file, so the contacts of every chunk are written together at the end."""
+    from c4w import contacts
+    from c4w.store.contacts import write_contacts
     from c4w.store.demo import write_demo_store
 
     started = time.perf_counter()
     written = 0
-    org_id = None
-    for k in range(chunks):
-        end = END - dt.timedelta(days=90 * k)
-        org = demo.build_demo(events // chunks, seed=7 + k, end=end)
+    guests = []
+    for k, chunk_end in enumerate(chunk_ends(end, chunks)):
+        org = demo.build_demo(events // chunks, seed=7 + k, end=chunk_end, chain_seed=7)
         store = EventStore(root, org_id or org.org_id)
         org_id = store.org_id
-        written += write_demo_store(store, org, END)
+        written += write_demo_store(store, org, end)
+        guests.append(contacts.contacts_frame(org.contacts))
         del org
         gc.collect()
     store = EventStore(root, org_id)
+    write_contacts(store, pd.concat(guests, ignore_index=True))
     size = _folder_bytes(store.folder)
     first, last = store.span()
     return {
         "org_id": org_id,
+        "folder": str(store.folder),
         "events": written,
+        "contacts": sum(len(g) for g in guests),
         "days": (last - first).days + 1,
         "bytes": size,
         "bytes_per_event": size / max(written, 1),
         "seconds": time.perf_counter() - started,
         "peak_mb": _peak_mb(),
     }
+
+
+def build_for_dashboard(cache_dir: Path, events: int, chunks: int) -> dict:
+    """Build the chunks where the dashboard's demo of ``events`` (``C4W_DEMO_EVENTS``) with
+    ``C4W_CACHE_DIR=cache_dir`` finds its store today, ending this hour, so ``bench.views``
+    walks a history longer than the 90 days the demo makes itself."""
+    from c4w import data
+
+    end = data.now().replace(minute=0, second=0, microsecond=0)
+    root = data.demo_store_root({data.CACHE_ENV: str(cache_dir)})
+    folder = data.demo_store_folder(root, events, end.date())
+    return build(folder, events, chunks, end, data.DEMO_ORG_ID)
 
 
 # --- query ----------------------------------------------------------------------------------------
@@ -248,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     b = commands.add_parser("build")
     b.add_argument("--events", type=int, default=1_000_000)
     b.add_argument("--chunks", type=int, default=1)
-    b.add_argument("--root", type=Path, required=True)
+    where = b.add_mutually_exclusive_group(required=True)
+    where.add_argument("--root", type=Path)
+    where.add_argument(
+        "--dashboard-cache",
+        type=Path,
+        help="build where the dashboard's demo finds its store with C4W_CACHE_DIR=this folder",
+    )
     q = commands.add_parser("query")
     q.add_argument("--root", type=Path, required=True)
     q.add_argument("--runs", type=int, default=3)
@@ -272,7 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if args.command == "build":
-        print(json.dumps(build(args.root, args.events, args.chunks), indent=1))
+        if args.dashboard_cache is not None:
+            built = build_for_dashboard(args.dashboard_cache, args.events, args.chunks)
+        else:
+            built = build(args.root, args.events, args.chunks)
+        print(json.dumps(built, indent=1))
         return 0
     if args.command == "query":
         return query(args.root, args.runs)

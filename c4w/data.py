@@ -36,6 +36,7 @@ import streamlit as st
 
 from c4w import errors, schema
 from c4w.frame import empty_events_frame
+from c4w.metrics import memo
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +213,7 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     written once when it is not there yet; older days' demo stores of this size are removed."""
     from c4w.store import EventStore, StoreBusy
 
-    size = n_events if n_events is not None else "default"
-    folder = Path(root) / f"{size}-{day:%Y%m%d}"
+    folder = demo_store_folder(Path(root), n_events, day)
     store = EventStore(folder, DEMO_ORG_ID)
     waited = time.monotonic()
     while not _demo_built(store, day):
@@ -229,6 +229,12 @@ def _demo_store(n_events: int | None, root: str, day: dt.date) -> Handle:
     _remove_older_demos(folder)
     built = store.last_updated() or now()
     return Handle(store, f"demo:{folder}", is_demo=True, built_at=built)
+
+
+def demo_store_folder(root: Path, n_events: int | None, day: dt.date) -> Path:
+    """The folder of the demo store of this size whose 90 days end on ``day``."""
+    size = n_events if n_events is not None else "default"
+    return root / f"{size}-{day:%Y%m%d}"
 
 
 def _demo_built(store: Any, day: dt.date) -> bool:
@@ -313,10 +319,14 @@ class _Entry:
     marks: tuple
     nbytes: int
     types: frozenset[str] | None = None  # the event types it holds (None: every type)
+    columns: frozenset[str] | None = None  # the columns it holds (None: every column)
 
-    def holds(self, types: frozenset[str] | None) -> bool:
-        """Whether this entry holds every event of ``types`` (None: of every type)."""
-        return self.types is None or (types is not None and types <= self.types)
+    def holds(self, types: frozenset[str] | None, columns: frozenset[str] | None = None) -> bool:
+        """Whether this entry holds every event of ``types`` (None: of every type) with every
+        one of ``columns`` (None: every column)."""
+        has_types = self.types is None or (types is not None and types <= self.types)
+        has_columns = self.columns is None or (columns is not None and columns <= self.columns)
+        return has_types and has_columns
 
 
 class RangeCache:
@@ -348,10 +358,11 @@ class RangeCache:
         end: dt.date,
         states: Mapping[dt.date, Any],
         types: frozenset[str] | None = None,
+        columns: frozenset[str] | None = None,
     ) -> _Entry | None:
-        """A cached range of ``store_id`` holding ``start..end`` (every event of ``types``;
-        None: of every type) whose days the store has not changed since; stale ones are
-        dropped on the way."""
+        """A cached range of ``store_id`` holding ``start..end`` (every event of ``types``
+        with ``columns``; None: of every type, every column) whose days the store has not
+        changed since; stale ones are dropped on the way."""
         with self._lock:
             for key, entry in list(self._entries.items()):
                 if entry.store_id != store_id:
@@ -359,16 +370,21 @@ class RangeCache:
                 if entry.marks != _day_marks(states, entry.start, entry.end):
                     del self._entries[key]
                     continue
-                if entry.start <= start and end <= entry.end and entry.holds(types):
+                if entry.start <= start and end <= entry.end and entry.holds(types, columns):
                     self._entries.move_to_end(key)
                     return entry
         return None
 
     def neighbours(
-        self, store_id: str, start: dt.date, end: dt.date, types: frozenset[str] | None = None
+        self,
+        store_id: str,
+        start: dt.date,
+        end: dt.date,
+        types: frozenset[str] | None = None,
+        columns: frozenset[str] | None = None,
     ) -> list[_Entry]:
-        """Cached ranges of ``store_id`` holding the same event types that overlap or touch
-        ``start..end``."""
+        """Cached ranges of ``store_id`` holding the same event types and columns that overlap
+        or touch ``start..end``."""
         one = dt.timedelta(days=1)
         with self._lock:
             return [
@@ -376,6 +392,7 @@ class RangeCache:
                 for e in self._entries.values()
                 if e.store_id == store_id
                 and e.types == types
+                and e.columns == columns
                 and e.start <= end + one
                 and start <= e.end + one
             ]
@@ -390,10 +407,11 @@ class RangeCache:
                     other.store_id == entry.store_id
                     and entry.start <= other.start
                     and other.end <= entry.end
-                    and entry.holds(other.types)
+                    and entry.holds(other.types, other.columns)
                 ):
                     del self._entries[key]
-            self._entries[(entry.store_id, entry.start, entry.end, entry.types)] = entry
+            key = (entry.store_id, entry.start, entry.end, entry.types, entry.columns)
+            self._entries[key] = entry
             total = sum(e.nbytes for e in self._entries.values())
             while total > self.budget and len(self._entries) > 1:
                 _, dropped = self._entries.popitem(last=False)
@@ -426,30 +444,44 @@ def _within_history(
 
 
 def read_days(
-    handle: Handle, start: dt.date, end: dt.date, types: Sequence[str] | None = None
+    handle: Handle,
+    start: dt.date,
+    end: dt.date,
+    types: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Events of UTC days ``start..end`` from ``handle``'s store (only of ``types`` when
-    given), in time order, read-only.
+    given; only ``columns``, in that order, when given), in time order, read-only.
 
-    Served from the memory cache when a cached range holds these days and types; otherwise
-    read from the store (only the rows of ``types``), together with the cached ranges of the
-    same types it overlaps or touches when their union fits the budget, so overlapping ranges
-    end up as one copy."""
+    Served from the memory cache when a cached range holds these days, types and columns;
+    otherwise read from the store (only the rows of ``types``, only ``columns``), together
+    with the cached ranges of the same types and columns it overlaps or touches when their
+    union fits the budget, so overlapping ranges end up as one copy."""
     kind = None if types is None else frozenset(types)
+    held = None if columns is None else _columns_kept(columns)
     states = handle.store.day_states()
     start, end = _within_history(states, start, end)
     if start > end:
-        return empty_events_frame()
-    entry = _CACHE.covering(handle.id, start, end, states, kind)
+        frame = empty_events_frame()
+        return frame if columns is None else frame[list(columns)]
+    entry = _CACHE.covering(handle.id, start, end, states, kind, held)
     if entry is None:
         with _READ_LOCKS[handle.id]:  # two sessions asking for the same days read them once
             states = handle.store.day_states()
-            entry = _CACHE.covering(handle.id, start, end, states, kind)
+            entry = _CACHE.covering(handle.id, start, end, states, kind, held)
             if entry is None:
-                entry = _read_entry(handle, start, end, states, kind)
+                entry = _read_entry(handle, start, end, states, kind, held)
                 _CACHE.add(entry)
     frame = _days_of(entry.frame, start, end)
-    return frame if entry.types == kind else of_types(frame, sorted(kind or ()))
+    if entry.types != kind:
+        frame = of_types(frame, sorted(kind or ()))
+    return frame if columns is None else frame[list(columns)]  # a view of the columns: no copy
+
+
+def _columns_kept(columns: Sequence[str]) -> frozenset[str]:
+    """The columns a cached range read for ``columns`` holds: those, and the time and type
+    every cached range is sliced and narrowed by."""
+    return frozenset(columns) | {schema.CREATED_AT, schema.TYPE}
 
 
 def _read_entry(
@@ -458,13 +490,14 @@ def _read_entry(
     end: dt.date,
     states: Mapping[dt.date, Any],
     kind: frozenset[str] | None,
+    held: frozenset[str] | None = None,
 ) -> _Entry:
-    lo, hi = _union(handle.id, start, end, states, kind)
+    lo, hi = _union(handle.id, start, end, states, kind, held)
     types = None if kind is None else sorted(kind)
-    frame = _sorted_by_time(handle.store.read(lo, hi, types=types))
-    return _Entry(
-        handle.id, lo, hi, frame, _day_marks(states, lo, hi), frame_bytes(frame), types=kind
-    )
+    names = None if held is None else sorted(held)
+    frame = _sorted_by_time(handle.store.read(lo, hi, columns=names, types=types))
+    marks = _day_marks(states, lo, hi)
+    return _Entry(handle.id, lo, hi, frame, marks, frame_bytes(frame), types=kind, columns=held)
 
 
 def _union(
@@ -473,11 +506,13 @@ def _union(
     end: dt.date,
     states: Mapping[dt.date, Any],
     types: frozenset[str] | None = None,
+    columns: frozenset[str] | None = None,
 ) -> tuple[dt.date, dt.date]:
-    """``start..end`` widened to the cached ranges of the same types it overlaps or touches,
-    while the estimated size of the whole stays within the budget."""
+    """``start..end`` widened to the cached ranges of the same types and columns it overlaps
+    or touches, while the estimated size of the whole stays within the budget."""
     lo, hi = start, end
-    for entry in sorted(_CACHE.neighbours(store_id, start, end, types), key=lambda e: e.nbytes):
+    neighbours = _CACHE.neighbours(store_id, start, end, types, columns)
+    for entry in sorted(neighbours, key=lambda e: e.nbytes):
         if not len(entry.frame):
             continue
         per_event = entry.nbytes / len(entry.frame)
@@ -534,7 +569,7 @@ def _demo_contacts(root: str) -> pd.DataFrame:
     from c4w.store import EventStore
     from c4w.store.contacts import read_contacts
 
-    return read_contacts(EventStore(Path(root), DEMO_ORG_ID))
+    return memo.name_frame(read_contacts(EventStore(Path(root), DEMO_ORG_ID)), ("contacts", root))
 
 
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
@@ -783,12 +818,19 @@ def read_view(source: Source, start: dt.date, end: dt.date) -> Loaded:
     return Loaded(read_days(handle, start, end), as_of)
 
 
-def read_types(source: Source, start: dt.date, end: dt.date, types: Sequence[str]) -> pd.DataFrame:
-    """Events of ``types`` only, of UTC days ``start..end``, as the store holds them now (no
-    fetch): from the memory cache when a cached range holds these days and types, else from the
-    store with only those rows read (and kept in the cache), so a narrow look at a long
-    history (every geofence event ever, say) never holds the whole history in memory."""
-    return read_days(store_of(source), start, end, types)
+def read_types(
+    source: Source,
+    start: dt.date,
+    end: dt.date,
+    types: Sequence[str] | None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Events of ``types`` only (None: every type), with ``columns`` only when given, of UTC
+    days ``start..end``, as the store holds them now (no fetch): from the memory cache when a
+    cached range holds these days, types and columns, else from the store with only those rows
+    and columns read (and kept in the cache), so a narrow look at a long history (every
+    geofence event ever, say) never holds the whole history in memory."""
+    return read_days(store_of(source), start, end, types, columns)
 
 
 def history_name(
@@ -797,12 +839,15 @@ def history_name(
     end: dt.date,
     location_ids: Sequence[str] = (),
     types: Sequence[str] = (),
+    columns: Sequence[str] = (),
 ) -> tuple:
-    """A name for the events of ``start..end`` at ``location_ids`` of ``types`` that only the
-    same events share: which store, which days in which state, which filters."""
+    """A name for the events of ``start..end`` at ``location_ids`` of ``types`` (with
+    ``columns``; none: every column) that only the same events share: which store, which days
+    in which state, which filters."""
     handle = store_of(source)
     marks = _day_marks(handle.store.day_states(), start, end)
-    return ("history", handle.id, marks, start, end, tuple(location_ids), tuple(sorted(types)))
+    filters = (tuple(location_ids), tuple(sorted(types)), tuple(columns))
+    return ("history", handle.id, marks, start, end, *filters)
 
 
 def of_types(events: pd.DataFrame, types: Sequence[str]) -> pd.DataFrame:
@@ -878,7 +923,8 @@ def _fetch_locations(source_key: str, org_id: str) -> pd.DataFrame:
 def _fetch_contacts(source_key: str, org_id: str) -> pd.DataFrame:
     """Every contact of the org (one read-only frame shared by every session). Raises C4WError
     on failure, so nothing half-fetched is kept."""
-    return _client(source_key).contacts(org_id)
+    fetched = _client(source_key).contacts(org_id)
+    return memo.name_frame(fetched, ("contacts", source_key, org_id, time.time_ns()))
 
 
 @st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_CONTACTS, show_spinner=False)
@@ -934,8 +980,15 @@ def load_contact_events(
         if span is None:
             return empty_events_frame()
         first, last = start or span[0], end or span[1]
-        return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
+        return store_figure(_stored_contact_events, store, first, last, contact_id)
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
+
+
+def _stored_contact_events(
+    store: Any, first: dt.date, last: dt.date, contact_id: str
+) -> pd.DataFrame:
+    """The rows of one contact among the stored days ``first..last``, in time order."""
+    return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
 
 
 def refresh(

@@ -410,11 +410,19 @@ def demo_size_from_env(default: int = DEFAULT_EVENTS) -> int:
     return value
 
 
-def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None = None) -> DemoOrg:
+def build_demo(
+    n_events: int | None = None,
+    seed: int = 7,
+    end: datetime | None = None,
+    *,
+    chain_seed: int | None = None,
+) -> DemoOrg:
     """Generate the demo organization with `n_events` events over the 90 days before `end`.
 
     `n_events` None reads `C4W_DEMO_EVENTS` (default 150,000). `end` defaults to now (UTC)
-    rounded down to the hour; a naive `end` is taken as UTC. Same arguments, same bytes.
+    rounded down to the hour; a naive `end` is taken as UTC. The chain (organization, cafés,
+    geofences, campaigns) comes from `chain_seed` (default `seed`), so demos of other seeds can
+    be the same chain's other quarters. Same arguments, same bytes.
     """
     n = demo_size_from_env() if n_events is None else int(n_events)
     if n < 0:
@@ -424,7 +432,7 @@ def build_demo(n_events: int | None = None, seed: int = 7, end: datetime | None 
     elif end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     end = end.astimezone(UTC).replace(microsecond=0)
-    chain = _chain(seed)
+    chain = _chain(seed if chain_seed is None else chain_seed)
     ctx = _clock(int(end.timestamp()), chain.zones)
     blocks, guests = _events_for_size(n, seed, chain, ctx)
     org = _assemble(blocks, n, seed, chain, ctx, end)

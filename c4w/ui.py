@@ -32,7 +32,7 @@ import streamlit as st
 from c4w import audience, data, export, formatting, launch, schema
 from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
-from c4w.metrics import comparison, memo, stores
+from c4w.metrics import attribution, comparison, memo, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
 from c4w.queries import history as history_sql
 
@@ -382,27 +382,42 @@ class PageContext:
         end: dt.date | None = None,
         location_ids: Sequence[str] = (),
         types: Sequence[str] = (),
+        columns: Sequence[str] = (),
     ) -> pd.DataFrame:
         """Events of UTC days ``start..end`` (inclusive; None = the history's own edge) from the
-        whole history, not only the chosen dates, optionally at some locations and of some
-        ``types`` only. Read from the store (what it holds; nothing is fetched for it), shared
-        with every other view of the same days; with ``types``, only those rows are read."""
+        whole history, not only the chosen dates, optionally at some locations, of some
+        ``types`` only and with some ``columns`` only (in that order). Read from the store (what
+        it holds; nothing is fetched for it), shared with every other view of the same days;
+        with ``types`` or ``columns``, only those rows and columns are read."""
         span = self.history_span
         if span is None:
-            return data.empty_events_frame()
+            return _columns(data.empty_events_frame(), columns)
         start, end = start or span[0], end or span[1]
         first, last = self.loaded_span
         if self.source is None or (self.is_loaded and first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
-            return data.of_types(events, types) if types else events
+            return _columns(data.of_types(events, types) if types else events, columns)
         if end < start:
-            return data.empty_events_frame()
-        if types:
+            return _columns(data.empty_events_frame(), columns)
+        if columns:
+            # the time (and the place, to pick locations) are read too, to slice the days by
+            read = (*columns, schema.CREATED_AT, *([schema.LOCATION_ID] if location_ids else []))
+            wanted = list(dict.fromkeys(read))
+            events = data.read_types(self.source, start, end, types or None, wanted)
+        elif types:
             events = data.read_types(self.source, start, end, types)
         else:
             events = data.read_view(self.source, start, end).events
-        name = data.history_name(self.source, start, end, location_ids, types)
-        return memo.name_frame(slice_events(events, start, end, location_ids), name)
+        name = data.history_name(self.source, start, end, location_ids, types, columns)
+        part = _columns(slice_events(events, start, end, location_ids), columns)
+        return memo.name_frame(part, name)
+
+
+def _columns(events: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``events`` with only ``columns`` (in that order; none: every column)."""
+    if not columns or list(events.columns) == list(columns):
+        return events
+    return events[list(columns)]
 
 
 _RUN = threading.local()  # the context of the script run in progress on this thread
@@ -1297,7 +1312,8 @@ def compare_with(
     if not found.usable or found.start is None or found.end is None:
         return found, None
     events = ctx.history(found.start, found.end, ctx.location_ids, types=types)
-    return found, comparison.before_moment(events, found.until)
+    before = comparison.before_moment(events, found.until)
+    return found, memo.name_after(before, events, "before", found.until)
 
 
 def kpi_help(kpi: Kpi, compared: comparison.Comparison | None) -> str:
@@ -1441,6 +1457,16 @@ def contacts_of(ctx: PageContext) -> pd.DataFrame:
         return contact_frame.empty_contacts()
 
 
+def first_events(ctx: PageContext, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """``c4w.metrics.attribution.first_events`` of every event of UTC days ``start..end``:
+    when each guest was first seen, for a page that reads only some event types of those days.
+    Computed over the store and kept while its days are unchanged, named for the memo."""
+    if ctx.source is None:
+        return attribution.first_events(ctx.history(start, end))
+    found = store_figure(history_sql.first_events, start, end, store=ctx.store)
+    return memo.name_frame(found, ("first events", data.history_name(ctx.source, start, end)))
+
+
 def download_audience(
     ctx: PageContext,
     contact_ids: Iterable[object],
@@ -1459,8 +1485,8 @@ def download_audience(
         key=f"{key}_consent",
         help=audience.CONSENT_ONLY_HELP,
     )
-    frame = audience.audience_frame(
-        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    frame = memo.remembered(audience.audience_frame)(
+        people, tuple(ids), reveal=bool(ctx.reveal_personal), consent_only=consent_only
     )
 
     def make() -> bytes:

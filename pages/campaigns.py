@@ -10,7 +10,6 @@ from c4w import schema, ui
 from c4w.charts import campaigns as charts
 from c4w.metrics import attribution as at
 from c4w.metrics import campaigns as cm
-from c4w.metrics import memo
 
 PICK_KEY, TABLE_KEY, APPLIED_KEY = "campaign_pick", "campaign_table", "_campaign_table_applied"
 WHEN = "D MMM YYYY, HH:mm"
@@ -33,10 +32,10 @@ days = int(
         "days after their send.",
     )
 )
-reach = dt.timedelta(days=days + at.HISTORY_DAYS)
-history = memo.columns_of(
-    ctx.history(ctx.start - reach, ctx.end + dt.timedelta(days=days)), cm.COLUMNS_READ
-)
+since = ctx.start - dt.timedelta(days=days + at.HISTORY_DAYS)
+until = ctx.end + dt.timedelta(days=days)
+history = ctx.history(since, until, types=cm.EVENT_TYPES, columns=cm.COLUMNS_READ)
+firsts = ui.first_events(ctx, since, until)  # of every type: when each guest was first seen
 summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
     st.info("No campaign was sent on the chosen days. Pick other dates in the sidebar.")
@@ -130,7 +129,7 @@ baseline = st.radio(
 )
 contacts = ui.contacts_of(ctx)
 found = at.remembered_uplift(
-    history, contacts, campaign_id, channel, ctx.start, ctx.end, days, str(baseline)
+    history, contacts, campaign_id, channel, ctx.start, ctx.end, days, str(baseline), firsts
 )
 people, up = found.people, found.uplift
 
@@ -201,15 +200,12 @@ ui.show_table(
 )
 
 st.subheader("Results by home store and by new or returning guest")
-homes = at.prepared(history, contacts).homes
+held = at.prepared(history, contacts, firsts)
+homes = held.homes
 names = dict(zip(ctx.locations["id"].astype(str), ctx.locations["name"].astype(str), strict=False))
 store = people[schema.CONTACT_ID].map(homes).map(lambda h: names.get(h, h))
 by_store = cm.results_by(people, store, "home_store")
-signed_up = at.known_since(
-    contacts.set_index(schema.CONTACT_ID)["created"] if len(contacts) else contacts["created"],
-    history,
-)
-by_kind = cm.results_by(people, cm.new_or_returning(people, signed_up), "guest")
+by_kind = cm.results_by(people, cm.new_or_returning(people, held.known), "guest")
 left, right = st.columns(2)
 with left:
     ui.show_table(by_store, ctx=ctx, key="campaign_store_table")

@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from c4w import formatting, ui
+from c4w.metrics import memo
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
@@ -67,7 +68,7 @@ events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=sm.EVENT_TYPES)
 history = ctx.history(
     (compared.start or ctx.start) - dt.timedelta(days=lookback), ctx.end, types=sm.HISTORY_TYPES
 )
-table = sm.store_comparison(
+table = memo.remembered(sm.store_comparison)(
     events,
     previous,
     history,

@@ -8,6 +8,7 @@ from c4w import formatting, ui
 from c4w.charts import logins as charts
 from c4w.charts.colours import location_colours
 from c4w.metrics import logins as lm
+from c4w.metrics import memo
 
 GRANULARITY = {"hour": "Hour", "day": "Day", "week": "Week"}
 LAYOUTS = {"stacked": "Stacked", "small_multiples": "One chart per location"}
@@ -23,7 +24,7 @@ st.caption(
 )
 
 compared, previous = ui.compare_with(ctx, types=lm.EVENT_TYPES)
-ui.show_kpis(lm.login_kpis(events, previous), compared=compared)
+ui.show_kpis(memo.remembered(lm.login_kpis)(events, previous), compared=compared)
 st.caption(ui.comparison_caption(compared))
 
 st.subheader("Logins over time")
@@ -60,7 +61,7 @@ if granularity == "hour" and (ctx.end - ctx.start).days + 1 > MAX_HOURLY_DAYS:
         "range in the sidebar to see hours."
     )
     granularity = "day"
-timeline = lm.login_timeline(events, granularity, top_n=top_n)
+timeline = memo.remembered(lm.login_timeline)(events, granularity, top_n=top_n)
 st.plotly_chart(
     charts.login_timeline_chart(timeline, granularity, layout, location_colours(ctx.locations)),
     key="logins_timeline_chart",
@@ -75,11 +76,11 @@ st.caption(f"{lm.LOGIN_TIMELINE_HELP} {how} Locations are ranked by logins in th
 
 left, right = st.columns(2)
 with left:
-    top = lm.top_locations(events)
+    top = memo.remembered(lm.top_locations)(events)
     st.plotly_chart(charts.top_locations_chart(top), key="logins_top_chart")
     st.caption(lm.TOP_LOCATIONS_HELP + " Hover a bar for its guests and logins per guest.")
 with right:
-    frequency = lm.login_frequency(events)
+    frequency = memo.remembered(lm.login_frequency)(events)
     st.plotly_chart(charts.login_frequency_chart(frequency), key="logins_frequency_chart")
     st.caption(lm.LOGIN_FREQUENCY_HELP + " A long tail to the right means many regulars.")
 
@@ -105,7 +106,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the logins behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    rows = lm.login_rows(events)
+    logins = memo.remembered(lm.login_count)(events)
     ui.download_row(
         ctx,
         ui.Download(
@@ -123,6 +124,11 @@ with st.expander("Download the figures and the logins behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)", readable=True
+            lambda: lm.login_rows(events),
+            "logins",
+            "logins_rows_csv",
+            f"All {logins:,} logins (CSV)",
+            readable=True,
+            rows=logins,
         ),
     )

@@ -7,6 +7,7 @@ import streamlit as st
 from c4w import formatting, ui
 from c4w.charts import visits as charts
 from c4w.charts.colours import location_colours
+from c4w.metrics import memo
 from c4w.metrics import visits as vm
 
 KINDS = {vm.WIFI: "WiFi visits", vm.GEOFENCE: "Geofence visits", vm.BOTH: "Both"}
@@ -28,7 +29,7 @@ ui.url_choice("kind", "visits_kind", vm.BOTH, options=list(KINDS))
 kind = left.segmented_control(
     "Visits", list(KINDS), format_func=KINDS.get, required=True, key="visits_kind"
 )
-options = vm.visit_places(events, kind)
+options = memo.remembered(vm.visit_places)(events, kind)
 place_names = options["place"].tolist()
 ui.url_choice("place", "visits_places", [], options=place_names, many=True)
 st.session_state["visits_places"] = [
@@ -41,7 +42,7 @@ places = middle.multiselect(
     placeholder="All places",
     help="WiFi locations and geofences with visits in these dates. Leave empty for all.",
 )
-chosen = places or None
+chosen = tuple(places) or None
 ui.url_choice(
     "bounce", "visits_bounce", int(vm.DEFAULT_BOUNCE_MIN), options=range(1, 61), parse=int
 )
@@ -60,7 +61,8 @@ if ctx.location_ids and kind != vm.WIFI:
     )
 
 compared, previous = ui.compare_with(ctx, types=vm.EVENT_TYPES)
-ui.show_kpis(vm.visit_kpis(events, previous, kind, chosen, threshold), compared=compared)
+kpis = memo.remembered(vm.visit_kpis)(events, previous, kind, chosen, threshold)
+ui.show_kpis(kpis, compared=compared)
 st.caption(
     f"Bounce rate: share of visits shorter than {threshold} minutes; a fall is good news, so "
     f"it shows green. {ui.comparison_caption(compared)}"
@@ -88,7 +90,9 @@ split = c3.segmented_control(
     key="visits_split",
 )
 split_by = None if split == "none" else split
-hist = vm.dwell_histogram(events, bin_width, max_minutes, kind, chosen, split=split_by)
+hist = memo.remembered(vm.dwell_histogram)(
+    events, bin_width, max_minutes, kind, chosen, split=split_by
+)
 y = "share" if split_by else "visits"
 st.plotly_chart(
     charts.dwell_histogram_chart(hist, y=y, colours=place_colours), key="visits_histogram_chart"
@@ -112,12 +116,12 @@ edges_text = st.text_input(
 edges, problem = vm.parse_edges(edges_text)
 if problem:
     st.warning(problem)
-buckets = vm.dwell_buckets(events, edges, kind, chosen, split=split_by)
+buckets = memo.remembered(vm.dwell_buckets)(events, tuple(edges), kind, chosen, split=split_by)
 st.plotly_chart(charts.dwell_buckets_chart(buckets, place_colours), key="visits_buckets_chart")
 st.caption(vm.DWELL_BUCKETS_HELP + " Bar labels are the share of all visits with a length.")
 
 st.subheader("Visit length by place")
-by_place = vm.dwell_by_place(events, kind, chosen, threshold)
+by_place = memo.remembered(vm.dwell_by_place)(events, kind, chosen, threshold)
 st.plotly_chart(charts.dwell_by_place_chart(by_place), key="visits_by_place_chart")
 st.caption(
     "The bar is the median visit (half are shorter); the diamond is the 90th percentile (nine "
@@ -149,7 +153,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the visits behind them"):
     st.caption("Every download follows the sidebar filters and the choices on this page.")
-    rows = vm.visit_rows(events, kind, chosen)
+    visits = memo.remembered(vm.visit_count)(events, kind, chosen)
     ui.download_row(
         ctx,
         ui.Download(
@@ -167,6 +171,11 @@ with st.expander("Download the figures and the visits behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)", readable=True
+            lambda: vm.visit_rows(events, kind, chosen),
+            "visits",
+            "visits_rows_csv",
+            f"All {visits:,} visits (CSV)",
+            readable=True,
+            rows=visits,
         ),
     )

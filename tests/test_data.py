@@ -395,3 +395,62 @@ def test_a_read_of_some_types_only_keeps_nothing_else_in_memory(
     assert sorted(again[schema.EVENT_ID]) == sorted(read[schema.EVENT_ID])
     assert len(reads) == 2
     data.forget_memory()
+
+
+def narrow_entry(columns: set[str] | None) -> data._Entry:
+    """A cached range of 1..5 March holding only ``columns`` (None: every column)."""
+    frame = frame_of(1, 10)
+    if columns is not None:
+        frame = frame[sorted(columns)]
+    held = None if columns is None else frozenset(columns)
+    march = (dt.date(2024, 3, 1), dt.date(2024, 3, 5))
+    return data._Entry("s", *march, frame, (), data.frame_bytes(frame), columns=held)
+
+
+def test_a_cached_range_of_fewer_columns_never_answers_for_more() -> None:
+    days = (dt.date(2024, 3, 2), dt.date(2024, 3, 3))
+    few = {schema.CREATED_AT, schema.TYPE, schema.CONTACT_ID}
+    cache = data.RangeCache(budget=10**9)
+    cache.add(narrow_entry(few))
+    assert cache.covering("s", *days, {}) is None  # every column
+    more = frozenset(few | {schema.LOCATION_ID})
+    assert cache.covering("s", *days, {}, columns=more) is None
+    assert cache.neighbours("s", *days, columns=more) == []  # nor is it joined to a wider read
+    assert cache.covering("s", *days, {}, columns=frozenset({schema.CONTACT_ID})) is not None
+    # every column of the same days holds it: it replaces the narrow copy and answers for it
+    cache.add(narrow_entry(None))
+    assert len(cache) == 1
+    found = cache.covering("s", *days, {}, columns=frozenset(few))
+    assert found is not None and found.columns is None
+    # a narrow copy beside it never replaces it
+    cache.add(narrow_entry(few))
+    assert cache.covering("s", *days, {}) is not None
+
+
+def test_a_read_of_some_columns_gives_those_and_reads_again_for_more(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    source = demo_of_size(monkeypatch, tmp_path, 3000)
+    first, last = data.history_span(source)
+    data.forget_memory()
+    reads = counting_reads(monkeypatch, data.store_of(source).store)
+    whole = data.read_view(source, first, last).events
+    data.forget_memory()
+    few = [schema.CONTACT_ID, schema.CAMPAIGN_ID]
+    read = data.read_types(source, first, last, None, few)
+    assert list(read.columns) == few and len(read) == len(whole)
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), whole[few].reset_index(drop=True))
+    assert data._CACHE.nbytes < data.frame_bytes(whole) / 3
+    # fewer columns, or fewer types, of those days come from memory, with only those columns
+    one = data.read_types(source, first, last, [schema.VISIT], [schema.CONTACT_ID])
+    assert list(one.columns) == [schema.CONTACT_ID] and len(reads) == 2
+    visits = whole[whole[schema.TYPE] == schema.VISIT]
+    assert one[schema.CONTACT_ID].tolist() == visits[schema.CONTACT_ID].tolist()
+    # one more column is read again, and so is every column
+    more = [*few, schema.LOCATION_ID]
+    wider = data.read_types(source, first, last, None, more)
+    assert len(reads) == 3 and list(wider.columns) == more
+    assert wider[schema.LOCATION_ID].tolist() == whole[schema.LOCATION_ID].tolist()
+    assert list(data.read_view(source, first, last).events.columns) == list(whole.columns)
+    assert len(reads) == 4
+    data.forget_memory()

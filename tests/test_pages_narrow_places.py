@@ -10,16 +10,15 @@ page is run with every read of all event types made to fail.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from c4w import data, demo, schema, ui
 from c4w.metrics import geofences as gm
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
+from tests.apptest import open_page
 
 DAY = dt.timedelta(days=1)
 READ_VIEW = data.read_view  # the tests of the pages make it fail: the expected counts use it
@@ -181,40 +180,6 @@ def test_store_visits_count_the_wifi_visits_of_each_store(locations) -> None:
 
 
 # --- the pages never read every event type ------------------------------------------------------
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
-def _every_type(*_args, **_kwargs):
-    raise AssertionError("the page read every event type")
-
-
-def open_page(monkeypatch: pytest.MonkeyPatch, page: str) -> tuple[AppTest, list[tuple]]:
-    """``page`` run from the app with every read of all event types failing (the view's frame
-    and the history of every type), and the types it asked the history for."""
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()  # the first page (Overview) still reads the range: only the page under test is held
-    assert not at.exception
-    monkeypatch.setattr(ui.PageContext, "all_events", property(_every_type))
-    monkeypatch.setattr(data, "read_view", _every_type)
-    asked: list[tuple[str, ...]] = []
-    read_types = data.read_types
-
-    def counting(source, start, end, wanted):
-        asked.append(tuple(wanted))
-        return read_types(source, start, end, wanted)
-
-    monkeypatch.setattr(data, "read_types", counting)
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at, asked
-
-
 def chosen_days() -> pd.DataFrame:
     """Every event of the 30 days the pages open on, counted here from the demo's own days."""
     start, end = ui.utc_today() - dt.timedelta(days=29), ui.utc_today()

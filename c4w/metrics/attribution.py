@@ -288,9 +288,26 @@ def recency_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) ->
 
 
 # --- who the baselines hold ----------------------------------------------------------------------
+def first_events(events: pd.DataFrame) -> pd.DataFrame:
+    """When each contact's first event in ``events`` happened, and the first event with no
+    contact (``contact_id`` missing): ``contact_id, created_at``, by contact id, the one with no
+    contact last. All that ``known_since`` and ``prepared`` read of the history's own times, so
+    a page can hand them this (of every event type) beside a history of some types only."""
+    times = pd.to_datetime(events[schema.CREATED_AT], utc=True)
+    contact = events[schema.CONTACT_ID].astype(object)
+    first = times.groupby(contact.to_numpy(), dropna=False, sort=True).min()
+    return pd.DataFrame(
+        {
+            schema.CONTACT_ID: pd.Series(first.index, dtype=object),
+            schema.CREATED_AT: first.astype("datetime64[ns, UTC]").array,
+        }
+    )
+
+
 def known_since(contacts_created: pd.Series, events: pd.DataFrame) -> pd.Series:
     """contact_id -> when the dashboard first knows the contact: its creation time in Cloud4Wi
-    or its first event, whichever is earlier."""
+    or its first event, whichever is earlier. ``events`` is the history, or its
+    ``first_events``."""
     seen = events[events[schema.CONTACT_ID].notna().to_numpy()]
     first = seen.groupby(seen[schema.CONTACT_ID].astype(object).astype(str))[
         schema.CREATED_AT
@@ -647,9 +664,14 @@ class Prepared(NamedTuple):
 
 
 @memo.remember(size=4)
-def prepared(history: pd.DataFrame, contacts: pd.DataFrame) -> Prepared:
+def prepared(
+    history: pd.DataFrame, contacts: pd.DataFrame, firsts: pd.DataFrame | None = None
+) -> Prepared:
     """The parts of ``campaign_uplift`` that depend on the frames only, kept for the next
-    campaign or baseline of the same frames (see ``c4w.metrics.memo``)."""
+    campaign or baseline of the same frames (see ``c4w.metrics.memo``). ``firsts`` is the
+    ``first_events`` of the whole history when ``history`` holds only the event types the
+    campaign figures read (``campaigns.EVENT_TYPES``): when guests were first known, and when
+    the history starts, come from every type."""
     from c4w import contacts as ct
     from c4w.metrics import campaigns as cm
 
@@ -658,14 +680,15 @@ def prepared(history: pd.DataFrame, contacts: pd.DataFrame) -> Prepared:
     by_id = contacts.set_index(schema.CONTACT_ID) if len(contacts) else None
     consent = by_id[ct.MARKETING_CONSENT] if by_id is not None else pd.Series(dtype="boolean")
     created = by_id[ct.CREATED] if by_id is not None else pd.Series(dtype="datetime64[ns, UTC]")
+    seen = history if firsts is None else firsts
     return Prepared(
         actions,
         sends,
         visit_starts(history),
         cm.home_stores(history),
         consent,
-        known_since(created, history),
-        pd.to_datetime(history[schema.CREATED_AT], utc=True).min(),
+        known_since(created, seen),
+        pd.to_datetime(seen[schema.CREATED_AT], utc=True).min(),
     )
 
 
@@ -678,18 +701,20 @@ def campaign_uplift(
     end,
     days: int = DEFAULT_DAYS,
     baseline: str = "holdout",
+    firsts: pd.DataFrame | None = None,
 ) -> Attribution:
     """Everything the attribution shows for one campaign sent on days ``start..end``.
 
     ``history`` holds the events of the days around the sends (at least ``days`` before the
     first and after the last, plus ``HISTORY_DAYS`` before for the comparable guests' bands);
     ``contacts`` is the contacts frame (empty when unknown: then nobody's consent is known and
-    guests are known from their first event)."""
+    guests are known from their first event); ``firsts``, the ``first_events`` of those days
+    when ``history`` holds only some event types (see ``prepared``)."""
     from c4w.metrics import campaigns as cm
 
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {sorted(BASELINES)}, not {baseline!r}")
-    held = prepared(history, contacts)
+    held = prepared(history, contacts, firsts)
     actions, visits, sends, known = held.actions, held.visits, held.sends, held.known
     people = cm.recipients(actions, campaign_id, channel, start, end)
     people = with_returned(people, visits, days)

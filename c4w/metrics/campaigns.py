@@ -24,8 +24,8 @@ import pandas as pd
 from c4w import schema
 from c4w.metrics import memo
 
-# Every column the campaign figures here and in `c4w.metrics.attribution` read: a page hands
-# them only these, so remembering a result hashes 8 columns, not every column of the history.
+# Every column the campaign figures here and in `c4w.metrics.attribution` read: a page reads
+# only these of the history.
 COLUMNS_READ = (
     schema.CONTACT_ID,
     schema.TYPE,
@@ -45,6 +45,10 @@ ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
     schema.SEND_SMS: ("sms", SEND),
     schema.CLICK_SMS: ("sms", CLICK),
 }
+# Every event type they read: sends, opens and clicks (the campaign table, the recipients)
+# and WiFi and geofence visits (returned, home stores, visit bands). When guests were first
+# known, and when the history starts, are read of every type apart (``attribution.prepared``).
+EVENT_TYPES: tuple[str, ...] = (*ACTIONS, *schema.VISIT_TYPES)
 CAMPAIGN = "campaign"  # the campaign's name (its id when it has none)
 ACTION, AT = "action", "at"
 SEND_AT, OPENED, CLICKED = "send_at", "opened", "clicked"

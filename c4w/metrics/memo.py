@@ -78,6 +78,9 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                     kept.move_to_end(key)
                     return kept[key]
             result = function(*args, **kwargs)
+            if isinstance(result, pd.DataFrame | pd.Series) and _name_of(result) is None:
+                # a frame made from these arguments: keyed by them in turn, with no hashing
+                name_frame(result, ("result", function.__module__, function.__qualname__, key))
             with lock:
                 kept[key] = result
                 kept.move_to_end(key)
@@ -105,9 +108,15 @@ def remembered(function: F, size: int = DEFAULT_SIZE) -> F:
         return _REMEMBERED[function]  # type: ignore[return-value]
 
 
-def columns_of(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """``frame[columns]``, named after ``frame`` when it has a name (so the memo keys it with
-    no hashing too)."""
-    part = frame[list(columns)]
+def name_after(part: pd.DataFrame, frame: pd.DataFrame, *how: object) -> pd.DataFrame:
+    """Name ``part``, taken from ``frame`` as ``how`` says, after ``frame`` when that has a
+    name (so the memo keys it with no hashing too). Returns ``part``."""
     name = _name_of(frame)
-    return part if name is None else name_frame(part, ("columns", name, tuple(columns)))
+    if name is None or part is frame:
+        return part
+    return name_frame(part, (how, name))
+
+
+def columns_of(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame[columns]``, named after ``frame`` when it has a name."""
+    return name_after(frame[list(columns)], frame, "columns", tuple(columns))
