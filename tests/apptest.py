@@ -40,9 +40,9 @@ def open_page(monkeypatch: pytest.MonkeyPatch, page: str) -> tuple[AppTest, list
     asked: list[tuple[str, ...]] = []
     read_types = data.read_types
 
-    def counting(source, start, end, wanted):
+    def counting(source, start, end, wanted, columns=None):
         asked.append(tuple(wanted))
-        return read_types(source, start, end, wanted)
+        return read_types(source, start, end, wanted, columns)
 
     monkeypatch.setattr(data, "read_types", counting)
     at.switch_page(page).run()

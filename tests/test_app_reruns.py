@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -103,3 +104,31 @@ def test_a_contact_rerun_reads_the_store_again_for_none(demo_app, monkeypatch) -
     at.run()
     assert [(m.label, m.value) for m in at.metric] == first
     assert calls["_stored_contact_events"] == 1
+
+
+def test_a_pages_history_leaves_the_event_ids_out_unless_asked(demo_app) -> None:
+    """No figure reads an event's id, a quarter of a frame's memory: a page's history of some
+    types leaves it out; the rows behind a download ask for every column and have it."""
+    source = data.Source("demo")
+    today = ui.utc_today()
+    ctx = ui.PageContext(
+        read_loaded=lambda: pytest.fail("the whole range was read"),
+        locations=data.load_locations(source),
+        start=today - dt.timedelta(days=6),
+        end=today,
+        location_ids=[],
+        reveal_personal=False,
+        is_demo=True,
+        source=source,
+    )
+    figures = ctx.history(ctx.start, ctx.end, types=vm.EVENT_TYPES)
+    assert schema.EVENT_ID not in figures.columns
+    assert tuple(figures.columns) == ui.FIGURE_COLUMNS
+    rows = ctx.history(ctx.start, ctx.end, types=vm.EVENT_TYPES, columns=schema.EVENT_COLUMNS)
+    assert tuple(rows.columns) == schema.EVENT_COLUMNS
+    assert rows[schema.EVENT_ID].notna().all() and rows[schema.EVENT_ID].is_unique
+    # the same rows either way
+    pd.testing.assert_frame_equal(
+        rows.drop(columns=[schema.EVENT_ID]).reset_index(drop=True),
+        figures.reset_index(drop=True),
+    )
