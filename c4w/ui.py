@@ -1309,16 +1309,20 @@ def chosen_comparison(ctx: PageContext, lookback_days: int = 0) -> comparison.Co
 
 
 def compare_with(
-    ctx: PageContext, lookback_days: int = 0, types: Sequence[str] = ()
+    ctx: PageContext,
+    lookback_days: int = 0,
+    types: Sequence[str] = (),
+    columns: Sequence[str] = (),
 ) -> tuple[comparison.Comparison, pd.DataFrame | None]:
     """The comparison chosen in the sidebar for the page's dates, and its events (same
-    locations; up to the same time of day when the dates end today; only of ``types`` when
-    given), read from the history. The events are None when the history does not hold every
-    comparison day (and, with ``lookback_days``, that many days before them)."""
+    locations; up to the same time of day when the dates end today; only of ``types`` and with
+    only ``columns`` when given, as ``PageContext.history``), read from the history. The events
+    are None when the history does not hold every comparison day (and, with ``lookback_days``,
+    that many days before them)."""
     found = chosen_comparison(ctx, lookback_days)
     if not found.usable or found.start is None or found.end is None:
         return found, None
-    events = ctx.history(found.start, found.end, ctx.location_ids, types=types)
+    events = ctx.history(found.start, found.end, ctx.location_ids, types, columns)
     before = comparison.before_moment(events, found.until)
     return found, memo.name_after(before, events, "before", found.until)
 
