@@ -48,7 +48,7 @@ minutes = st.number_input(
     help=gm.LINK_RULE_HELP,
 )
 stores = gm.geofence_stores(summary, ctx.locations, memo.remembered(gm.geofence_ext_ids)(history))
-wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), types=gm.WIFI_TYPES)
+wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), (), gm.WIFI_TYPES, gm.WIFI_COLUMNS)
 walk = memo.remembered(gm.walk_ins)(in_dates, stores, wifi, float(minutes))
 summary = gm.with_walk_ins(summary, stores, walk)
 walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
@@ -123,7 +123,7 @@ if len(low):
 on_map = gm.mappable(summary)
 # the stores' WiFi visits of these dates: a slice of the WiFi rows already read
 store_visits = memo.remembered(gm.store_visits)(
-    ctx.history(ctx.start, ctx.end, types=gm.WIFI_TYPES)
+    ctx.history(ctx.start, ctx.end, types=gm.WIFI_TYPES, columns=gm.WIFI_COLUMNS)
 )
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)

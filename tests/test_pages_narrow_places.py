@@ -156,8 +156,8 @@ def test_geofence_figures_are_the_same_on_the_rows_the_page_reads(
     narrowed = geofence_figures(
         narrow(in_dates, gm.IN_DATES_TYPES),
         narrow(events, schema.GEOFENCE_TYPES),
-        narrow(wifi, gm.WIFI_TYPES),
-        narrow(in_dates, gm.WIFI_TYPES),
+        narrow(wifi, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
+        narrow(in_dates, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
         locations,
         minutes,
     )

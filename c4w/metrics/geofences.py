@@ -34,6 +34,14 @@ GEOFENCE = "geofence"  # the key column of the summary (id, or name when the id 
 # for walk-ins, the WiFi logins and visits (the stores' weight on the map is their visits).
 IN_DATES_TYPES = schema.GEOFENCE_TYPES
 WIFI_TYPES = (schema.LOGIN, schema.VISIT)
+# the columns of the WiFi rows the walk-ins and the map's store weights read
+WIFI_COLUMNS = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.LOCATION_ID,
+    schema.VISIT_START,
+)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     GEOFENCE,
     "name",
