@@ -40,7 +40,7 @@ run: install
 		$(foreach name,$(ALLOWED_HOSTS),--allowed-host $(name))
 
 test: install-dev chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 sandbox: install
 	$(PY) -m c4w.sandbox --port 8765

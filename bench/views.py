@@ -3,22 +3,24 @@
     python -m bench.views                          # 1,000,000 demo events, last 30 days
     python -m bench.views --events 150000 --runs 3
     python -m bench.views --events 10000000 --range 90d --baseline ffa86a5 --startup
+    python -m bench.views --page Locations --page Geofences   # the first view, then these only
 
 Each build is measured in a fresh process of its own (``python bench/views.py --worker``): its
 data is made ready first (this build: the demo written into its history store; an older build:
 its parsed demo kept on disk), then a new process walks every page from ``app.py`` through
 Streamlit's AppTest: the first view (the first run of the front page, caches empty, data ready
 on disk, as after a restart), then each page once (cold) and ``--runs`` warm reruns (median).
-The bytes a page sends are the serialized size of every message of one rerun (what the websocket
-carries). Peak RSS is the walking process's own peak (``getrusage``), imports included.
+Warm reruns are also given in CPU seconds of the walking process, which a busy machine does
+not inflate. The bytes a page sends are the serialized size of every message of one rerun
+(what the websocket carries). Peak RSS is the walking process's own peak (``getrusage``),
+imports included.
 ``--baseline REV`` measures the project at that git revision the same way in the same run;
 ``--startup`` also times a real server start to the first page drawn in Chromium.
 ``--range 365d``, which the sidebar offers only as a custom range, opens every page on the custom
 range of the 365 days to today through the address, as a shared link does; the demo makes 90 days
 itself, so a longer history is built first with ``python -m bench.store build --chunks K
 --dashboard-cache DIR`` and walked with ``C4W_CACHE_DIR=DIR``. A page that raises is reported
-(its error in the table, its traceback on stderr) and the walk goes on; ``--skip PAGE`` leaves a
-page out (one whose memory the machine cannot give, so the others are still measured).
+(its error in the table, its traceback on stderr) and the walk goes on.
 Targets: warm rerun <= 1 s, bytes < 2 MB per page; at 10M events on 90 days a first view <= 5 s
 and peak RSS <= 2 GB; at 50M events warm rerun <= 2 s and peak RSS <= 4 GB.
 """
@@ -35,7 +37,6 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,8 +145,9 @@ def _error_text(at) -> str | None:
     return str(shown.value)
 
 
-def walk(app_root: Path, runs: int, choice: str, skip: Sequence[str] = ()) -> dict:
-    """First view, then every page cold and warm, in this process; returns the figures."""
+def walk(app_root: Path, runs: int, choice: str, titles: list[str] | None = None) -> dict:
+    """First view, then every page (or those of ``titles``) cold and warm, in this process;
+    returns the figures."""
     from streamlit import logger
     from streamlit.testing.v1 import AppTest
 
@@ -166,7 +168,7 @@ def walk(app_root: Path, runs: int, choice: str, skip: Sequence[str] = ()) -> di
     contact = busiest_contact(app_root)
     pages = {}
     for title, path in PAGES.items():
-        if title in skip or not (app_root / path).exists():
+        if not (app_root / path).exists() or (titles and title not in titles):
             continue
         at = AppTest.from_file(app, default_timeout=1800)
         at.query_params.update(params)
@@ -177,15 +179,17 @@ def walk(app_root: Path, runs: int, choice: str, skip: Sequence[str] = ()) -> di
         at.switch_page(path).run()
         cold = time.perf_counter() - started
         error = _error_text(at)
-        warm = []
+        warm, warm_cpu = [], []
         for _ in range(0 if error else runs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             at.run()
             warm.append(time.perf_counter() - started)
+            warm_cpu.append(time.process_time() - cpu)
             error = error or _error_text(at)
         pages[title] = {
             "cold": cold,
             "warm": statistics.median(warm) if warm else None,
+            "warm_cpu": statistics.median(warm_cpu) if warm_cpu else None,
             "bytes": _message_bytes[-1],
             "peak_after": _peak_rss(),
             "rss_after": _current_rss(),
@@ -205,7 +209,7 @@ def worker(args: argparse.Namespace) -> int:
         prepare(args.events)
         print(json.dumps({"prepare_s": time.perf_counter() - started}))
         return 0
-    print(json.dumps(walk(app_root, args.runs, args.range, args.skip)))
+    print(json.dumps(walk(app_root, args.runs, args.range, args.page)))
     return 0
 
 
@@ -293,9 +297,19 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> bool:
         row("server start to first page (s)", [f"{r['startup_s']:.1f}" for r in results.values()])
     row("first view, AppTest (s)", [f"{r['first_view']:.2f}" for r in results.values()])
     row("peak RSS of the walk (MiB)", [f"{r['peak_rss'] / 2**20:,.0f}" for r in results.values()])
-    for title in PAGES:
+    first_peaks = [f"{r['first_peak'] / 2**20:,.0f}" for r in results.values()]
+    row("peak after first view (MiB)", first_peaks)
+    walked = [title for title in PAGES if any(title in r["pages"] for r in results.values())]
+    for title in walked:
         row(f"{title} cold / warm", [_page_cell(r["pages"].get(title)) for r in results.values()])
-    for title in PAGES:
+    for title in walked:  # CPU seconds of this process: what a busy machine does not inflate
+        cells = []
+        for r in results.values():
+            page = r["pages"].get(title)
+            cpu = None if page is None else page.get("warm_cpu")
+            cells.append("-" if cpu is None else f"{cpu:.2f} s")
+        row(f"{title} warm CPU", cells)
+    for title in walked:
         cells = []
         for r in results.values():
             page = r["pages"].get(title)
@@ -333,12 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--range", default="30d", choices=RANGES)
-    parser.add_argument(
-        "--skip", action="append", default=[], choices=PAGES, help="a page not walked (repeat)"
-    )
     parser.add_argument("--baseline", help="git revision measured first, in the same run")
     parser.add_argument("--startup", action="store_true", help="also time a real server start")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--page", action="append", choices=list(PAGES), help="walk only this page (repeatable)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--app-root", help=argparse.SUPPRESS)
@@ -357,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = run_worker(root, env, "--prepare", "--events", str(args.events))
         print(f"{name}: walking every page…", flush=True)
         walk_args = ["--events", str(args.events), "--runs", str(args.runs), "--range", args.range]
-        walk_args += [f"--skip={title}" for title in args.skip]
+        walk_args += [f"--page={title}" for title in args.page or []]
         figures |= run_worker(root, env, *walk_args)
         if args.startup:
             figures["startup_s"] = measure_startup(root, env)

@@ -36,6 +36,7 @@ import streamlit as st
 
 from c4w import errors, schema
 from c4w.frame import empty_events_frame
+from c4w.metrics import memo
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ LOCATIONS_TTL_S = 3600
 MAX_CACHED_CONTACTS = 64
 CONTACTS_TTL_S = 1800  # the contacts list (names, consents) is refetched after 30 minutes
 MEMORY_ENV = "C4W_MEMORY_MB"
-DEFAULT_MEMORY_MB = 1536  # bytes of events kept in memory by every session together
+DEFAULT_MEMORY_MB = 1024  # bytes of events kept in memory by every session together
 NO_ANSWER_S = 20.0  # a fetch with no progress for this long is given up ("not answering")
 BACKFILL_DAYS = 365  # how far back "Fetch older history" reaches
 BACKFILL_CHUNK_DAYS = 7  # older history is fetched a week at a time, newest first
@@ -284,7 +285,7 @@ def store_of(source: Source) -> Handle:
 
 # --- frames in memory: one cache for every session, bounded in bytes -----------------------------
 def memory_budget(environ: Mapping[str, str] | None = None) -> int:
-    """Bytes of events the cache may keep (``C4W_MEMORY_MB``, default 1536 MB)."""
+    """Bytes of events the cache may keep (``C4W_MEMORY_MB``, default 1024 MB)."""
     environ = os.environ if environ is None else environ
     raw = str(environ.get(MEMORY_ENV, "")).strip()
     megabytes = int(raw) if raw.isdigit() else DEFAULT_MEMORY_MB
@@ -568,7 +569,7 @@ def _demo_contacts(root: str) -> pd.DataFrame:
     from c4w.store import EventStore
     from c4w.store.contacts import read_contacts
 
-    return read_contacts(EventStore(Path(root), DEMO_ORG_ID))
+    return memo.name_frame(read_contacts(EventStore(Path(root), DEMO_ORG_ID)), ("contacts", root))
 
 
 def _sorted_by_time(frame: pd.DataFrame) -> pd.DataFrame:
@@ -922,7 +923,8 @@ def _fetch_locations(source_key: str, org_id: str) -> pd.DataFrame:
 def _fetch_contacts(source_key: str, org_id: str) -> pd.DataFrame:
     """Every contact of the org (one read-only frame shared by every session). Raises C4WError
     on failure, so nothing half-fetched is kept."""
-    return _client(source_key).contacts(org_id)
+    fetched = _client(source_key).contacts(org_id)
+    return memo.name_frame(fetched, ("contacts", source_key, org_id, time.time_ns()))
 
 
 @st.cache_data(ttl=EVENTS_TTL_S, max_entries=MAX_CACHED_CONTACTS, show_spinner=False)
@@ -978,8 +980,15 @@ def load_contact_events(
         if span is None:
             return empty_events_frame()
         first, last = start or span[0], end or span[1]
-        return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
+        return store_figure(_stored_contact_events, store, first, last, contact_id)
     return _fetch_contact(source.key, source.org_id, contact_id, start, end)
+
+
+def _stored_contact_events(
+    store: Any, first: dt.date, last: dt.date, contact_id: str
+) -> pd.DataFrame:
+    """The rows of one contact among the stored days ``first..last``, in time order."""
+    return _sorted_by_time(store.read(first, last, contact_ids=[contact_id]))
 
 
 def refresh(

@@ -388,7 +388,11 @@ class PageContext:
         whole history, not only the chosen dates, optionally at some locations, of some
         ``types`` only and with some ``columns`` only (in that order). Read from the store (what
         it holds; nothing is fetched for it), shared with every other view of the same days;
-        with ``types`` or ``columns``, only those rows and columns are read."""
+        with ``types`` or ``columns``, only those rows and columns are read. With ``types`` and
+        no ``columns``, every column but the event id (``FIGURE_COLUMNS``: no figure reads it,
+        and it is a quarter of a frame's memory); ``columns=schema.EVENT_COLUMNS`` has it."""
+        if types and not columns:
+            columns = FIGURE_COLUMNS
         span = self.history_span
         if span is None:
             return _columns(data.empty_events_frame(), columns)
@@ -419,6 +423,9 @@ def _columns(events: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         return events
     return events[list(columns)]
 
+
+# the columns of a page's history: every event column but the id, which only downloads show
+FIGURE_COLUMNS = tuple(c for c in schema.EVENT_COLUMNS if c != schema.EVENT_ID)
 
 _RUN = threading.local()  # the context of the script run in progress on this thread
 
@@ -1302,16 +1309,20 @@ def chosen_comparison(ctx: PageContext, lookback_days: int = 0) -> comparison.Co
 
 
 def compare_with(
-    ctx: PageContext, lookback_days: int = 0, types: Sequence[str] = ()
+    ctx: PageContext,
+    lookback_days: int = 0,
+    types: Sequence[str] = (),
+    columns: Sequence[str] = (),
 ) -> tuple[comparison.Comparison, pd.DataFrame | None]:
     """The comparison chosen in the sidebar for the page's dates, and its events (same
-    locations; up to the same time of day when the dates end today; only of ``types`` when
-    given), read from the history. The events are None when the history does not hold every
-    comparison day (and, with ``lookback_days``, that many days before them)."""
+    locations; up to the same time of day when the dates end today; only of ``types`` and with
+    only ``columns`` when given, as ``PageContext.history``), read from the history. The events
+    are None when the history does not hold every comparison day (and, with ``lookback_days``,
+    that many days before them)."""
     found = chosen_comparison(ctx, lookback_days)
     if not found.usable or found.start is None or found.end is None:
         return found, None
-    events = ctx.history(found.start, found.end, ctx.location_ids, types=types)
+    events = ctx.history(found.start, found.end, ctx.location_ids, types, columns)
     before = comparison.before_moment(events, found.until)
     return found, memo.name_after(before, events, "before", found.until)
 
@@ -1485,8 +1496,8 @@ def download_audience(
         key=f"{key}_consent",
         help=audience.CONSENT_ONLY_HELP,
     )
-    frame = audience.audience_frame(
-        people, ids, reveal=bool(ctx.reveal_personal), consent_only=consent_only
+    frame = memo.remembered(audience.audience_frame)(
+        people, tuple(ids), reveal=bool(ctx.reveal_personal), consent_only=consent_only
     )
 
     def make() -> bytes:

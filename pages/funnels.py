@@ -9,6 +9,7 @@ import streamlit as st
 from c4w import formatting, schema, ui
 from c4w.charts import funnels as charts
 from c4w.metrics import funnels as fm
+from c4w.metrics import memo
 from c4w.queries import funnels as fq
 
 CUSTOM = "Choose the steps"
@@ -88,8 +89,7 @@ if len(steps) < 2:
 in_dates = ctx.history(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
-    sends = in_dates[(in_dates[schema.TYPE] == steps[0]).fillna(False).to_numpy()]
-    sent = sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
+    sent = memo.remembered(fm.campaigns_sent)(in_dates, steps[0])
     entry_campaign = st.selectbox(
         "Start at a send of",
         [None, *sent],
@@ -98,13 +98,13 @@ if steps[0] in fm.SEND_TYPES:
         help="Only sends of this campaign count as step 1: each contact enters at their first "
         "send of it in the dates.",
     )
-result = fm.funnel(
+result = memo.remembered(fm.funnel)(
     in_dates,
-    steps,
+    tuple(steps),
     window,
     entry_from=ctx.start,
     entry_to=ctx.end,
-    entry_locations=ctx.location_ids,
+    entry_locations=tuple(ctx.location_ids),
     same_campaign=follow == "one",
     data_until=ui.data_end(ctx) or ctx.end,
     entry_campaign=entry_campaign,
@@ -141,7 +141,7 @@ if result.entered == 0:
 
 st.subheader("Step by step")
 st.plotly_chart(charts.funnel_chart(result.steps), key="funnels_chart")
-table = fm.steps_table(result)
+table = memo.remembered(fm.steps_table)(result)
 ui.show_table(
     table,
     ctx=ctx,
@@ -167,7 +167,7 @@ by = st.radio(
     "campaign of each contact's step-2 event. First email or SMS step: the campaign of the "
     "first message step the contact reached (step 1 when the funnel starts at a send).",
 )
-breakdown = fm.funnel_breakdown(result, by=by)
+breakdown = memo.remembered(fm.funnel_breakdown)(result, by=by)
 st.plotly_chart(
     charts.breakdown_chart(breakdown, fm.GROUP_LABELS[by]), key="funnels_breakdown_chart"
 )
@@ -175,7 +175,7 @@ st.caption(
     f"Share of contacts who reached the last step, for the {charts.BREAKDOWN_TOP} largest "
     "groups. The table lists every group."
 )
-shown = fm.readable(breakdown, by=by)
+shown = memo.remembered(fm.readable)(breakdown, by=by)
 ui.show_table(
     shown,
     ctx=ctx,
@@ -197,8 +197,8 @@ ui.url_choice("stopped", "funnels_dropped_step", 0, options=list(stops), parse=i
 stop = st.selectbox(
     "Stopped before", list(stops), format_func=stops.get, key="funnels_dropped_step"
 )
-stopped = fm.dropped_contacts(result, step=stop or None)
-dropped = fm.readable(stopped)
+stopped = memo.remembered(fm.dropped_contacts)(result, step=stop or None)
+dropped = memo.remembered(fm.readable)(stopped)
 times = {c: WHEN for c in dropped.columns if "(UTC)" in c}
 ui.show_table(dropped, ctx=ctx, key="funnels_dropped_table", column_config=times)
 ui.download_csv(
@@ -215,7 +215,7 @@ ui.download_audience(
     key="funnels_dropped_audience",
 )
 with st.expander("Every contact who entered, with the time of each step"):
-    journeys = fm.readable(result.journeys)
+    journeys = memo.remembered(fm.readable)(result.journeys)
     times = {c: WHEN for c in journeys.columns if c in result.names or "(UTC)" in c}
     ui.show_table(journeys, ctx=ctx, key="funnels_journeys_table", column_config=times)
     ui.download_csv(

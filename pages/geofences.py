@@ -10,6 +10,7 @@ from c4w import formatting, schema, ui
 from c4w.charts import geofences as charts
 from c4w.metrics import contacts as cm
 from c4w.metrics import geofences as gm
+from c4w.metrics import memo
 
 ALL = ""  # the "every geofence" choice of the picker
 EVERYWHERE = "Everything"  # the map's quick pick that fits every geofence and store
@@ -30,7 +31,7 @@ st.caption(
 # are read, never every event of the range.
 history = ctx.history(types=schema.GEOFENCE_TYPES)  # every geofence ever seen, not every event
 in_dates = ctx.history(ctx.start, ctx.end, types=gm.IN_DATES_TYPES)
-summary = gm.geofence_summary(in_dates, history)
+summary = memo.remembered(gm.geofence_summary)(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:
     st.caption("Geofence events carry no location: the location filter applies to the dots.")
@@ -46,9 +47,9 @@ minutes = st.number_input(
     key="geofences_walk_in_minutes",
     help=gm.LINK_RULE_HELP,
 )
-stores = gm.geofence_stores(summary, ctx.locations, gm.geofence_ext_ids(history))
-wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), types=gm.WIFI_TYPES)
-walk = gm.walk_ins(in_dates, stores, wifi, float(minutes))
+stores = gm.geofence_stores(summary, ctx.locations, memo.remembered(gm.geofence_ext_ids)(history))
+wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), (), gm.WIFI_TYPES, gm.WIFI_COLUMNS)
+walk = memo.remembered(gm.walk_ins)(in_dates, stores, wifi, float(minutes))
 summary = gm.with_walk_ins(summary, stores, walk)
 walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
 st.caption(f"**Geofence to store.** {walk_help}")
@@ -87,8 +88,11 @@ color_by = right.radio(
 )
 selected = picked or None
 
-focus = gm.geofence_events(in_dates, selected) if selected else in_dates
-totals = gm.geofence_totals(focus)
+focus = in_dates
+if selected:
+    picked_rows = memo.remembered(gm.geofence_events)(in_dates, selected)
+    focus = memo.name_after(picked_rows, in_dates, "geofence", selected)
+totals = memo.remembered(gm.geofence_totals)(focus)
 focus_walk = walk.loc[walk[gm.GEOFENCE] == selected] if selected else walk
 walked, arrived = int(focus_walk["walk_ins"].sum()), int(focus_walk["arrivals"].sum())
 k1, k2, k3, k4, k5, k6 = st.columns(6)
@@ -117,7 +121,10 @@ if len(low):
     )
 
 on_map = gm.mappable(summary)
-store_visits = gm.store_visits(ctx.history(ctx.start, ctx.end, types=gm.STORE_VISIT_TYPES))
+# the stores' WiFi visits of these dates: a slice of the WiFi rows already read
+store_visits = memo.remembered(gm.store_visits)(
+    ctx.history(ctx.start, ctx.end, types=gm.WIFI_TYPES, columns=gm.WIFI_COLUMNS)
+)
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)
 )
@@ -176,11 +183,12 @@ if summary.empty:
 if selected:
     st.subheader("Activity per day")
     st.plotly_chart(
-        charts.geofence_activity_chart(gm.geofence_daily(focus)), key="geofences_daily_chart"
+        charts.geofence_activity_chart(memo.remembered(gm.geofence_daily)(focus)),
+        key="geofences_daily_chart",
     )
     st.subheader("Who comes here")
     st.caption("Contacts with arrivals or visits at this geofence, most visits first.")
-    people = gm.readable(gm.geofence_contacts(focus))
+    people = gm.readable(memo.remembered(gm.geofence_contacts)(focus))
     ui.show_table(
         people,
         ctx=ctx,

@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from c4w import formatting, ui
+from c4w.metrics import memo
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
@@ -35,7 +36,7 @@ ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Locations")
 # only the event types the figures read are read, never every event of the range
-compared, previous = ui.compare_with(ctx, types=sm.EVENT_TYPES)
+compared, previous = ui.compare_with(ctx, types=sm.EVENT_TYPES, columns=sm.COLUMNS_READ)
 lookback = om.RETURNING_LOOKBACK_DAYS
 returning_fair = ui.chosen_comparison(ctx, lookback_days=lookback).usable
 st.caption(
@@ -63,11 +64,10 @@ if tags:
     tagged = {i for i, own in sm.location_tags(locations).items() if set(own) & set(tags)}
     locations = locations.loc[locations["id"].astype(str).isin(tagged)]
 
-events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=sm.EVENT_TYPES)
-history = ctx.history(
-    (compared.start or ctx.start) - dt.timedelta(days=lookback), ctx.end, types=sm.HISTORY_TYPES
-)
-table = sm.store_comparison(
+events = ctx.history(ctx.start, ctx.end, ctx.location_ids, sm.EVENT_TYPES, sm.COLUMNS_READ)
+since = (compared.start or ctx.start) - dt.timedelta(days=lookback)
+history = ctx.history(since, ctx.end, types=sm.HISTORY_TYPES, columns=sm.HISTORY_COLUMNS)
+table = memo.remembered(sm.store_comparison)(
     events,
     previous,
     history,

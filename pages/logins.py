@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c4w import formatting, ui
+from c4w import formatting, schema, ui
 from c4w.charts import logins as charts
 from c4w.charts.colours import location_colours
 from c4w.metrics import logins as lm
@@ -17,6 +17,14 @@ MAX_HOURLY_DAYS = 31
 ctx = ui.page_context()
 # only the login rows of these dates are read, never every event of the range
 events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=lm.EVENT_TYPES)
+
+
+def every_column():
+    """The login rows of these dates with every column (the event ids too), for the download."""
+    columns = schema.EVENT_COLUMNS
+    return ctx.history(ctx.start, ctx.end, ctx.location_ids, lm.EVENT_TYPES, columns)
+
+
 st.title("WiFi logins")
 st.caption(
     "Every time a guest connects to your guest WiFi. Days and weeks are the UTC days chosen in "
@@ -106,7 +114,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the logins behind them"):
     st.caption("Every download follows the dates and locations chosen in the sidebar.")
-    rows = memo.remembered(lm.login_rows)(events)
+    logins = memo.remembered(lm.login_count)(events)
     ui.download_row(
         ctx,
         ui.Download(
@@ -124,6 +132,11 @@ with st.expander("Download the figures and the logins behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "logins", "logins_rows_csv", f"All {len(rows):,} logins (CSV)", readable=True
+            lambda: lm.login_rows(every_column()),
+            "logins",
+            "logins_rows_csv",
+            f"All {logins:,} logins (CSV)",
+            readable=True,
+            rows=logins,
         ),
     )

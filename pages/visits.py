@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c4w import formatting, ui
+from c4w import formatting, schema, ui
 from c4w.charts import visits as charts
 from c4w.charts.colours import location_colours
 from c4w.metrics import memo
@@ -17,6 +17,14 @@ BIN_WIDTHS = [1, 2, 5, 10, 15, 30, 60]
 ctx = ui.page_context()
 # only the visit rows of these dates are read, never every event of the range
 events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=vm.EVENT_TYPES)
+
+
+def every_column():
+    """The visit rows of these dates with every column (the event ids too), for the download."""
+    columns = schema.EVENT_COLUMNS
+    return ctx.history(ctx.start, ctx.end, ctx.location_ids, vm.EVENT_TYPES, columns)
+
+
 place_colours = location_colours(ctx.locations)
 st.title("Visits")
 st.caption(
@@ -153,7 +161,7 @@ ui.show_table(
 
 with st.expander("Download the figures and the visits behind them"):
     st.caption("Every download follows the sidebar filters and the choices on this page.")
-    rows = memo.remembered(vm.visit_rows)(events, kind, chosen)
+    visits = memo.remembered(vm.visit_count)(events, kind, chosen)
     ui.download_row(
         ctx,
         ui.Download(
@@ -171,6 +179,11 @@ with st.expander("Download the figures and the visits behind them"):
             readable=True,
         ),
         ui.Download(
-            rows, "visits", "visits_rows_csv", f"All {len(rows):,} visits (CSV)", readable=True
+            lambda: vm.visit_rows(every_column(), kind, chosen),
+            "visits",
+            "visits_rows_csv",
+            f"All {visits:,} visits (CSV)",
+            readable=True,
+            rows=visits,
         ),
     )

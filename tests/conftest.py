@@ -19,6 +19,7 @@ import pytest
 
 from c4w import demo, schema
 from c4w.sandbox import Sandbox, StaticSource, serve_in_thread, source_from_events
+from tests.apptest import on_the_small_demo
 
 # Parsed demo frames go to a folder of this test run (app servers started by tests inherit it),
 # never to the user's own cache.
@@ -32,6 +33,12 @@ def _own_history_store(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> Non
     """Each test starts on an empty live history store of its own, so days one test fetched
     are not already stored for the next (the demo's store is shared: it never changes)."""
     monkeypatch.setenv("C4W_STORE_DIR", str(tmp_path_factory.mktemp("store")))
+
+
+@pytest.fixture
+def demo_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app on the small demo organization (``tests.apptest``), whatever the environment."""
+    on_the_small_demo(monkeypatch)
 
 
 ORG_ID = "org-test-0001"

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from c4w import data, export, schema, ui
+from tests.apptest import refuse_every_type
 
 DEMO_EVENTS = "20000"
 CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
@@ -432,21 +433,6 @@ def test_a_failed_fetch_is_a_short_message_and_nothing_half_fetched_is_kept(
     assert len(at.metric) >= 6
 
 
-def refuse_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From now on, a page that touches ``ctx.events``, ``ctx.previous`` or ``ctx.all_events``
-    (the first two read through the last), or reads every event type of any day from the
-    store (``ctx.history`` without types), fails."""
-
-    def refused(self: ui.PageContext) -> pd.DataFrame:
-        raise AssertionError("the page read every event of the dates")
-
-    def refused_read(source: data.Source, start: dt.date, end: dt.date) -> data.Loaded:
-        raise AssertionError(f"the page read every event of {start}..{end}")
-
-    monkeypatch.setattr(ui.PageContext, "all_events", property(refused))
-    monkeypatch.setattr(data, "read_view", refused_read)
-
-
 @pytest.mark.parametrize(
     "page, params",
     [
@@ -464,7 +450,7 @@ def test_the_funnels_and_contact_pages_never_read_the_whole_range(
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.query_params.update(params)
     at.run()
-    refuse_the_range(monkeypatch)
+    refuse_every_type(monkeypatch)
     at.switch_page(PAGES[page]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, texts(at, "error")

@@ -4,37 +4,17 @@ chosen range in memory, and its headline numbers are those of the events it stan
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from c4w import data, schema, ui
-
-CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
-
-
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in CREDENTIAL_VARS:
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
-def _whole_range(self: ui.PageContext) -> pd.DataFrame:
-    raise AssertionError("the page read every event of the range")
-
-
-def _every_type(source: data.Source, start: dt.date, end: dt.date) -> data.Loaded:
-    raise AssertionError(f"the page read every event of {start}..{end}")
+from tests.apptest import refuse_every_type
 
 
 def test_the_overview_never_reads_the_range(demo_app, monkeypatch: pytest.MonkeyPatch) -> None:
     read_view = data.read_view
-    monkeypatch.setattr(ui.PageContext, "all_events", property(_whole_range))
-    monkeypatch.setattr(data, "read_view", _every_type)  # not even the last day's
+    refuse_every_type(monkeypatch)  # not even of the last day
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -1,17 +1,25 @@
 """A rerun of a page with nothing changed computes none of its figures again, and shows the same
-numbers: the Visits and WiFi logins pages remember their figures by the history they read."""
+numbers: the Visits, WiFi logins, Loyalty, Locations, Campaign funnels and Geofences pages
+remember their figures by the history they read (and the lapsed guests' audience file by the
+contacts it lists)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from c4w import audience, data, schema, ui
+from c4w.metrics import funnels as fm
+from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
+from c4w.metrics import loyalty
+from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
-
-CREDENTIAL_VARS = ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL")
+from c4w.queries.contacts import most_active_contacts
 
 
 def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> dict[str, int]:
@@ -31,22 +39,43 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
 
 
 @pytest.mark.parametrize(
-    "page, module, names",
+    "page, params, module, names",
     [
         (
             "pages/visits.py",
+            {},
             vm,
             ("visit_places", "visit_kpis", "dwell_histogram", "dwell_buckets", "dwell_by_place"),
         ),
-        ("pages/logins.py", lm, ("login_kpis", "login_timeline", "top_locations")),
+        ("pages/logins.py", {}, lm, ("login_kpis", "login_timeline", "top_locations")),
+        (
+            "pages/loyalty.py",
+            {},
+            loyalty,
+            ("retention_cohorts", "visit_frequency", "visit_rhythm", "lifecycle", "lapsed_guests"),
+        ),
+        ("pages/loyalty.py", {}, audience, ("audience_frame",)),
+        ("pages/locations.py", {}, sm, ("store_comparison",)),
+        (
+            "pages/geofences.py",
+            {},
+            gm,
+            ("geofence_summary", "geofence_ext_ids", "walk_ins", "geofence_totals", "store_visits"),
+        ),
+        (
+            "pages/funnels.py",
+            {"path": "custom", "step": ["send_email", "open_email"]},  # a funnel from a send
+            fm,
+            ("funnel", "campaigns_sent", "steps_table", "funnel_breakdown", "dropped_contacts"),
+        ),
     ],
 )
-def test_a_rerun_computes_nothing_again(monkeypatch, page: str, module, names) -> None:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in CREDENTIAL_VARS:
-        monkeypatch.delenv(name, raising=False)
+def test_a_rerun_computes_nothing_again(
+    demo_app, monkeypatch, page: str, params, module, names
+) -> None:
     calls = counted(monkeypatch, module, names)
     at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params.update(params)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -56,3 +85,50 @@ def test_a_rerun_computes_nothing_again(monkeypatch, page: str, module, names) -
     assert not at.exception, [e.value for e in at.exception]
     assert [(m.label, m.value) for m in at.metric] == first
     assert all(calls[n] == 1 for n in names), calls
+
+
+def test_a_contact_rerun_reads_the_store_again_for_none(demo_app, monkeypatch) -> None:
+    store = data.store_of(data.Source("demo")).store
+    today = ui.utc_today()
+    busiest = most_active_contacts(store, today - dt.timedelta(days=29), today, (), 1)
+    contact_id = str(busiest[schema.CONTACT_ID].iloc[0])
+    calls = counted(monkeypatch, data, ("_stored_contact_events",))
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.query_params["contact"] = contact_id
+    at.run()
+    at.switch_page("pages/contact.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = [(m.label, m.value) for m in at.metric]
+    # the contact's events were read once
+    assert calls["_stored_contact_events"] == 1 and first
+    at.run()
+    assert [(m.label, m.value) for m in at.metric] == first
+    assert calls["_stored_contact_events"] == 1
+
+
+def test_a_pages_history_leaves_the_event_ids_out_unless_asked(demo_app) -> None:
+    """No figure reads an event's id, a quarter of a frame's memory: a page's history of some
+    types leaves it out; the rows behind a download ask for every column and have it."""
+    source = data.Source("demo")
+    today = ui.utc_today()
+    ctx = ui.PageContext(
+        read_loaded=lambda: pytest.fail("the whole range was read"),
+        locations=data.load_locations(source),
+        start=today - dt.timedelta(days=6),
+        end=today,
+        location_ids=[],
+        reveal_personal=False,
+        is_demo=True,
+        source=source,
+    )
+    figures = ctx.history(ctx.start, ctx.end, types=vm.EVENT_TYPES)
+    assert schema.EVENT_ID not in figures.columns
+    assert tuple(figures.columns) == ui.FIGURE_COLUMNS
+    rows = ctx.history(ctx.start, ctx.end, types=vm.EVENT_TYPES, columns=schema.EVENT_COLUMNS)
+    assert tuple(rows.columns) == schema.EVENT_COLUMNS
+    assert rows[schema.EVENT_ID].notna().all() and rows[schema.EVENT_ID].is_unique
+    # the same rows either way
+    pd.testing.assert_frame_equal(
+        rows.drop(columns=[schema.EVENT_ID]).reset_index(drop=True),
+        figures.reset_index(drop=True),
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from c4w.metrics import campaigns as cm
 from c4w.queries import history as hq
 from c4w.store import EventStore
 from c4w.store.demo import write_demo_store
+from tests.apptest import every_type
 
 DEMO_END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 FETCHED = dt.datetime(2026, 6, 1, 1, tzinfo=dt.UTC)
@@ -165,25 +165,13 @@ def test_first_events_by_hand() -> None:
 
 
 # --- the page never reads every type of the range ----------------------------------------------
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
-def _whole_range(self: ui.PageContext) -> pd.DataFrame:
-    raise AssertionError("the page read every event of the range")
-
-
 def test_the_campaigns_page_reads_only_its_types_and_columns(
     demo_app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = AppTest.from_file("../app.py", default_timeout=180)
     app.run()  # the first page (Overview) is not under test
     assert not app.exception
-    monkeypatch.setattr(ui.PageContext, "all_events", property(_whole_range))
+    monkeypatch.setattr(ui.PageContext, "all_events", property(every_type))
     read_days, asked = data.read_days, []
 
     def narrow_only(handle, start, end, types=None, columns=None):

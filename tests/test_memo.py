@@ -85,3 +85,24 @@ def test_a_part_cut_from_a_named_frame_is_named_by_the_cut() -> None:
     # a cut that is the frame itself keeps the frame's own name
     assert memo.name_after(whole, whole, "before", None) is whole
     assert memo._name_of(whole) == "three days"
+
+
+def test_a_remembered_frame_is_keyed_by_what_made_it(monkeypatch) -> None:
+    """A frame a remembered function returns is named after its arguments, so the next
+    remembered function it is given keys it with no hashing."""
+
+    def doubled(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(n=frame["n"] * 2)
+
+    total, calls = counting()
+    double, add = memo.remember(doubled), memo.remember(total)
+    whole = memo.name_frame(pd.DataFrame({"n": [1, 2, 3]}), "three days")
+    hashed = []
+    frame_key = memo.frame_key
+    monkeypatch.setattr(memo, "frame_key", lambda f: hashed.append(1) or frame_key(f))
+    assert add(double(whole)) == 12
+    assert add(double(whole)) == 12
+    assert len(calls) == 1 and not hashed
+    # a function that hands back a named argument leaves that name as it is
+    assert memo.remember(lambda frame: frame)(whole) is whole
+    assert memo._name_of(whole) == "three days"

@@ -381,3 +381,21 @@ def test_under_a_location_filter_contacts_enter_at_their_first_step_one_event() 
     # m enters at the Milan signup (03-02) and reaches the send of 03-06
     assert milan.steps["contacts"].tolist() == [1, 1]
     assert milan.journeys["entered_at"].tolist() == [pd.Timestamp("2024-03-02T10:00:00Z")]
+
+
+def test_campaigns_sent_most_sent_first() -> None:
+    events = make_events(
+        [
+            event("send_email", "c1", "2024-03-01 09:00", campaign_name="Spring"),
+            event("send_email", "c2", "2024-03-01 09:00", campaign_name="Brunch"),
+            event("send_email", "c3", "2024-03-01 09:00", campaign_name="Brunch"),
+            event("send_email", "c4", "2024-03-01 09:00", campaign_name=None),
+            # other types never count, though they name a campaign
+            event("open_email", "c1", "2024-03-01 10:00", campaign_name="Spring"),
+            event("open_email", "c1", "2024-03-01 10:05", campaign_name="Spring"),
+            event("send_sms", "c5", "2024-03-01 09:00", campaign_name="Flash"),
+        ]
+    )
+    assert funnels.campaigns_sent(events, "send_email") == ["Brunch", "Spring"]
+    assert funnels.campaigns_sent(events, "send_sms") == ["Flash"]
+    assert funnels.campaigns_sent(events, "send_push") == []

@@ -152,6 +152,7 @@ def test_empty_frame_gives_empty_results():
     assert lm.top_locations(empty).empty
     assert lm.login_frequency(empty).empty
     assert lm.login_rows(empty).empty
+    assert lm.login_count(empty) == 0
     result = lm.logins_per_contact(empty)
     assert result.logins == 0 and result.per_contact is None
 
@@ -167,6 +168,7 @@ def test_login_rows_and_no_mutation(frame):
     before = frame.copy(deep=True)
     rows = lm.login_rows(frame)
     assert len(rows) == 7 and set(rows[schema.TYPE].astype(str)) == {schema.LOGIN}
+    assert lm.login_count(frame) == 7
     lm.login_timeline(frame, "hour", top_n=1)
     lm.top_locations(frame)
     pd.testing.assert_frame_equal(frame, before)

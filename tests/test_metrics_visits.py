@@ -186,6 +186,11 @@ def test_visit_rows_for_download(frame):
     assert set(schema.EVENT_COLUMNS) <= set(rows.columns)
     assert rows["place"].astype(str).tolist() == ["Store B"] * 4 + ["Mall"] * 2
     assert rows["visit_kind"].tolist() == ["WiFi visits"] * 4 + ["Geofence visits"] * 2
+    # counted without making the rows: the same 6, and 11 + 4 WiFi visits, 2 geofence ones
+    assert vm.visit_count(frame, kind="both", places=["Store B", "Mall"]) == 6
+    assert vm.visit_count(frame, kind="wifi") == 15
+    assert vm.visit_count(frame, kind="geofence") == 2
+    assert vm.visit_count(frame, kind="both", places=["Nowhere"]) == 0
 
 
 def test_places_without_id_or_name():
@@ -216,6 +221,7 @@ def test_empty_frame_gives_empty_results():
     assert vm.dwell_by_place(empty).empty
     assert vm.visit_places(empty).empty
     assert vm.visit_rows(empty).empty
+    assert vm.visit_count(empty) == 0
     assert vm.bounce_rate(empty).rate is None
     summary = vm.visit_summary(empty)
     assert summary.visits == 0 and summary.median_min is None

@@ -9,16 +9,17 @@ page is run with the whole-range frames made to fail.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from c4w import data, demo, schema, ui
 from c4w.metrics import logins as lm
 from c4w.metrics import visits as vm
+from tests.apptest import open_page
+
+READ_VIEW = data.read_view  # the tests of the pages make it fail: the expected counts use it
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +89,6 @@ def test_login_figures_are_the_same_on_the_login_rows_alone(halves) -> None:
 
 
 # --- the pages never read the whole range ------------------------------------------------------
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
-def _whole_range(self: ui.PageContext) -> pd.DataFrame:
-    raise AssertionError("the page read every event of the range")
-
-
 @pytest.mark.parametrize(
     ("page", "tile", "types"),
     [
@@ -110,26 +99,11 @@ def _whole_range(self: ui.PageContext) -> pd.DataFrame:
 def test_the_page_reads_only_its_event_types(
     demo_app, monkeypatch: pytest.MonkeyPatch, page: str, tile: str, types: tuple[str, ...]
 ) -> None:
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()  # the first page (Overview) still reads the range: only the page under test is held
-    assert not at.exception
-    monkeypatch.setattr(ui.PageContext, "all_events", property(_whole_range))
-    asked: list[tuple[str, ...]] = []
-    read_types = data.read_types
-
-    def counting(source, start, end, wanted):
-        asked.append(tuple(wanted))
-        return read_types(source, start, end, wanted)
-
-    monkeypatch.setattr(data, "read_types", counting)
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    at, asked = open_page(monkeypatch, page)
     assert tuple(types) in asked
     # the tile counts the rows of those types in the chosen 30 days, as a count over the demo
     start, end = ui.utc_today() - dt.timedelta(days=29), ui.utc_today()
-    everything = data.load_events(data.Source("demo"), end, end).events
-    chosen = ui.slice_events(everything, start, end)
+    chosen = ui.slice_events(READ_VIEW(data.Source("demo"), start, end).events, start, end)
     expected = int(np.isin(chosen[schema.TYPE].astype(str), list(types)).sum())
     shown = {m.label: m.value for m in at.metric}[tile]
     assert int(str(shown).replace(",", "")) == expected

@@ -2,24 +2,23 @@
 
 Locations reads ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
 ``sm.HISTORY_TYPES`` for the look-back of the returning share; Geofences reads
-``gm.IN_DATES_TYPES``, ``gm.WIFI_TYPES`` and ``gm.STORE_VISIT_TYPES``. That is only right when
-every figure gives the same answer on the narrowed rows as on all the events: checked here on a
-small demo, then each page is run with every read of all event types made to fail.
+``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES``. That is only right when every figure gives the
+same answer on the narrowed rows as on all the events: checked here on a small demo, then each
+page is run with every read of all event types made to fail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from c4w import data, demo, schema, ui
 from c4w.metrics import geofences as gm
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
+from tests.apptest import open_page
 
 DAY = dt.timedelta(days=1)
 READ_VIEW = data.read_view  # the tests of the pages make it fail: the expected counts use it
@@ -49,7 +48,7 @@ def narrow(events: pd.DataFrame, types: tuple[str, ...]) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "types",
-    [sm.EVENT_TYPES, sm.HISTORY_TYPES, gm.IN_DATES_TYPES, gm.WIFI_TYPES, gm.STORE_VISIT_TYPES],
+    [sm.EVENT_TYPES, sm.HISTORY_TYPES, gm.IN_DATES_TYPES, gm.WIFI_TYPES],
 )
 def test_the_demo_has_events_the_pages_do_not_need(events, types: tuple[str, ...]) -> None:
     """Otherwise the equality checks below would prove nothing."""
@@ -80,10 +79,12 @@ def test_store_figures_are_the_same_on_the_rows_the_page_reads(
     whole = sm.store_comparison(
         now, before, history, locations, start, end, by=by, returning_comparable=fair
     )
+    # only the rows and columns the page reads
+    columns, history_columns = list(sm.COLUMNS_READ), list(sm.HISTORY_COLUMNS)
     narrowed = sm.store_comparison(
-        narrow(now, sm.EVENT_TYPES),
-        narrow(before, sm.EVENT_TYPES),
-        narrow(history, sm.HISTORY_TYPES),
+        narrow(now, sm.EVENT_TYPES)[columns],
+        narrow(before, sm.EVENT_TYPES)[columns],
+        narrow(history, sm.HISTORY_TYPES)[history_columns],
         locations,
         start,
         end,
@@ -155,8 +156,8 @@ def test_geofence_figures_are_the_same_on_the_rows_the_page_reads(
     narrowed = geofence_figures(
         narrow(in_dates, gm.IN_DATES_TYPES),
         narrow(events, schema.GEOFENCE_TYPES),
-        narrow(wifi, gm.WIFI_TYPES),
-        narrow(in_dates, gm.STORE_VISIT_TYPES),
+        narrow(wifi, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
+        narrow(in_dates, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
         locations,
         minutes,
     )
@@ -181,40 +182,6 @@ def test_store_visits_count_the_wifi_visits_of_each_store(locations) -> None:
 
 
 # --- the pages never read every event type ------------------------------------------------------
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("C4W_DEMO_EVENTS", "20000")
-    for name in ("C4W_TOKEN", "C4W_CLIENT_KEY", "C4W_CLIENT_SECRET", "C4W_ORG_ID", "C4W_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
-def _every_type(*_args, **_kwargs):
-    raise AssertionError("the page read every event type")
-
-
-def open_page(monkeypatch: pytest.MonkeyPatch, page: str) -> tuple[AppTest, list[tuple]]:
-    """``page`` run from the app with every read of all event types failing (the view's frame
-    and the history of every type), and the types it asked the history for."""
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()  # the first page (Overview) still reads the range: only the page under test is held
-    assert not at.exception
-    monkeypatch.setattr(ui.PageContext, "all_events", property(_every_type))
-    monkeypatch.setattr(data, "read_view", _every_type)
-    asked: list[tuple[str, ...]] = []
-    read_types = data.read_types
-
-    def counting(source, start, end, wanted):
-        asked.append(tuple(wanted))
-        return read_types(source, start, end, wanted)
-
-    monkeypatch.setattr(data, "read_types", counting)
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at, asked
-
-
 def chosen_days() -> pd.DataFrame:
     """Every event of the 30 days the pages open on, counted here from the demo's own days."""
     start, end = ui.utc_today() - dt.timedelta(days=29), ui.utc_today()
@@ -236,8 +203,7 @@ def test_locations_reads_only_its_event_types(demo_app, monkeypatch) -> None:
 
 def test_geofences_reads_only_its_event_types(demo_app, monkeypatch) -> None:
     at, asked = open_page(monkeypatch, "pages/geofences.py")
-    assert gm.WIFI_TYPES in asked
-    assert set(asked) <= {schema.GEOFENCE_TYPES, gm.WIFI_TYPES, gm.STORE_VISIT_TYPES}
+    assert set(asked) == {gm.IN_DATES_TYPES, schema.GEOFENCE_TYPES, gm.WIFI_TYPES}
     types = chosen_days()[schema.TYPE].astype(str).to_numpy()
     arrivals = int((types == schema.GEO_ARRIVING).sum())
     assert arrivals > 0

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -391,3 +392,11 @@ def test_damaged_pages_are_found_by_verify(store):
     path.write_bytes(bytes(data))
     assert store.corrupt_days() == {}  # the footer still reads
     assert set(store.verify_days(MAR5, MAR5)) == {MAR5}
+
+
+def test_a_query_has_bounded_memory_and_spills_outside_the_app_folder(tmp_path) -> None:
+    store = EventStore(tmp_path / "store", "org-1")
+    sql = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t"
+    found = store.query(sql).to_pylist()[0]
+    assert found["m"] == "512.0 MiB"
+    assert Path(found["t"]).parent == Path(tempfile.gettempdir())

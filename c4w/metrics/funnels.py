@@ -94,7 +94,7 @@ def step_names(steps: Sequence[str]) -> list[str]:
     return [f"{i}. {step_label(t)}" for i, t in enumerate(steps, start=1)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one result is itself only: the memo keys it by identity
 class FunnelResult:
     """A computed funnel.
 
@@ -192,6 +192,12 @@ def _empty_result(steps: tuple[str, ...], window: timedelta) -> FunnelResult:
     for name in names:
         journeys[name] = pd.Series([], dtype="datetime64[ns, UTC]")
     return FunnelResult(steps, window, step_rows, journeys, names)
+
+
+def campaigns_sent(events: pd.DataFrame, send_type: str) -> list[str]:
+    """The campaign names of the ``send_type`` events, the most sent first."""
+    sends = events[(events[schema.TYPE] == send_type).fillna(False).to_numpy()]
+    return sends[schema.CAMPAIGN_NAME].dropna().astype(str).value_counts().index.tolist()
 
 
 def funnel(

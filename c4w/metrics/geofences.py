@@ -31,10 +31,17 @@ GEOFENCES_HELP = "Geofences with activity in the selected dates, or seen earlier
 
 GEOFENCE = "geofence"  # the key column of the summary (id, or name when the id is missing)
 # What the figures read: of the chosen dates, the geofence events (only they carry a geofence);
-# for walk-ins, the WiFi logins and visits; for the stores' weight on the map, the WiFi visits.
+# for walk-ins, the WiFi logins and visits (the stores' weight on the map is their visits).
 IN_DATES_TYPES = schema.GEOFENCE_TYPES
 WIFI_TYPES = (schema.LOGIN, schema.VISIT)
-STORE_VISIT_TYPES = (schema.VISIT,)
+# the columns of the WiFi rows the walk-ins and the map's store weights read
+WIFI_COLUMNS = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.LOCATION_ID,
+    schema.VISIT_START,
+)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     GEOFENCE,
     "name",
@@ -668,7 +675,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 def store_visits(events: pd.DataFrame) -> dict[str, int]:
     """WiFi visits per location id in `events` (the weight of a store on the map)."""
-    at = events.loc[type_mask(events, STORE_VISIT_TYPES), schema.LOCATION_ID]
+    at = events.loc[type_mask(events, (schema.VISIT,)), schema.LOCATION_ID]
     return at.astype("object").value_counts().to_dict()
 
 

@@ -78,6 +78,9 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                     kept.move_to_end(key)
                     return kept[key]
             result = function(*args, **kwargs)
+            if isinstance(result, pd.DataFrame | pd.Series) and _name_of(result) is None:
+                # a frame made from these arguments: keyed by them in turn, with no hashing
+                name_frame(result, ("result", function.__module__, function.__qualname__, key))
             with lock:
                 kept[key] = result
                 kept.move_to_end(key)

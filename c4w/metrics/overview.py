@@ -158,13 +158,20 @@ def shared_codes(
     a: pd.Series, a_rows: np.ndarray, b: pd.Series, b_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the chosen rows (a boolean mask or positions) of two columns in one shared code
-    space (cheap when the two share their categories, as slices of one frame do)."""
-    if (
-        isinstance(a.dtype, pd.CategoricalDtype)
-        and isinstance(b.dtype, pd.CategoricalDtype)
-        and (a.cat.categories is b.cat.categories or a.cat.categories.equals(b.cat.categories))
-    ):
-        return codes_and_labels(a, a_rows)[0], codes_and_labels(b, b_rows)[0]
+    space. Cheap when both are categorical, as the events frames' columns are: their own codes
+    when they share their categories (slices of one frame), else with only the categories
+    matched when there are fewer of them than chosen rows."""
+    if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
+        a_codes, a_labels = codes_and_labels(a, a_rows)
+        b_codes, b_labels = codes_and_labels(b, b_rows)
+        if a_labels is b_labels or a_labels.equals(b_labels):
+            return a_codes, b_codes
+        if len(b_labels) < len(a_codes) + len(b_codes):
+            # b's labels as codes of a's; the ones a lacks are numbered after a's own
+            where = a_labels.get_indexer(b_labels)
+            new = where < 0
+            where[new] = len(a_labels) + np.arange(int(new.sum()))
+            return a_codes, np.append(where, -1)[b_codes].astype(np.int64)
     first = a.iloc[a_rows].astype(object).to_numpy()
     values = np.concatenate([first, b.iloc[b_rows].astype(object).to_numpy()])
     codes, _ = pd.factorize(values, use_na_sentinel=True)

@@ -38,6 +38,21 @@ GUESTS_HELP = "Distinct contacts with at least one event of any kind at the loca
 # WiFi visits alone.
 EVENT_TYPES = tuple(t for t in schema.KNOWN_TYPES if t not in schema.GEOFENCE_TYPES)
 HISTORY_TYPES = (schema.VISIT,)
+# the columns the figures read of the chosen and comparison dates, and of the history
+COLUMNS_READ = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.CREATED_AT_LOCAL,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.VISIT_START,
+    schema.VISIT_START_LOCAL,
+    schema.VISIT_DURATION_MIN,
+)
+HISTORY_COLUMNS = tuple(
+    c for c in COLUMNS_READ if c not in (schema.LOCATION_NAME, schema.VISIT_DURATION_MIN)
+)
 # figure -> (label, help, unit, which way is good news)
 FIGURES: dict[str, tuple[str, str, str, str]] = {
     "visits": ("WiFi visits", om.VISITS_HELP, "count", "up"),

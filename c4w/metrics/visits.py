@@ -157,16 +157,30 @@ def visit_places(events: pd.DataFrame, kind: str = BOTH) -> pd.DataFrame:
     )
 
 
-def visit_rows(
-    events: pd.DataFrame, kind: str = BOTH, places: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """The visit events behind the Visits view, with `visit_kind` and `place` columns added."""
+def _visit_rows_kept(
+    events: pd.DataFrame, kind: str, places: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray, _Visits]:
+    """The positions of the visit events of `kind`, which of them are at `places`, and the
+    visits read."""
     rows = np.flatnonzero(type_mask(events, KIND_TYPES[kind]))
     visits = _visits(events, kind)
     keep = np.ones(len(rows), dtype=bool)
     if places is not None:
         wanted = np.array([p in set(places) for p in visits.places] + [False], dtype=bool)
         keep = wanted[visits.place] if len(rows) else keep
+    return rows, keep, visits
+
+
+def visit_count(events: pd.DataFrame, kind: str = BOTH, places: Sequence[str] | None = None) -> int:
+    """How many rows `visit_rows` gives, without making them."""
+    return int(_visit_rows_kept(events, kind, places)[1].sum())
+
+
+def visit_rows(
+    events: pd.DataFrame, kind: str = BOTH, places: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The visit events behind the Visits view, with `visit_kind` and `place` columns added."""
+    rows, keep, visits = _visit_rows_kept(events, kind, places)
     out = events.take(rows[keep])
     return out.assign(
         visit_kind=pd.Categorical.from_codes(visits.kind[keep], categories=_KIND_NAMES),

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,16 @@ _ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DAY_FOLDER = re.compile(r"^day=(\d{4}-\d\d-\d\d)$")
 SET_ASIDE_FOLDER = "_set_aside"  # beside the organizations, outside every table's folder
 LOCK_NAME = ".write.lock"
+# DuckDB's own memory for one query (beyond it, it spills to a temporary folder): the dashboard
+# keeps its frames beside it, and DuckDB alone would take most of the machine
+QUERY_MEMORY_MB = 512
 _NAT = np.iinfo(np.int64).min
+
+
+def _spill_folder() -> str:
+    """Where DuckDB may spill a query too large for its memory: the system's temporary folder,
+    never the folder the app runs in."""
+    return str(Path(tempfile.gettempdir()) / "c4w-duckdb").replace("'", "''")
 
 
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -312,6 +322,8 @@ class EventStore:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = '{QUERY_MEMORY_MB}MiB'")
+            con.execute(f"SET temp_directory = '{_spill_folder()}'")
             if files:
                 listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
                 con.execute(
