@@ -130,6 +130,40 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@contextlib.contextmanager
+def as_the_server() -> Iterator[None]:
+    """This process reads the demo as the app servers do (same size, same folders), so a test
+    reads the very store the server shows, not a demo generated again at a later hour."""
+    before = os.environ.get("C4W_DEMO_EVENTS")
+    os.environ["C4W_DEMO_EVENTS"] = DEMO_EVENTS
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["C4W_DEMO_EVENTS"]
+        else:
+            os.environ["C4W_DEMO_EVENTS"] = before
+
+
+def served_contacts():
+    """The demo's guests as the app server reads them (``c4w.contacts.CONTACT_COLUMNS``)."""
+    from c4w import data
+
+    with as_the_server():
+        return data.load_contacts(data.Source("demo"))
+
+
+def served_busiest_contact() -> str:
+    """The contact with the most events in the demo store the app server reads."""
+    from c4w import data
+    from c4w.queries.contacts import most_active_contacts
+
+    with as_the_server():
+        store = data.store_of(data.Source("demo")).store
+        first, last = store.span()
+        return str(most_active_contacts(store, first, last, (), 1)["contact_id"].iloc[0])
+
+
 @pytest.fixture(scope="module")
 def demo_app(start_app) -> AppServer:
     """The dashboard on the demo organization, one per test module."""

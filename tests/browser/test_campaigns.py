@@ -9,16 +9,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from c4w import audience, demo, schema
+from c4w import audience, schema
 from c4w import contacts as ct
 
 from .conftest import (
-    DEMO_EVENTS,
     PAGE_TIMEOUT_MS,
     AppServer,
     assert_no_exception,
     open_page,
     screenshot,
+    served_contacts,
     wait_for_app,
 )
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 
 def people():
-    return demo.demo_contacts_frame(int(DEMO_EVENTS)).set_index(schema.CONTACT_ID)
+    return served_contacts().set_index(schema.CONTACT_ID)
 
 
 def download_audience(page: Page) -> tuple[str, list[dict[str, str]]]:

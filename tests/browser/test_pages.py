@@ -15,12 +15,12 @@ from playwright.sync_api import Page, expect
 from c4w import demo, formatting, schema
 
 from .conftest import (
-    DEMO_EVENTS,
     PAGE_TIMEOUT_MS,
     AppServer,
     assert_no_exception,
     open_page,
     screenshot,
+    served_busiest_contact,
 )
 
 pytestmark = pytest.mark.browser
@@ -84,8 +84,7 @@ def test_contact_page_for_a_contact_from_the_data(demo_app: AppServer, page: Pag
     open_page(page, f"{demo_app.url}/contact")
     assert_no_exception(page)
     screenshot(page, "contact-search")
-    frame = demo.demo_events_frame(int(DEMO_EVENTS))
-    busiest = str(frame[schema.CONTACT_ID].value_counts().index[0])
+    busiest = served_busiest_contact()
     open_page(page, f"{demo_app.url}/contact?contact={busiest}")
     assert_no_exception(page)
     assert_charts_drawn(page, 1, 0)
