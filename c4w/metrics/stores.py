@@ -38,7 +38,8 @@ GUESTS_HELP = "Distinct contacts with at least one event of any kind at the loca
 # WiFi visits alone.
 EVENT_TYPES = tuple(t for t in schema.KNOWN_TYPES if t not in schema.GEOFENCE_TYPES)
 HISTORY_TYPES = (schema.VISIT,)
-# the columns the figures read of the chosen and comparison dates, and of the history
+# the columns the figures read of the chosen and comparison dates (frames are cut to these
+# before they are sliced by location), and of the history
 COLUMNS_READ = (
     schema.TYPE,
     schema.CONTACT_ID,
@@ -46,12 +47,20 @@ COLUMNS_READ = (
     schema.CREATED_AT_LOCAL,
     schema.LOCATION_ID,
     schema.LOCATION_NAME,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
     schema.VISIT_START,
     schema.VISIT_START_LOCAL,
     schema.VISIT_DURATION_MIN,
 )
-HISTORY_COLUMNS = tuple(
-    c for c in COLUMNS_READ if c not in (schema.LOCATION_NAME, schema.VISIT_DURATION_MIN)
+HISTORY_COLUMNS = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.CREATED_AT_LOCAL,
+    schema.LOCATION_ID,
+    schema.VISIT_START,
+    schema.VISIT_START_LOCAL,
 )
 # figure -> (label, help, unit, which way is good news)
 FIGURES: dict[str, tuple[str, str, str, str]] = {
@@ -109,27 +118,11 @@ def location_groups(locations: pd.DataFrame, by: str = BY_LOCATION) -> dict[str,
     return dict(sorted(groups.items()))
 
 
-# the columns the figures read: frames are cut to these before slicing by location (cheap)
-_NEEDED = (
-    schema.TYPE,
-    schema.CONTACT_ID,
-    schema.CREATED_AT,
-    schema.CREATED_AT_LOCAL,
-    schema.LOCATION_ID,
-    schema.LOCATION_NAME,
-    schema.GEOFENCE_ID,
-    schema.GEOFENCE_NAME,
-    schema.VISIT_START,
-    schema.VISIT_START_LOCAL,
-    schema.VISIT_DURATION_MIN,
-)
-
-
 class _ByLocation:
     """A frame's needed columns and its location codes, to take one group's rows quickly."""
 
     def __init__(self, frame: pd.DataFrame | None) -> None:
-        self.frame = None if frame is None else frame[[c for c in _NEEDED if c in frame]]
+        self.frame = None if frame is None else frame[[c for c in COLUMNS_READ if c in frame]]
         if self.frame is not None:
             self.codes, labels = om.codes_and_labels(self.frame[schema.LOCATION_ID])
             self.index = {str(v): i for i, v in enumerate(labels)}
