@@ -21,14 +21,18 @@ OPENS = (
 )
 MIN_PREVIOUS_VISITS = 20
 GO_TO = "locations_go_to"  # the page a button below asked for, opened on the next run
+ROW_KEY = "locations_open_row"  # the row whose pages the buttons open
 
 target = st.session_state.pop(GO_TO, None)
 if target:
     st.switch_page(target)
 
 
-def open_filtered(page_file: str, location_ids: list[str]) -> None:
-    ui.set_location_filter(location_ids)
+def open_filtered(page_file: str, ids_of: dict[str, list[str]]) -> None:
+    """Open ``page_file`` filtered to the row chosen now: the choice is read when the button is
+    clicked, so a click right after a new choice, before the page is drawn again, opens it."""
+    row = st.session_state.get(ROW_KEY)
+    ui.set_location_filter(list(ids_of.get(row, [])))
     st.session_state[GO_TO] = page_file
 
 
@@ -126,11 +130,11 @@ st.caption(
 st.markdown("**Open one row's pages here**")
 names = dict(zip(table["group"], table["name"], strict=True))
 ids_of = dict(zip(table["group"], table["location_ids"], strict=True))
-row_key = st.selectbox(
+st.selectbox(
     "Row",
     list(names),
     format_func=names.get,
-    key="locations_open_row",
+    key=ROW_KEY,
     label_visibility="collapsed",
 )
 for column, (_c, _path, title, page_file) in zip(st.columns(len(OPENS)), OPENS, strict=True):
@@ -138,7 +142,7 @@ for column, (_c, _path, title, page_file) in zip(st.columns(len(OPENS)), OPENS, 
         title,
         key=f"locations_open_{page_file}",
         on_click=open_filtered,
-        args=(page_file, list(ids_of.get(row_key, []))),
+        args=(page_file, ids_of),
         help=f"The {title} page with the sidebar's location filter set to this row",
         use_container_width=True,
     )
