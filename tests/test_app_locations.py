@@ -52,3 +52,16 @@ def test_a_row_button_opens_the_visits_page_filtered_to_that_store() -> None:
     assert [t.value for t in at.title] == ["Visits"]
     assert at.sidebar.multiselect(key="flt_locations").value == [picked]
     assert param(at, "loc") == [picked] and param(at, "range") == ["7d"]
+
+
+def test_a_row_button_clicked_right_after_a_new_choice_opens_that_row() -> None:
+    """The choice and the click reach the app together, before the page is drawn again with
+    the buttons of the new row: the click opens the row chosen, not the one drawn."""
+    at = run_app("locations", range="7d")
+    picked = demo.demo_locations_frame().set_index("name")["id"]["Copperline LoDo"]
+    assert at.selectbox(key="locations_open_row").value != picked
+    at.selectbox(key="locations_open_row").set_value(picked)
+    at.button(key="locations_open_pages/visits.py").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Visits"]
+    assert at.sidebar.multiselect(key="flt_locations").value == [picked]
