@@ -397,6 +397,39 @@ class PageContext:
         if span is None:
             return _columns(data.empty_events_frame(), columns)
         start, end = start or span[0], end or span[1]
+        return self._read_history(start, end, location_ids, types, columns)
+
+    def history_later(
+        self,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        location_ids: Sequence[str] = (),
+        types: Sequence[str] = (),
+        columns: Sequence[str] = (),
+    ) -> memo.Later:
+        """``history(...)`` read only when it is first needed: a remembered figure given it
+        finds its result by what it holds, so a rerun whose figures are all remembered reads
+        nothing (``.frame`` reads it)."""
+        span = self.history_span
+        if self.source is None or span is None:
+            frame = self.history(start, end, location_ids, types, columns)
+            return memo.Later(("content", memo.frame_key(frame)), lambda: frame)
+        if types and not columns:
+            columns = FIGURE_COLUMNS
+        start, end = start or span[0], end or span[1]
+        name = data.history_name(self.source, start, end, location_ids, types, columns)
+        return memo.Later(
+            name, lambda: self._read_history(start, end, location_ids, types, columns)
+        )
+
+    def _read_history(
+        self,
+        start: dt.date,
+        end: dt.date,
+        location_ids: Sequence[str],
+        types: Sequence[str],
+        columns: Sequence[str],
+    ) -> pd.DataFrame:
         first, last = self.loaded_span
         if self.source is None or (self.is_loaded and first <= start and end <= last):
             events = slice_events(self.all_events, start, end, location_ids)
@@ -1313,18 +1346,19 @@ def compare_with(
     lookback_days: int = 0,
     types: Sequence[str] = (),
     columns: Sequence[str] = (),
-) -> tuple[comparison.Comparison, pd.DataFrame | None]:
+) -> tuple[comparison.Comparison, memo.Later | None]:
     """The comparison chosen in the sidebar for the page's dates, and its events (same
     locations; up to the same time of day when the dates end today; only of ``types`` and with
-    only ``columns`` when given, as ``PageContext.history``), read from the history. The events
-    are None when the history does not hold every comparison day (and, with ``lookback_days``,
-    that many days before them)."""
+    only ``columns`` when given, as ``PageContext.history``), read from the history when a
+    figure not remembered needs them (``memo.Later``). The events are None when the history
+    does not hold every comparison day (and, with ``lookback_days``, that many days before
+    them)."""
     found = chosen_comparison(ctx, lookback_days)
     if not found.usable or found.start is None or found.end is None:
         return found, None
-    events = ctx.history(found.start, found.end, ctx.location_ids, types, columns)
-    before = comparison.before_moment(events, found.until)
-    return found, memo.name_after(before, events, "before", found.until)
+    events = ctx.history_later(found.start, found.end, ctx.location_ids, types, columns)
+    until = found.until
+    return found, events.then(lambda frame: comparison.before_moment(frame, until), "before", until)
 
 
 def kpi_help(kpi: Kpi, compared: comparison.Comparison | None) -> str:

@@ -86,7 +86,7 @@ if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     ui.stop_page()
 
-in_dates = ctx.history(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
+in_dates = ctx.history_later(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
     sent = memo.remembered(fm.campaigns_sent)(in_dates, steps[0])

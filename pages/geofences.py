@@ -28,9 +28,9 @@ st.caption(
 
 # Geofence events carry no location, so they are taken from the selected dates at every
 # location; the location filter narrows the WiFi dots. Only the event types the figures read
-# are read, never every event of the range.
-history = ctx.history(types=schema.GEOFENCE_TYPES)  # every geofence ever seen, not every event
-in_dates = ctx.history(ctx.start, ctx.end, types=gm.IN_DATES_TYPES)
+# are read, never every event of the range, and only when a figure is not remembered yet.
+history = ctx.history_later(types=schema.GEOFENCE_TYPES)  # every geofence ever seen
+in_dates = ctx.history_later(ctx.start, ctx.end, types=gm.IN_DATES_TYPES)
 summary = memo.remembered(gm.geofence_summary)(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:
@@ -48,7 +48,9 @@ minutes = st.number_input(
     help=gm.LINK_RULE_HELP,
 )
 stores = gm.geofence_stores(summary, ctx.locations, memo.remembered(gm.geofence_ext_ids)(history))
-wifi = ctx.history(ctx.start, ctx.end + dt.timedelta(days=1), (), gm.WIFI_TYPES, gm.WIFI_COLUMNS)
+wifi = ctx.history_later(
+    ctx.start, ctx.end + dt.timedelta(days=1), (), gm.WIFI_TYPES, gm.WIFI_COLUMNS
+)
 walk = memo.remembered(gm.walk_ins)(in_dates, stores, wifi, float(minutes))
 summary = gm.with_walk_ins(summary, stores, walk)
 walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
@@ -123,7 +125,7 @@ if len(low):
 on_map = gm.mappable(summary)
 # the stores' WiFi visits of these dates: a slice of the WiFi rows already read
 store_visits = memo.remembered(gm.store_visits)(
-    ctx.history(ctx.start, ctx.end, types=gm.WIFI_TYPES, columns=gm.WIFI_COLUMNS)
+    ctx.history_later(ctx.start, ctx.end, types=gm.WIFI_TYPES, columns=gm.WIFI_COLUMNS)
 )
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)

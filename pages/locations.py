@@ -68,9 +68,9 @@ if tags:
     tagged = {i for i, own in sm.location_tags(locations).items() if set(own) & set(tags)}
     locations = locations.loc[locations["id"].astype(str).isin(tagged)]
 
-events = ctx.history(ctx.start, ctx.end, ctx.location_ids, sm.EVENT_TYPES, sm.COLUMNS_READ)
+events = ctx.history_later(ctx.start, ctx.end, ctx.location_ids, sm.EVENT_TYPES, sm.COLUMNS_READ)
 since = (compared.start or ctx.start) - dt.timedelta(days=lookback)
-history = ctx.history(since, ctx.end, types=sm.HISTORY_TYPES, columns=sm.HISTORY_COLUMNS)
+history = ctx.history_later(since, ctx.end, types=sm.HISTORY_TYPES, columns=sm.HISTORY_COLUMNS)
 table = memo.remembered(sm.store_comparison)(
     events,
     previous,

@@ -16,7 +16,7 @@ MAX_HOURLY_DAYS = 31
 
 ctx = ui.page_context()
 # only the login rows of these dates are read, never every event of the range
-events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=lm.EVENT_TYPES)
+events = ctx.history_later(ctx.start, ctx.end, ctx.location_ids, lm.EVENT_TYPES, lm.COLUMNS_READ)
 
 
 def every_column():
@@ -31,7 +31,7 @@ st.caption(
     "the sidebar; hours are each location's own local time."
 )
 
-compared, previous = ui.compare_with(ctx, types=lm.EVENT_TYPES)
+compared, previous = ui.compare_with(ctx, types=lm.EVENT_TYPES, columns=lm.COLUMNS_READ)
 ui.show_kpis(memo.remembered(lm.login_kpis)(events, previous), compared=compared)
 st.caption(ui.comparison_caption(compared))
 

@@ -30,7 +30,7 @@ st.caption(
     f"{formatting.format_day(span[0])} cannot be told apart from a new one. Every figure counts "
     "visit days: several visits by one guest on one day count once."
 )
-history = ctx.history(location_ids=ctx.location_ids, types=lm.HISTORY_TYPES)
+history = ctx.history_later(None, None, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS)
 
 # --- retention cohorts -------------------------------------------------------------------------
 st.subheader("Do new guests come back?")
@@ -81,7 +81,9 @@ else:
 
 # --- how many, how often -----------------------------------------------------------------------
 st.subheader("How often do guests come?")
-in_dates = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
+in_dates = ctx.history_later(
+    ctx.start, ctx.end, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS
+)
 freq = remembered(lm.visit_frequency)(in_dates)
 rhythm = remembered(lm.visit_rhythm)(in_dates)
 left, right = st.columns(2)
@@ -115,7 +117,7 @@ help_text = lm.LAPSED_HELP.format(k=int(min_days), d=int(away))
 upto = (  # the same rows as the whole history when the dates reach its last day
     history
     if ctx.end >= span[1]
-    else ctx.history(None, ctx.end, ctx.location_ids, types=lm.HISTORY_TYPES)
+    else ctx.history_later(None, ctx.end, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS)
 )
 lapsed = remembered(lm.lapsed_guests)(upto, ctx.end, int(min_days), int(away))
 st.metric("Lapsed guests", formatting.format_count(len(lapsed)), help=help_text)

@@ -16,7 +16,7 @@ BIN_WIDTHS = [1, 2, 5, 10, 15, 30, 60]
 
 ctx = ui.page_context()
 # only the visit rows of these dates are read, never every event of the range
-events = ctx.history(ctx.start, ctx.end, ctx.location_ids, types=vm.EVENT_TYPES)
+events = ctx.history_later(ctx.start, ctx.end, ctx.location_ids, vm.EVENT_TYPES, vm.COLUMNS_READ)
 
 
 def every_column():
@@ -68,7 +68,7 @@ if ctx.location_ids and kind != vm.WIFI:
         "chosen in the sidebar."
     )
 
-compared, previous = ui.compare_with(ctx, types=vm.EVENT_TYPES)
+compared, previous = ui.compare_with(ctx, types=vm.EVENT_TYPES, columns=vm.COLUMNS_READ)
 kpis = memo.remembered(vm.visit_kpis)(events, previous, kind, chosen, threshold)
 ui.show_kpis(kpis, compared=compared)
 st.caption(

@@ -74,6 +74,7 @@ def test_a_rerun_computes_nothing_again(
     demo_app, monkeypatch, page: str, params, module, names
 ) -> None:
     calls = counted(monkeypatch, module, names)
+    reads = counted(monkeypatch, ui.PageContext, ("_read_history",))
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.query_params.update(params)
     at.run()
@@ -81,10 +82,14 @@ def test_a_rerun_computes_nothing_again(
     assert not at.exception, [e.value for e in at.exception]
     first = [(m.label, m.value) for m in at.metric]
     assert first and all(calls[n] == 1 for n in names), calls
+    assert reads["_read_history"] > 0
+    reads["_read_history"] = 0
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [(m.label, m.value) for m in at.metric] == first
     assert all(calls[n] == 1 for n in names), calls
+    # every figure was remembered, so no event was read for them: not even from memory
+    assert reads["_read_history"] == 0
 
 
 def test_a_contact_rerun_reads_the_store_again_for_none(demo_app, monkeypatch) -> None:

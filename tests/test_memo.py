@@ -106,3 +106,50 @@ def test_a_remembered_frame_is_keyed_by_what_made_it(monkeypatch) -> None:
     # a function that hands back a named argument leaves that name as it is
     assert memo.remember(lambda frame: frame)(whole) is whole
     assert memo._name_of(whole) == "three days"
+
+
+def test_a_later_frame_is_read_only_for_a_result_not_remembered() -> None:
+    total, calls = counting()
+    remembered = memo.remember(total)
+    reads = []
+
+    def read() -> pd.DataFrame:
+        reads.append(1)
+        return pd.DataFrame({"n": [1, 2, 3, 4]})
+
+    assert remembered(memo.Later(("days", 7), read)) == 10
+    assert len(reads) == 1 and len(calls) == 1
+    # the next run's frame of the same days: the result is found by its name, nothing is read
+    assert remembered(memo.Later(("days", 7), read)) == 10
+    assert len(reads) == 1 and len(calls) == 1
+    # a read frame under that name finds the same result: the two are keyed alike
+    assert remembered(memo.name_frame(pd.DataFrame({"n": [1, 2, 3, 4]}), ("days", 7))) == 10
+    assert len(calls) == 1
+    # other days are read and computed
+    assert remembered(memo.Later(("days", 8), read)) == 10
+    assert len(reads) == 2 and len(calls) == 2
+
+
+def test_a_later_frame_is_read_once_and_keeps_its_name() -> None:
+    reads = []
+    later = memo.Later("week", lambda: reads.append(1) or pd.DataFrame({"n": [5, 6]}))
+    assert later.frame is later.frame
+    assert len(reads) == 1
+    assert memo._name_of(later.frame) == "week"
+    assert memo.now(later) is later.frame and memo.now(3) == 3
+
+
+def test_a_later_part_is_named_after_the_frame_and_cut_from_it() -> None:
+    total, calls = counting()
+    remembered = memo.remember(total)
+    reads = []
+    later = memo.Later("month", lambda: reads.append(1) or pd.DataFrame({"n": [1, 20, 300]}))
+    big = later.then(lambda frame: frame.loc[frame["n"] > 10], "over", 10)
+    assert big.name == (("over", 10), "month")
+    assert not reads  # nothing is read to name it
+    assert remembered(big) == 320
+    assert remembered(later.then(lambda frame: frame.loc[frame["n"] > 10], "over", 10)) == 320
+    assert len(calls) == 1 and len(reads) == 1
+    # a part cut by name_after from the frame read is keyed the same way
+    assert memo.name_after(pd.DataFrame({"n": [2]}), later, "x") is not None
+    assert memo._name_of(memo.name_after(pd.DataFrame({"n": [2]}), later, "x")) == (("x",), "month")

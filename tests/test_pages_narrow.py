@@ -1,7 +1,7 @@
-"""The Visits and WiFi logins pages read only the event types their figures use.
+"""The Visits and WiFi logins pages read only the event types and columns their figures use.
 
-Each page reads its rows with ``ctx.history(..., types=<module>.EVENT_TYPES)`` instead of the
-whole range of every event type. That is only right when every figure of the page gives the
+Each page reads its rows with ``ctx.history_later(..., <module>.EVENT_TYPES,
+<module>.COLUMNS_READ)`` instead of the whole range of every event type and column. That is only right when every figure of the page gives the
 same answer on the narrowed rows as on all the events: checked here on a small demo, then each
 page is run with the whole-range frames made to fail.
 """
@@ -43,48 +43,60 @@ def test_the_demo_has_events_the_pages_do_not_need(halves) -> None:
     assert set(events[schema.TYPE].unique()) >= {schema.LOGIN, schema.VISIT, schema.GEO_VISIT}
 
 
+def visit_figures(events: pd.DataFrame, previous: pd.DataFrame, kind: str, picked) -> list:
+    """Every figure of the Visits page on ``events`` (``previous`` for the comparison)."""
+    out = [vm.visit_places(events, kind), vm.visit_kpis(events, previous, kind, picked, 7)]
+    for split in (None, "kind", "place"):
+        out.append(vm.dwell_histogram(events, 5, 240, kind, picked, split=split))
+        out.append(vm.dwell_buckets(events, [5, 15, 60], kind, picked, split=split))
+    out.append(vm.dwell_by_place(events, kind, picked, 7))
+    out.append(vm.visit_count(events, kind, picked))
+    return out
+
+
+def login_figures(events: pd.DataFrame, previous: pd.DataFrame) -> list:
+    """Every figure of the WiFi logins page on ``events`` (``previous`` for the comparison)."""
+    out = [lm.login_kpis(events, previous), lm.logins_per_contact(events)]
+    for granularity in lm.GRANULARITIES:
+        for top_n in (1, 10):
+            out.append(lm.login_timeline(events, granularity, top_n=top_n))
+    out += [lm.top_locations(events), lm.login_frequency(events), lm.login_count(events)]
+    return out
+
+
+def assert_same(got: list, expected: list) -> None:
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        if isinstance(b, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b)
+        else:
+            assert a == b
+
+
 @pytest.mark.parametrize("kind", [vm.WIFI, vm.GEOFENCE, vm.BOTH])
-def test_visit_figures_are_the_same_on_the_visit_rows_alone(halves, kind: str) -> None:
+def test_visit_figures_are_the_same_on_the_visit_rows_and_columns_alone(halves, kind) -> None:
     events, previous = halves
     rows, before = narrow(events, vm.EVENT_TYPES), narrow(previous, vm.EVENT_TYPES)
-    places = vm.visit_places(events, kind)
-    pd.testing.assert_frame_equal(vm.visit_places(rows, kind), places)
-    chosen = places["place"].head(2).tolist()
+    chosen = vm.visit_places(events, kind)["place"].head(2).tolist()
     assert len(chosen) == 2
+    columns = list(vm.COLUMNS_READ)
+    assert len(columns) < len(events.columns)
     for picked in (None, chosen):
-        assert vm.visit_kpis(rows, before, kind, picked, 7) == vm.visit_kpis(
-            events, previous, kind, picked, 7
-        )
-        for split in (None, "kind", "place"):
-            pd.testing.assert_frame_equal(
-                vm.dwell_histogram(rows, 5, 240, kind, picked, split=split),
-                vm.dwell_histogram(events, 5, 240, kind, picked, split=split),
-            )
-            pd.testing.assert_frame_equal(
-                vm.dwell_buckets(rows, [5, 15, 60], kind, picked, split=split),
-                vm.dwell_buckets(events, [5, 15, 60], kind, picked, split=split),
-            )
-        pd.testing.assert_frame_equal(
-            vm.dwell_by_place(rows, kind, picked, 7), vm.dwell_by_place(events, kind, picked, 7)
-        )
+        expected = visit_figures(events, previous, kind, picked)
+        assert_same(visit_figures(rows, before, kind, picked), expected)
+        assert_same(visit_figures(rows[columns], before[columns], kind, picked), expected)
         pd.testing.assert_frame_equal(
             vm.visit_rows(rows, kind, picked), vm.visit_rows(events, kind, picked)
         )
 
 
-def test_login_figures_are_the_same_on_the_login_rows_alone(halves) -> None:
+def test_login_figures_are_the_same_on_the_login_rows_and_columns_alone(halves) -> None:
     events, previous = halves
     rows, before = narrow(events, lm.EVENT_TYPES), narrow(previous, lm.EVENT_TYPES)
-    assert lm.login_kpis(rows, before) == lm.login_kpis(events, previous)
-    assert lm.logins_per_contact(rows) == lm.logins_per_contact(events)
-    for granularity in lm.GRANULARITIES:
-        for top_n in (1, 10):
-            pd.testing.assert_frame_equal(
-                lm.login_timeline(rows, granularity, top_n=top_n),
-                lm.login_timeline(events, granularity, top_n=top_n),
-            )
-    pd.testing.assert_frame_equal(lm.top_locations(rows), lm.top_locations(events))
-    pd.testing.assert_frame_equal(lm.login_frequency(rows), lm.login_frequency(events))
+    columns = list(lm.COLUMNS_READ)
+    expected = login_figures(events, previous)
+    assert_same(login_figures(rows, before), expected)
+    assert_same(login_figures(rows[columns], before[columns]), expected)
     pd.testing.assert_frame_equal(lm.login_rows(rows), lm.login_rows(events))
 
 

@@ -26,6 +26,14 @@ from c4w.metrics.overview import (
 )
 
 EVENT_TYPES = (schema.LOGIN,)  # every function here looks at these rows only
+COLUMNS_READ: tuple[str, ...] = (  # ... and these columns only
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.CREATED_AT_LOCAL,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+)
 GRANULARITIES = ("hour", "day", "week")
 UNKNOWN_LOCATION = "Unknown location"
 OTHER_LOCATIONS = "Other locations"

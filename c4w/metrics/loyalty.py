@@ -73,6 +73,19 @@ MESSAGE_TYPES = (
 # Every row a loyalty figure reads: visits, sign-ups (cohorts by sign-up) and the messages whose
 # email and phone the lapsed list shows. A page reads only these from a long history.
 HISTORY_TYPES = (schema.VISIT, schema.SIGNUP, *MESSAGE_TYPES)
+# ... and of them, the columns the figures read: who, when (a visit's own start first), where
+HISTORY_COLUMNS: tuple[str, ...] = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.CREATED_AT_LOCAL,
+    schema.VISIT_START,
+    schema.VISIT_START_LOCAL,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.EMAIL,
+    schema.PHONE,
+)
 
 
 # --- guest days --------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 A frame is keyed by its content (shape, column names and dtypes, and a digest of pandas' row
 hashes, in row order), so two equal frames read on two page runs share one result; a frame
 given a name (``name_frame``: what it holds, e.g. which stored days of which store, in which
-state) is keyed by that name instead, with no hashing. What a remembered function returns is
+state) is keyed by that name instead, with no hashing. A frame not read yet (``Later``: its
+name and how to read it) is keyed by its name too and read only when a result is not remembered,
+so a rerun whose figures are all remembered reads nothing. What a remembered function returns is
 shared between its callers: they must not change it.
 """
 
@@ -53,7 +55,40 @@ def frame_key(frame: pd.DataFrame | pd.Series) -> tuple:
     return ("frame", frame.shape, columns, digest)
 
 
+class Later:
+    """A frame read only when first needed (``frame``): a remembered function given it looks up
+    its result by ``name`` (what the frame holds, as for ``name_frame``) without reading it."""
+
+    def __init__(self, name: object, read: Callable[[], pd.DataFrame]) -> None:
+        self.name = name
+        self._read: Callable[[], pd.DataFrame] | None = read
+        self._frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The frame, read on the first call (and named), the same one on every later call."""
+        with self._lock:
+            if self._frame is None:
+                assert self._read is not None
+                frame = self._read()
+                self._frame = frame if _name_of(frame) is not None else name_frame(frame, self.name)
+                self._read = None  # what the reader held is let go
+            return self._frame
+
+    def then(self, how: Callable[[pd.DataFrame], pd.DataFrame], *named: object) -> Later:
+        """``how(frame)``, read later too: named by ``named`` after this frame's name."""
+        return Later((named, self.name), lambda: how(self.frame))
+
+
+def now(value: object) -> object:
+    """``value``, with a ``Later`` frame read."""
+    return value.frame if isinstance(value, Later) else value
+
+
 def _key_of(value: object) -> object:
+    if isinstance(value, Later):
+        return ("named", value.name)
     if isinstance(value, pd.DataFrame | pd.Series):
         name = _name_of(value)
         return ("named", name) if name is not None else frame_key(value)
@@ -77,7 +112,7 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                 if key in kept:
                     kept.move_to_end(key)
                     return kept[key]
-            result = function(*args, **kwargs)
+            result = function(*(now(a) for a in args), **{k: now(v) for k, v in kwargs.items()})
             if isinstance(result, pd.DataFrame | pd.Series) and _name_of(result) is None:
                 # a frame made from these arguments: keyed by them in turn, with no hashing
                 name_frame(result, ("result", function.__module__, function.__qualname__, key))
@@ -108,10 +143,10 @@ def remembered(function: F, size: int = DEFAULT_SIZE) -> F:
         return _REMEMBERED[function]  # type: ignore[return-value]
 
 
-def name_after(part: pd.DataFrame, frame: pd.DataFrame, *how: object) -> pd.DataFrame:
+def name_after(part: pd.DataFrame, frame: pd.DataFrame | Later, *how: object) -> pd.DataFrame:
     """Name ``part``, taken from ``frame`` as ``how`` says, after ``frame`` when that has a
     name (so the memo keys it with no hashing too). Returns ``part``."""
-    name = _name_of(frame)
+    name = frame.name if isinstance(frame, Later) else _name_of(frame)
     if name is None or part is frame:
         return part
     return name_frame(part, (how, name))

@@ -26,6 +26,16 @@ KIND_TYPES: dict[str, tuple[str, ...]] = {
     BOTH: (schema.VISIT, schema.GEO_VISIT),
 }
 EVENT_TYPES = KIND_TYPES[BOTH]  # every function here looks at these rows only
+# ... and these columns only (the time too: a comparison period is cut by it)
+COLUMNS_READ: tuple[str, ...] = (
+    schema.TYPE,
+    schema.CREATED_AT,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
+    schema.VISIT_DURATION_MIN,
+)
 KIND_LABELS = {schema.VISIT: "WiFi visits", schema.GEO_VISIT: "Geofence visits"}
 _KIND_NAMES = [KIND_LABELS[schema.VISIT], KIND_LABELS[schema.GEO_VISIT]]  # by kind code 0, 1
 UNKNOWN_PLACE = "Unknown place"
