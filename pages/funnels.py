@@ -86,7 +86,8 @@ if len(steps) < 2:
     st.warning("Choose at least two steps to see a funnel.")
     ui.stop_page()
 
-in_dates = ctx.history_later(ctx.start, ctx.end + window, types=fm.types_to_read(steps))
+read = fm.types_to_read(steps)
+in_dates = ctx.history_later(ctx.start, ctx.end + window, (), read, fm.COLUMNS_READ)
 entry_campaign = None
 if steps[0] in fm.SEND_TYPES:
     sent = memo.remembered(fm.campaigns_sent)(in_dates, steps[0])

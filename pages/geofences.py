@@ -29,8 +29,9 @@ st.caption(
 # Geofence events carry no location, so they are taken from the selected dates at every
 # location; the location filter narrows the WiFi dots. Only the event types the figures read
 # are read, never every event of the range, and only when a figure is not remembered yet.
-history = ctx.history_later(types=schema.GEOFENCE_TYPES)  # every geofence ever seen
-in_dates = ctx.history_later(ctx.start, ctx.end, types=gm.IN_DATES_TYPES)
+# every geofence ever seen
+history = ctx.history_later(None, None, (), schema.GEOFENCE_TYPES, gm.GEOFENCE_COLUMNS)
+in_dates = ctx.history_later(ctx.start, ctx.end, (), gm.IN_DATES_TYPES, gm.GEOFENCE_COLUMNS)
 summary = memo.remembered(gm.geofence_summary)(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)
 if ctx.location_ids:

@@ -1,9 +1,10 @@
-"""The Visits and WiFi logins pages read only the event types and columns their figures use.
+"""The Visits, WiFi logins and Campaign funnels pages read only the event types and columns
+their figures use.
 
-Each page reads its rows with ``ctx.history_later(..., <module>.EVENT_TYPES,
-<module>.COLUMNS_READ)`` instead of the whole range of every event type and column. That is only right when every figure of the page gives the
-same answer on the narrowed rows as on all the events: checked here on a small demo, then each
-page is run with the whole-range frames made to fail.
+Each page reads its rows with ``ctx.history_later(..., <types>, <module>.COLUMNS_READ)``
+instead of the whole range of every event type and column. That is only right when every
+figure of the page gives the same answer on the narrowed rows as on all the events: checked
+here on a small demo, then each page is run with the whole-range frames made to fail.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 from c4w import data, demo, schema, ui
+from c4w.metrics import funnels as fm
 from c4w.metrics import logins as lm
 from c4w.metrics import visits as vm
 from tests.apptest import open_page
@@ -98,6 +100,36 @@ def test_login_figures_are_the_same_on_the_login_rows_and_columns_alone(halves) 
     assert_same(login_figures(rows, before), expected)
     assert_same(login_figures(rows[columns], before[columns]), expected)
     pd.testing.assert_frame_equal(lm.login_rows(rows), lm.login_rows(events))
+
+
+def funnel_figures(events: pd.DataFrame, steps: tuple[str, ...], **how) -> list:
+    result = fm.funnel(events, steps, **how)
+    out = [result.steps, result.journeys, fm.steps_table(result), fm.dropped_contacts(result)]
+    out += [fm.funnel_breakdown(result, by=by) for by in (fm.BY_LOCATION, fm.BY_CAMPAIGN)]
+    out += [result.location_filter_ignored, result.open_windows]
+    return out
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [*fm.PRESETS.values(), (schema.SEND_EMAIL, schema.OPEN_EMAIL), (schema.LOGIN, schema.VISIT)],
+)
+def test_funnel_figures_are_the_same_on_the_rows_and_columns_it_reads(halves, steps) -> None:
+    events, _ = halves
+    rows = narrow(events, tuple(fm.types_to_read(steps)))[list(fm.COLUMNS_READ)]
+    start = events[schema.CREATED_AT].min().date()
+    end = start + dt.timedelta(days=20)
+    stores = events[schema.LOCATION_ID].dropna().astype(str).unique()[:3].tolist()
+    for how in (
+        {},
+        {"entry_from": start, "entry_to": end, "data_until": end},
+        {"entry_locations": stores, "same_campaign": False},
+    ):
+        expected = funnel_figures(events, steps, **how)
+        assert expected[0]["contacts"].iloc[0] > 0
+        assert_same(funnel_figures(rows, steps, **how), expected)
+    if steps[0] in fm.SEND_TYPES:
+        assert fm.campaigns_sent(rows, steps[0]) == fm.campaigns_sent(events, steps[0])
 
 
 # --- the pages never read the whole range ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The Locations and Geofences pages read only the event types their figures use.
+"""The Locations and Geofences pages read only the event types and columns their figures use.
 
 Locations reads ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
 ``sm.HISTORY_TYPES`` for the look-back of the returning share; Geofences reads
@@ -153,9 +153,10 @@ def test_geofence_figures_are_the_same_on_the_rows_the_page_reads(
     in_dates = ui.slice_events(events, start, end)
     wifi = ui.slice_events(events, start, end + DAY)
     whole = geofence_figures(in_dates, events, wifi, in_dates, locations, minutes)
+    columns = list(gm.GEOFENCE_COLUMNS)
     narrowed = geofence_figures(
-        narrow(in_dates, gm.IN_DATES_TYPES),
-        narrow(events, schema.GEOFENCE_TYPES),
+        narrow(in_dates, gm.IN_DATES_TYPES)[columns],
+        narrow(events, schema.GEOFENCE_TYPES)[columns],
         narrow(wifi, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
         narrow(in_dates, gm.WIFI_TYPES)[list(gm.WIFI_COLUMNS)],
         locations,

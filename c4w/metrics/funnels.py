@@ -48,6 +48,18 @@ SEND_TYPES: frozenset[str] = frozenset((schema.SEND_EMAIL, schema.SEND_SMS))
 PRESET_TYPES: frozenset[str] = frozenset(t for steps in PRESETS.values() for t in steps)
 
 
+# the columns `funnel` and `campaigns_sent` read: who, when, where, and which campaign
+COLUMNS_READ: tuple[str, ...] = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.LOCATION_ID,
+    schema.LOCATION_NAME,
+    schema.CAMPAIGN_ID,
+    schema.CAMPAIGN_NAME,
+)
+
+
 def types_to_read(steps: Sequence[str]) -> list[str]:
     """The event types a funnel of `steps` needs from the history (the preset ones too, so
     every funnel shares one read of the dates): `funnel` looks at no other row."""

@@ -42,6 +42,21 @@ WIFI_COLUMNS = (
     schema.LOCATION_ID,
     schema.VISIT_START,
 )
+# the columns of the geofence rows (of the dates and of the whole history) the figures read
+GEOFENCE_COLUMNS: tuple[str, ...] = (
+    schema.TYPE,
+    schema.CONTACT_ID,
+    schema.CREATED_AT,
+    schema.GEOFENCE_ID,
+    schema.GEOFENCE_NAME,
+    schema.GEOFENCE_EXT_ID,
+    schema.GEOFENCE_SHAPE,
+    schema.GEOFENCE_LON,
+    schema.GEOFENCE_LAT,
+    schema.GEOFENCE_RADIUS_M,
+    schema.VISIT_START,
+    schema.VISIT_DURATION_MIN,
+)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     GEOFENCE,
     "name",
