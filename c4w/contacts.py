@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from c4w import export, schema
+from c4w.metrics import memo
 
 FIRST_NAME = "first_name"
 LAST_NAME = "last_name"
@@ -166,16 +167,38 @@ def display_name(contact: Mapping[str, object], reveal: bool) -> str | None:
     return email if reveal else str(export.mask_email(email))
 
 
+class _NamesById(NamedTuple):
+    ids: pd.Index  # unique contact ids
+    names: pd.DataFrame  # their name columns, row for row
+
+
+@memo.remember(size=4)
+def _names_by_id(contacts: pd.DataFrame) -> _NamesById:
+    """The name columns of each contact id (the last row of an id repeated), kept for the next
+    table of the same contacts: a table names its guests by lookup, not by a pass over every
+    contact."""
+    held = contacts.loc[contacts[schema.CONTACT_ID].map(_is_id).to_numpy(dtype=bool)]
+    held = held.drop_duplicates(schema.CONTACT_ID, keep="last")
+    ids = pd.Index(held[schema.CONTACT_ID].astype(object), dtype=object)
+    return _NamesById(ids, held[[FIRST_NAME, LAST_NAME, NAME, schema.EMAIL]])
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str)
+
+
 def names_for(contacts: pd.DataFrame, contact_ids: Iterable[object], reveal: bool) -> list:
     """The display name of each id (None for ids the contacts frame does not hold)."""
     contact_ids = list(contact_ids)
-    asked = contacts[schema.CONTACT_ID].isin([c for c in contact_ids if isinstance(c, str)])
-    lookup = contacts.loc[asked.to_numpy(dtype=bool)]  # only the guests shown get a name
-    lookup = lookup.drop_duplicates(schema.CONTACT_ID, keep="last").set_index(schema.CONTACT_ID)
+    known = _names_by_id(contacts)
+    wanted = pd.Index(list(dict.fromkeys(c for c in contact_ids if _is_id(c))), dtype=object)
+    rows = known.ids.get_indexer(wanted)  # only the guests shown get a name
+    held = rows >= 0
+    lookup = known.names.iloc[rows[held]]
     names = {
         cid: display_name({FIRST_NAME: f, LAST_NAME: la, NAME: n, schema.EMAIL: e}, reveal)
         for cid, f, la, n, e in zip(
-            lookup.index,
+            wanted[held],
             lookup[FIRST_NAME],
             lookup[LAST_NAME],
             lookup[NAME],
@@ -183,7 +206,7 @@ def names_for(contacts: pd.DataFrame, contact_ids: Iterable[object], reveal: boo
             strict=True,
         )
     }
-    return [names.get(c) if isinstance(c, str) else None for c in contact_ids]
+    return [names.get(c) if _is_id(c) else None for c in contact_ids]
 
 
 def with_names(

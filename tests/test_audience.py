@@ -141,6 +141,25 @@ def test_file_name_says_which_consent_rule() -> None:
     )
 
 
+def test_display_names_take_an_ids_last_row_and_skip_ids_that_are_not_text() -> None:
+    f = frame()
+    again = f.iloc[[0]].assign(**{ct.NAME: "Emma Jones", ct.LAST_NAME: "Jones"})
+    no_id = f.iloc[[1]].assign(**{schema.CONTACT_ID: None})
+    contacts = pd.concat([f, again, no_id], ignore_index=True)
+    assert ct.names_for(contacts, ["c1", None, 7, "c2", "c1"], reveal=True) == [
+        "Emma Jones",
+        None,
+        None,
+        "Luca Rossi",
+        "Emma Jones",
+    ]
+    # the same with the ids as categories, as a frame read from the store holds them
+    as_categories = contacts.assign(
+        **{schema.CONTACT_ID: contacts[schema.CONTACT_ID].astype("category")}
+    )
+    assert ct.names_for(as_categories, ["c1", "ghost"], reveal=False) == ["Emma J.", None]
+
+
 def test_display_names_and_search() -> None:
     f = frame()
     assert ct.names_for(f, ["c1", "c3", "ghost"], reveal=False) == [
