@@ -1512,6 +1512,14 @@ def first_events(ctx: PageContext, start: dt.date, end: dt.date) -> pd.DataFrame
     return memo.name_frame(found, ("first events", data.history_name(ctx.source, start, end)))
 
 
+def audience_ids(contact_ids: Iterable[object]) -> list[str]:
+    """The ids of ``contact_ids`` that are text, each once, in order of first appearance (in
+    one pass of pandas' own, not one Python step per row: a list can hold every guest)."""
+    given = contact_ids if isinstance(contact_ids, pd.Series) else list(contact_ids)
+    values = pd.unique(np.asarray(pd.Series(given, dtype=object)))
+    return [c for c in values if isinstance(c, str) and c]
+
+
 def download_audience(
     ctx: PageContext,
     contact_ids: Iterable[object],
@@ -1523,7 +1531,7 @@ def download_audience(
     who accept marketing (on by default), the download button, and a line saying who is in it.
     Names, emails and phones are in full only when the viewer revealed personal data."""
     people = contacts if contacts is not None else contacts_of(ctx)
-    ids = list(dict.fromkeys(c for c in contact_ids if isinstance(c, str) and c))
+    ids = audience_ids(contact_ids)
     consent_only = st.toggle(
         "Only contacts who accept marketing",
         value=True,

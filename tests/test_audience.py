@@ -192,3 +192,15 @@ def test_identity_card_is_masked_until_revealed() -> None:
         "n***@example.net", "n***@example.net", "–", "not stated"
     )
     assert ct.identity(f, "ghost", reveal=True) is None
+
+
+def test_an_audience_lists_each_text_id_once_in_order_of_first_appearance() -> None:
+    from c4w import ui
+
+    given = ["c2", None, "c1", "c2", "", 3, float("nan"), "c3", "c1"]
+    assert ui.audience_ids(given) == ["c2", "c1", "c3"]
+    assert ui.audience_ids(pd.Series(given, dtype=object)) == ["c2", "c1", "c3"]
+    as_text = pd.Series(["c2", None, "c1", "c2", "c3"], dtype="str")
+    assert ui.audience_ids(as_text) == ["c2", "c1", "c3"]
+    assert ui.audience_ids(as_text.astype("category")) == ["c2", "c1", "c3"]
+    assert ui.audience_ids(iter(["c9", "c9"])) == ["c9"]

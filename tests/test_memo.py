@@ -153,3 +153,29 @@ def test_a_later_part_is_named_after_the_frame_and_cut_from_it() -> None:
     # a part cut by name_after from the frame read is keyed the same way
     assert memo.name_after(pd.DataFrame({"n": [2]}), later, "x") is not None
     assert memo._name_of(memo.name_after(pd.DataFrame({"n": [2]}), later, "x")) == (("x",), "month")
+
+
+def test_the_frames_a_remembered_result_holds_are_named_too(monkeypatch) -> None:
+    import dataclasses
+
+    @dataclasses.dataclass(eq=False)
+    class Result:
+        rows: pd.DataFrame
+        count: int
+
+    made = memo.remember(lambda frame: Result(frame.assign(m=frame["n"] * 2), len(frame)))
+    pair = memo.remember(lambda frame: (frame.head(1), frame.tail(1), 3))
+    frame = memo.name_frame(pd.DataFrame({"n": [1, 2, 3]}), "three")
+    result, parts = made(frame), pair(frame)
+    assert memo._name_of(result.rows) is not None
+    assert memo._name_of(parts[0]) is not None and memo._name_of(parts[1]) is not None
+    assert memo._name_of(parts[0]) != memo._name_of(parts[1])
+    # so a figure of them is found again with no hashing
+    total, calls = counting()
+    remembered = memo.remember(total)
+    hashed = []
+    real_key = memo.frame_key
+    monkeypatch.setattr(memo, "frame_key", lambda f: hashed.append(1) or real_key(f))
+    assert remembered(made(frame).rows) == 6
+    assert remembered(made(frame).rows) == 6
+    assert len(calls) == 1 and not hashed

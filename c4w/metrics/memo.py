@@ -11,6 +11,7 @@ shared between its callers: they must not change it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -113,9 +114,9 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                     kept.move_to_end(key)
                     return kept[key]
             result = function(*(now(a) for a in args), **{k: now(v) for k, v in kwargs.items()})
-            if isinstance(result, pd.DataFrame | pd.Series) and _name_of(result) is None:
-                # a frame made from these arguments: keyed by them in turn, with no hashing
-                name_frame(result, ("result", function.__module__, function.__qualname__, key))
+            # a frame made from these arguments (or held by the result): keyed by them in turn,
+            # with no hashing
+            _name_result(result, ("result", function.__module__, function.__qualname__, key))
             with lock:
                 kept[key] = result
                 kept.move_to_end(key)
@@ -128,6 +129,24 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
         return remembered  # type: ignore[return-value]
 
     return wrap(function) if function is not None else wrap
+
+
+def _name_result(result: object, name: tuple) -> None:
+    """Name ``result`` when it is a frame, else each frame a dataclass or tuple result holds
+    (``name`` and the field), unless already named."""
+    if isinstance(result, pd.DataFrame | pd.Series):
+        if _name_of(result) is None:
+            name_frame(result, name)
+        return
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        parts = [(f.name, getattr(result, f.name)) for f in dataclasses.fields(result)]
+    elif isinstance(result, tuple):
+        parts = list(enumerate(result))
+    else:
+        return
+    for field, value in parts:
+        if isinstance(value, pd.DataFrame | pd.Series) and _name_of(value) is None:
+            name_frame(value, (*name, field))
 
 
 _REMEMBERED: dict[Callable, Callable] = {}
