@@ -10,6 +10,7 @@ from c4w import schema, ui
 from c4w.charts import campaigns as charts
 from c4w.metrics import attribution as at
 from c4w.metrics import campaigns as cm
+from c4w.metrics import memo
 
 PICK_KEY, TABLE_KEY, APPLIED_KEY = "campaign_pick", "campaign_table", "_campaign_table_applied"
 WHEN = "D MMM YYYY, HH:mm"
@@ -34,7 +35,8 @@ days = int(
 )
 since = ctx.start - dt.timedelta(days=days + at.HISTORY_DAYS)
 until = ctx.end + dt.timedelta(days=days)
-history = ctx.history(since, until, types=cm.EVENT_TYPES, columns=cm.COLUMNS_READ)
+# read only when a figure below is not remembered yet
+history = ctx.history_later(since, until, (), cm.EVENT_TYPES, cm.COLUMNS_READ)
 firsts = ui.first_events(ctx, since, until)  # of every type: when each guest was first seen
 summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
@@ -201,11 +203,8 @@ ui.show_table(
 
 st.subheader("Results by home store and by new or returning guest")
 held = at.prepared(history, contacts, firsts)
-homes = held.homes
-names = dict(zip(ctx.locations["id"].astype(str), ctx.locations["name"].astype(str), strict=False))
-store = people[schema.CONTACT_ID].map(homes).map(lambda h: names.get(h, h))
-by_store = cm.results_by(people, store, "home_store")
-by_kind = cm.results_by(people, cm.new_or_returning(people, held.known), "guest")
+by_store = memo.remembered(cm.results_by_home_store)(people, held.homes, ctx.locations)
+by_kind = memo.remembered(cm.results_by_guest)(people, held.known)
 left, right = st.columns(2)
 with left:
     ui.show_table(by_store, ctx=ctx, key="campaign_store_table")

@@ -1,7 +1,7 @@
-"""A rerun of a page with nothing changed computes none of its figures again, and shows the same
-numbers: the Visits, WiFi logins, Loyalty, Locations, Campaign funnels and Geofences pages
-remember their figures by the history they read (and the lapsed guests' audience file by the
-contacts it lists)."""
+"""A rerun of a page with nothing changed computes none of its figures again, reads no event
+and shows the same numbers: the Visits, WiFi logins, Loyalty, Locations, Campaigns, Campaign
+funnels and Geofences pages remember their figures by the history they read (and the lapsed
+guests' audience file by the contacts it lists)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from c4w import audience, data, schema, ui
+from c4w.metrics import campaigns as cm
 from c4w.metrics import funnels as fm
 from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
@@ -56,6 +57,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
         ),
         ("pages/loyalty.py", {}, audience, ("audience_frame",)),
         ("pages/locations.py", {}, sm, ("store_comparison",)),
+        ("pages/campaigns.py", {}, cm, ("new_or_returning",)),
         (
             "pages/geofences.py",
             {},

@@ -141,6 +141,16 @@ def test_results_by_home_store_and_new_or_returning() -> None:
     )
     kind = cm.new_or_returning(people, signed)
     assert kind.tolist() == ["new", "returning", "unknown"]
+    by_kind = cm.results_by_guest(people, signed).set_index("guest")["recipients"].to_dict()
+    assert by_kind == {"new": 1, "returning": 1, "unknown": 1}
+    # home stores by name where the locations list it, by id where not, "unknown" without one
+    locations = pd.DataFrame({"id": ["L1", "L2"], "name": ["Café One", "Café Two"]})
+    named = cm.results_by_home_store(people, pd.Series({"c1": "L1", "c2": "L9"}), locations)
+    assert named.set_index("home_store")["recipients"].to_dict() == {
+        "Café One": 1,
+        "L9": 1,
+        "unknown": 1,
+    }
 
 
 def test_a_funnel_can_start_at_one_campaigns_send_and_break_down_by_its_first_message() -> None:

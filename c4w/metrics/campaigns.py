@@ -312,6 +312,21 @@ def new_or_returning(people: pd.DataFrame, signed_up: pd.Series, days: int = NEW
     return pd.Series(out, index=people.index, name="guest")
 
 
+def results_by_home_store(
+    people: pd.DataFrame, homes: pd.Series, locations: pd.DataFrame
+) -> pd.DataFrame:
+    """``results_by`` each recipient's home store (``homes``: contact_id -> location id), named
+    as ``locations`` names it (its id when it is not listed)."""
+    names = dict(zip(locations["id"].astype(str), locations["name"].astype(str), strict=False))
+    store = people[schema.CONTACT_ID].map(homes)
+    return results_by(people, store.map(names).fillna(store), "home_store")
+
+
+def results_by_guest(people: pd.DataFrame, signed_up: pd.Series) -> pd.DataFrame:
+    """``results_by`` new or returning guest (``new_or_returning``)."""
+    return results_by(people, new_or_returning(people, signed_up), "guest")
+
+
 def results_by(people: pd.DataFrame, groups: pd.Series, label: str) -> pd.DataFrame:
     """Recipients, opened, clicked and their rates for each value of ``groups`` (aligned with
     ``people``; missing values become "unknown"), most recipients first. If ``people`` carries
