@@ -47,7 +47,9 @@ LOCATIONS_TTL_S = 3600
 MAX_CACHED_CONTACTS = 64
 CONTACTS_TTL_S = 1800  # the contacts list (names, consents) is refetched after 30 minutes
 MEMORY_ENV = "C4W_MEMORY_MB"
-DEFAULT_MEMORY_MB = 1024  # bytes of events kept in memory by every session together
+# megabytes of events kept in memory by every session together: a rerun whose figures are all
+# remembered reads none, so this only spares a new figure of the same rows a read of the store
+DEFAULT_MEMORY_MB = 512
 NO_ANSWER_S = 20.0  # a fetch with no progress for this long is given up ("not answering")
 BACKFILL_DAYS = 365  # how far back "Fetch older history" reaches
 BACKFILL_CHUNK_DAYS = 7  # older history is fetched a week at a time, newest first
@@ -285,7 +287,7 @@ def store_of(source: Source) -> Handle:
 
 # --- frames in memory: one cache for every session, bounded in bytes -----------------------------
 def memory_budget(environ: Mapping[str, str] | None = None) -> int:
-    """Bytes of events the cache may keep (``C4W_MEMORY_MB``, default 1024 MB)."""
+    """Bytes of events the cache may keep (``C4W_MEMORY_MB``, default 512 MB)."""
     environ = os.environ if environ is None else environ
     raw = str(environ.get(MEMORY_ENV, "")).strip()
     megabytes = int(raw) if raw.isdigit() else DEFAULT_MEMORY_MB
