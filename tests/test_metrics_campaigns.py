@@ -209,3 +209,15 @@ def test_the_pages_remembered_table_is_the_table() -> None:
     first = cm.remembered_summary(events, START, END)
     pd.testing.assert_frame_equal(first, cm.campaign_summary(events, START, END))
     assert cm.remembered_summary(events.copy(), START, END) is first
+
+
+def test_text_values_share_one_string_per_category_and_keep_missing_values() -> None:
+    ids = pd.Series(pd.Categorical(["c1", None, "c2", "c1"]))
+    values = cm.text_values(ids)
+    assert values.dtype == object
+    assert list(values[[0, 2, 3]]) == ["c1", "c2", "c1"] and pd.isna(values[1])
+    assert values[0] is values[3]  # the rows of one guest hold one string
+    # other columns: their values as text, as before
+    assert list(cm.text_values(pd.Series(["x", 5], dtype=object))) == ["x", "5"]
+    plain = pd.Series(["c1", "c2", "c1"], dtype=object)
+    assert list(cm.text_values(plain)) == list(cm.text_values(plain.astype("category")))

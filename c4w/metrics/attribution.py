@@ -53,7 +53,7 @@ import pandas as pd
 
 from c4w import schema
 from c4w.metrics import memo
-from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT
+from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT, text_values
 
 DEFAULT_DAYS = 7
 HISTORY_DAYS = 28  # the visit-history band looks this far back
@@ -174,7 +174,7 @@ def visit_starts(events: pd.DataFrame) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            schema.CONTACT_ID: part[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
+            schema.CONTACT_ID: text_values(part[schema.CONTACT_ID]),
             "start": pd.to_datetime(start, utc=True).to_numpy(),
         }
     ).dropna()

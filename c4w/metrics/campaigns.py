@@ -82,6 +82,17 @@ TIME_TO_HELP = (
 NEW_DAYS = 30  # a guest is new when they signed up within this many days before the send
 
 
+def text_values(column: pd.Series) -> np.ndarray:
+    """``column``'s values as text, an object array (missing values stay missing). A category
+    column gives one Python string per category, shared by its rows, not one per row: a
+    million rows of a few hundred thousand guests hold that many strings, not a million."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = [str(value) for value in column.cat.categories]
+        lookup = np.array([*names, np.nan], dtype=object)  # code -1 (missing) -> the last
+        return lookup[column.cat.codes.to_numpy()]
+    return column.astype(object).astype(str).to_numpy()
+
+
 def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
     """One row per send, open and click with a contact, a campaign id and a time:
     ``contact_id, campaign_id, campaign, channel, action, at``, in time order."""
@@ -101,8 +112,8 @@ def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
     channel = given.where(given.isin(["email", "sms"]), channel_of_type)
     out = pd.DataFrame(
         {
-            schema.CONTACT_ID: part[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
-            schema.CAMPAIGN_ID: part[schema.CAMPAIGN_ID].astype(object).astype(str).to_numpy(),
+            schema.CONTACT_ID: text_values(part[schema.CONTACT_ID]),
+            schema.CAMPAIGN_ID: text_values(part[schema.CAMPAIGN_ID]),
             CAMPAIGN: part[schema.CAMPAIGN_NAME].astype(object).to_numpy(),
             schema.CHANNEL: channel.to_numpy(),
             ACTION: types.map(lambda t: ACTIONS[t][1]).to_numpy(),
@@ -290,8 +301,8 @@ def home_stores(events: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype=object, name=schema.LOCATION_ID)
     frame = pd.DataFrame(
         {
-            "c": visits[schema.CONTACT_ID].astype(object).astype(str).to_numpy(),
-            "l": visits[schema.LOCATION_ID].astype(object).astype(str).to_numpy(),
+            "c": text_values(visits[schema.CONTACT_ID]),
+            "l": text_values(visits[schema.LOCATION_ID]),
             "t": visits[schema.CREATED_AT].to_numpy(),
         }
     )
