@@ -31,6 +31,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -363,21 +364,30 @@ def main(argv: list[str] | None = None) -> int:
     builds = {"this build": ROOT}
     if args.baseline:
         builds = {f"baseline {args.baseline}": build_copy(args.baseline), **builds}
-    results: dict[str, dict] = {}
-    for name, root in builds.items():
-        env = environment(args.events)
-        env["PYTHONPATH"] = str(root)
-        print(f"{name}: making the data ready…", flush=True)
-        figures = run_worker(root, env, "--prepare", "--events", str(args.events))
-        print(f"{name}: walking every page…", flush=True)
-        walk_args = ["--events", str(args.events), "--runs", str(args.runs), "--range", args.range]
-        walk_args += [f"--page={title}" for title in args.page or []]
-        figures |= run_worker(root, env, *walk_args)
-        if args.startup:
-            figures["startup_s"] = measure_startup(root, env)
-        results[name] = figures
+    try:
+        results = {name: measure(root, args) for name, root in builds.items()}
+    finally:  # the baseline's unpacked copy is removed, also when a walk fails
+        for root in builds.values():
+            if root != ROOT:
+                shutil.rmtree(root, ignore_errors=True)
     met = report(results, args)
     return 0 if (met or not args.check) else 1
+
+
+def measure(root: Path, args: argparse.Namespace) -> dict:
+    """The figures of the build at ``root``: its data made ready, then its walk."""
+    name = "this build" if root == ROOT else f"baseline {args.baseline}"
+    env = environment(args.events)
+    env["PYTHONPATH"] = str(root)
+    print(f"{name}: making the data ready…", flush=True)
+    figures = run_worker(root, env, "--prepare", "--events", str(args.events))
+    print(f"{name}: walking every page…", flush=True)
+    walk_args = ["--events", str(args.events), "--runs", str(args.runs), "--range", args.range]
+    walk_args += [f"--page={title}" for title in args.page or []]
+    figures |= run_worker(root, env, *walk_args)
+    if args.startup:
+        figures["startup_s"] = measure_startup(root, env)
+    return figures
 
 
 if __name__ == "__main__":
