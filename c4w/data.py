@@ -1006,7 +1006,9 @@ def refresh(
 
 
 def forget_memory() -> None:
-    """Drop every frame and figure kept in memory (the stores stay as they are)."""
+    """Drop every frame and figure kept in memory (the stores stay as they are), and every
+    remembered result (``c4w.metrics.memo``)."""
     _CACHE.clear()
     with _FIGURES_LOCK:
         _FIGURES.clear()
+    memo.forget()

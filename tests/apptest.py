@@ -32,7 +32,9 @@ def refuse_every_type(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def open_page(monkeypatch: pytest.MonkeyPatch, page: str) -> tuple[AppTest, list[tuple]]:
     """``page`` run from the app with every read of all event types failing, and the event
-    types it asked the history for (``data.read_types``)."""
+    types it asked the history for (``data.read_types``). Nothing is remembered from before, so
+    the page reads what its figures need."""
+    data.forget_memory()
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.run()  # the first page (Overview) is not under test
     assert not at.exception, [e.value for e in at.exception]

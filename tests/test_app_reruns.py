@@ -75,6 +75,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
 def test_a_rerun_computes_nothing_again(
     demo_app, monkeypatch, page: str, params, module, names
 ) -> None:
+    data.forget_memory()  # nothing remembered from before: the first run computes everything
     calls = counted(monkeypatch, module, names)
     reads = counted(monkeypatch, ui.PageContext, ("_read_history",))
     at = AppTest.from_file("../app.py", default_timeout=180)

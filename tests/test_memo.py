@@ -179,3 +179,12 @@ def test_the_frames_a_remembered_result_holds_are_named_too(monkeypatch) -> None
     assert remembered(made(frame).rows) == 6
     assert remembered(made(frame).rows) == 6
     assert len(calls) == 1 and not hashed
+
+
+def test_forget_empties_every_memo() -> None:
+    total, calls = counting()
+    one, two = memo.remember(total), memo.remember(total)
+    frame = pd.DataFrame({"n": [1, 2]})
+    assert one(frame) == two(frame) == 3 and len(calls) == 2
+    memo.forget()
+    assert one(frame) == two(frame) == 3 and len(calls) == 4

@@ -96,12 +96,27 @@ def _key_of(value: object) -> object:
     return value
 
 
+_EVERY_MEMO: list[Callable[[], None]] = []  # how to empty each memo of this process
+
+
+def forget() -> None:
+    """Drop every remembered result of every memo in this process."""
+    for clear in list(_EVERY_MEMO):
+        clear()
+
+
 def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
     """``function`` with its last ``size`` results kept, keyed by its arguments' content."""
 
     def wrap(function: F) -> F:
         kept: OrderedDict[tuple, object] = OrderedDict()
         lock = threading.Lock()
+
+        def clear() -> None:
+            with lock:
+                kept.clear()
+
+        _EVERY_MEMO.append(clear)
 
         @functools.wraps(function)
         def remembered(*args, **kwargs):
@@ -124,7 +139,7 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                     kept.popitem(last=False)
             return result
 
-        remembered.cache_clear = kept.clear  # type: ignore[attr-defined]
+        remembered.cache_clear = clear  # type: ignore[attr-defined]
         remembered.uncached = function  # type: ignore[attr-defined]
         return remembered  # type: ignore[return-value]
 
