@@ -551,6 +551,7 @@ def store_figure(function: Callable[..., Any], store: Any, *args: Any, **kwargs:
             _FIGURES.move_to_end(key)
             return _FIGURES[key]
     result = function(store, *args, **kwargs)
+    memo.name_result(result, ("store figure", key))  # a figure made from it hashes nothing
     with _FIGURES_LOCK:
         _FIGURES[key] = result
         while len(_FIGURES) > MAX_FIGURES:

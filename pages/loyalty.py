@@ -10,6 +10,7 @@ from c4w import formatting, schema, ui
 from c4w.charts import loyalty as charts
 from c4w.metrics import loyalty as lm
 from c4w.metrics.memo import remembered
+from c4w.queries import loyalty as sql
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 PERIODS = {lm.WEEK: "Week", lm.MONTH: "Month"}
@@ -30,7 +31,14 @@ st.caption(
     f"{formatting.format_day(span[0])} cannot be told apart from a new one. Every figure counts "
     "visit days: several visits by one guest on one day count once."
 )
-history = ctx.history_later(None, None, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS)
+
+
+def guest_days(start: dt.date, end: dt.date):
+    """Each guest's visit days recorded on UTC days ``start..end`` at the chosen locations."""
+    return ui.store_figure(sql.guest_days, start, end, ctx.location_ids, store=ctx.store)
+
+
+whole = guest_days(*span)
 
 # --- retention cohorts -------------------------------------------------------------------------
 st.subheader("Do new guests come back?")
@@ -50,8 +58,11 @@ cohort_by = c3.radio(
 word = PERIODS[period].lower()
 rule = lm.RETENTION_HELP.format(period=word, mode=lm.MODE_TEXT[mode].format(period=word))
 st.caption(f"**The rule.** {rule}")
-cohorts = remembered(lm.retention_cohorts)(
-    history,
+signups = None
+if cohort_by == lm.FIRST_SIGNUP:
+    signups = ui.store_figure(sql.first_signup_days, *span, ctx.location_ids, store=ctx.store)
+cohorts = remembered(lm.cohorts_of_days)(
+    whole,
     ctx.start,
     ctx.end,
     last_complete,
@@ -59,6 +70,7 @@ cohorts = remembered(lm.retention_cohorts)(
     mode=mode,
     max_periods=12 if period == lm.WEEK else 6,
     cohort_by=cohort_by,
+    first_signups=signups,
 )
 if cohorts.empty:
     st.info("No guest had a first visit in these dates. Try a longer date range.")
@@ -81,11 +93,9 @@ else:
 
 # --- how many, how often -----------------------------------------------------------------------
 st.subheader("How often do guests come?")
-in_dates = ctx.history_later(
-    ctx.start, ctx.end, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS
-)
-freq = remembered(lm.visit_frequency)(in_dates)
-rhythm = remembered(lm.visit_rhythm)(in_dates)
+in_dates = guest_days(ctx.start, ctx.end)
+freq = remembered(lm.frequency_of_days)(in_dates)
+rhythm = remembered(lm.rhythm_of_days)(in_dates)
 left, right = st.columns(2)
 with left:
     st.markdown("**Visit days in the selected dates**", help=lm.FREQUENCY_HELP)
@@ -97,7 +107,7 @@ st.caption(lm.RHYTHM_HELP)
 
 # --- lifecycle ---------------------------------------------------------------------------------
 st.subheader("New, returning, resurrecting and dormant guests per week")
-life = remembered(lm.lifecycle)(history, ctx.start, ctx.end, last_complete)
+life = remembered(lm.lifecycle_of_days)(whole, ctx.start, ctx.end, last_complete)
 st.plotly_chart(charts.lifecycle_chart(life), key="loyalty_lifecycle_chart")
 st.caption(
     lm.LIFECYCLE_HELP + " Faded bars: the week is not over yet. Weeks are whole calendar weeks, "
@@ -114,12 +124,18 @@ away = d_col.number_input(
     "Not seen for at least (days)", min_value=1, max_value=365, value=21, key="loyalty_lapsed_d"
 )
 help_text = lm.LAPSED_HELP.format(k=int(min_days), d=int(away))
-upto = (  # the same rows as the whole history when the dates reach its last day
-    history
-    if ctx.end >= span[1]
-    else ctx.history_later(None, ctx.end, ctx.location_ids, lm.HISTORY_TYPES, lm.HISTORY_COLUMNS)
+upto_day = min(ctx.end, span[1])
+upto = whole if upto_day == span[1] else guest_days(span[0], upto_day)
+lapsed = remembered(lm.lapsed_of_days)(upto, ctx.end, int(min_days), int(away))
+details = ui.store_figure(
+    sql.contact_details,
+    span[0],
+    upto_day,
+    ctx.location_ids,
+    tuple(lapsed[schema.CONTACT_ID]),
+    store=ctx.store,
 )
-lapsed = remembered(lm.lapsed_guests)(upto, ctx.end, int(min_days), int(away))
+lapsed = remembered(lm.with_details)(lapsed, details)
 st.metric("Lapsed guests", formatting.format_count(len(lapsed)), help=help_text)
 st.caption(help_text + " Download the list as the audience of a win-back campaign.")
 audience = lm.readable(lapsed)

@@ -69,23 +69,7 @@ MESSAGE_TYPES = (
     schema.CLICK_EMAIL,
     schema.SEND_SMS,
     schema.CLICK_SMS,
-)
-# Every row a loyalty figure reads: visits, sign-ups (cohorts by sign-up) and the messages whose
-# email and phone the lapsed list shows. A page reads only these from a long history.
-HISTORY_TYPES = (schema.VISIT, schema.SIGNUP, *MESSAGE_TYPES)
-# ... and of them, the columns the figures read: who, when (a visit's own start first), where
-HISTORY_COLUMNS: tuple[str, ...] = (
-    schema.TYPE,
-    schema.CONTACT_ID,
-    schema.CREATED_AT,
-    schema.CREATED_AT_LOCAL,
-    schema.VISIT_START,
-    schema.VISIT_START_LOCAL,
-    schema.LOCATION_ID,
-    schema.LOCATION_NAME,
-    schema.EMAIL,
-    schema.PHONE,
-)
+)  # the events whose email and phone the lapsed list shows
 
 
 # --- guest days --------------------------------------------------------------------------------
@@ -145,7 +129,7 @@ def period_end(number: int, period: str = WEEK) -> dt.date:
     return period_start(number + 1, period) - dt.timedelta(days=1)
 
 
-def _first_signup_days(events: pd.DataFrame) -> pd.Series:
+def first_signup_days(events: pd.DataFrame) -> pd.Series:
     """Local day number of each guest's first sign-up, indexed by contact."""
     rows = type_mask(events, (schema.SIGNUP,))
     if not rows.any():
@@ -183,6 +167,34 @@ def retention_cohorts(
     missing (<NA> / NaN), never zero. Columns: cohort (first day of the period), cohort_size,
     period (k), period_start, returned, share, known.
     """
+    signups = first_signup_days(history) if cohort_by == FIRST_SIGNUP else None
+    return cohorts_of_days(
+        guest_days(history),
+        start,
+        end,
+        last_complete_day,
+        period=period,
+        mode=mode,
+        max_periods=max_periods,
+        cohort_by=cohort_by,
+        first_signups=signups,
+    )
+
+
+def cohorts_of_days(
+    days: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    last_complete_day: dt.date,
+    period: str = WEEK,
+    mode: str = EXACT,
+    max_periods: int = 12,
+    cohort_by: str = FIRST_VISIT,
+    first_signups: pd.Series | None = None,
+) -> pd.DataFrame:
+    """``retention_cohorts`` of the guest days ``days`` (``guest_days`` of the history) and, to
+    group by sign-up, each guest's first sign-up day (``first_signups``, as
+    ``first_signup_days`` gives it)."""
     if mode not in MODE_TEXT:
         raise ValueError(f"mode must be {EXACT!r} or {OR_LATER!r}, not {mode!r}")
     columns = {
@@ -194,13 +206,14 @@ def retention_cohorts(
         "share": "float64",
         "known": "bool",
     }
-    days = guest_days(history)
     days = days.loc[days["day"] <= day_number(last_complete_day)]
     if days.empty:
         return empty_table(columns)
-    first_visit = days.groupby("contact", sort=False)["day"].min()
+    first_visit = days.groupby("contact", sort=False, observed=True)["day"].min()
     if cohort_by == FIRST_SIGNUP:
-        first = _first_signup_days(history)
+        if first_signups is None:
+            raise ValueError("cohorts by sign-up need each guest's first sign-up day")
+        first = first_signups
     elif cohort_by == FIRST_VISIT:
         first = first_visit
     else:
@@ -267,8 +280,12 @@ def retention_grid(cohorts: pd.DataFrame, period: str = WEEK) -> pd.DataFrame:
 def visit_frequency(events: pd.DataFrame) -> pd.DataFrame:
     """Guests by visit days in `events`: bucket (1, 2, 3–5, 6–10, 10+), guests, share.
     Every bucket is listed, also when empty."""
-    days = guest_days(events)
-    per_guest = days.groupby("contact", sort=False).size().to_numpy()
+    return frequency_of_days(guest_days(events))
+
+
+def frequency_of_days(days: pd.DataFrame) -> pd.DataFrame:
+    """``visit_frequency`` of the guest days ``days``."""
+    per_guest = days.groupby("contact", sort=False, observed=True).size().to_numpy()
     index = np.searchsorted(_FREQUENCY_EDGES, per_guest, side="right")
     counts = np.bincount(index, minlength=len(FREQUENCY_BUCKETS))
     total = counts.sum()
@@ -284,8 +301,12 @@ def visit_frequency(events: pd.DataFrame) -> pd.DataFrame:
 def visit_rhythm(events: pd.DataFrame) -> pd.DataFrame:
     """Guests by how often they come (daily, weekly, monthly, occasional; see RHYTHM_HELP):
     bucket, guests, share, with every bucket listed."""
-    days = guest_days(events)
-    grouped = days.groupby("contact", sort=False)["day"]
+    return rhythm_of_days(guest_days(events))
+
+
+def rhythm_of_days(days: pd.DataFrame) -> pd.DataFrame:
+    """``visit_rhythm`` of the guest days ``days``."""
+    grouped = days.groupby("contact", sort=False, observed=True)["day"]
     n = grouped.size().to_numpy()
     span = (grouped.max() - grouped.min()).to_numpy()
     gap = np.where(n > 1, span / np.maximum(n - 1, 1), np.inf)
@@ -319,9 +340,15 @@ def lifecycle(
     be drawn below zero), week_over (False while the week has days after `last_complete_day`).
     A guest's first week is the week of their first visit in `history`.
     """
+    return lifecycle_of_days(guest_days(history), start, end, last_complete_day)
+
+
+def lifecycle_of_days(
+    days: pd.DataFrame, start: dt.date, end: dt.date, last_complete_day: dt.date
+) -> pd.DataFrame:
+    """``lifecycle`` of the guest days ``days`` (``guest_days`` of the history)."""
     columns = {s: "int64" for s in LIFECYCLE_STATES}
     weeks = np.arange(period_of([day_number(start)])[0], period_of([day_number(end)])[0] + 1)
-    days = guest_days(history)
     if days.empty:
         table = pd.DataFrame({s: np.zeros(len(weeks), dtype=np.int64) for s in columns})
     else:
@@ -355,6 +382,19 @@ def lifecycle(
 
 
 # --- lapsed guests --------------------------------------------------------------------------------
+LAPSED_COLUMNS = {
+    schema.CONTACT_ID: "object",
+    schema.EMAIL: "object",
+    schema.PHONE: "object",
+    "visit_days": "int64",
+    "first_visit": "object",
+    "last_visit": "object",
+    "days_away": "int64",
+    "usual_location": "object",
+}
+DETAIL_COLUMNS = (schema.EMAIL, schema.PHONE, "usual_location")
+
+
 def lapsed_guests(
     history: pd.DataFrame, as_of: dt.date, min_visit_days: int = 3, days_away: int = 30
 ) -> pd.DataFrame:
@@ -365,41 +405,64 @@ def lapsed_guests(
     visit_days, first_visit, last_visit, days_away, usual_location (where most of their visits
     were). Longest away first.
     """
-    columns = {
-        schema.CONTACT_ID: "object",
-        schema.EMAIL: "object",
-        schema.PHONE: "object",
-        "visit_days": "int64",
-        "first_visit": "object",
-        "last_visit": "object",
-        "days_away": "int64",
-        "usual_location": "object",
-    }
-    days = guest_days(history)
+    lapsed = lapsed_of_days(guest_days(history), as_of, min_visit_days, days_away)
+    return with_details(lapsed, contact_details(history, lapsed[schema.CONTACT_ID].tolist()))
+
+
+def lapsed_of_days(
+    days: pd.DataFrame, as_of: dt.date, min_visit_days: int = 3, days_away: int = 30
+) -> pd.DataFrame:
+    """``lapsed_guests`` of the guest days ``days``, without the contact details (see
+    ``with_details``): contact_id, visit_days, first_visit, last_visit, days_away."""
+    columns = {c: t for c, t in LAPSED_COLUMNS.items() if c not in DETAIL_COLUMNS}
     days = days.loc[days["day"] <= day_number(as_of)]
     if days.empty:
         return empty_table(columns)
-    per = days.groupby("contact", sort=True)["day"].agg(["size", "min", "max"])
+    per = days.groupby("contact", sort=True, observed=True)["day"].agg(["size", "min", "max"])
     away = day_number(as_of) - per["max"]
     per = per.loc[(per["size"] >= min_visit_days) & (away >= days_away)]
     if per.empty:
         return empty_table(columns)
-    who = per.index.to_numpy(dtype=object)
     out = pd.DataFrame(
         {
-            schema.CONTACT_ID: who,
-            schema.EMAIL: _latest_value(history, schema.EMAIL, who),
-            schema.PHONE: _latest_value(history, schema.PHONE, who),
+            schema.CONTACT_ID: per.index.to_numpy(dtype=object),
             "visit_days": per["size"].to_numpy(dtype=np.int64),
             "first_visit": [day_date(d) for d in per["min"]],
             "last_visit": [day_date(d) for d in per["max"]],
             "days_away": (day_number(as_of) - per["max"]).to_numpy(dtype=np.int64),
-            "usual_location": _usual_location(history, who),
         }
     )
     return out.sort_values(
         ["days_away", schema.CONTACT_ID], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+
+
+def with_details(lapsed: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
+    """The lapsed guests with their email, phone and usual location from ``details`` (indexed
+    by contact id, as ``contact_details`` gives it), in ``lapsed_guests``' columns."""
+    if lapsed.empty:
+        return empty_table(LAPSED_COLUMNS)
+    who = lapsed[schema.CONTACT_ID].tolist()
+    known = details.reindex(who)
+    out = lapsed.copy()
+    for column in DETAIL_COLUMNS:
+        out[column] = known[column].astype(object).where(known[column].notna(), None).tolist()
+    return out[list(LAPSED_COLUMNS)]
+
+
+def contact_details(history: pd.DataFrame, who: Sequence[str]) -> pd.DataFrame:
+    """Of each guest in ``who``: the latest email and phone their email and SMS events in
+    ``history`` carried, and the location with most of their visits (ties: the first name in
+    alphabetical order); indexed by contact id, missing values None."""
+    return pd.DataFrame(
+        {
+            schema.EMAIL: _latest_value(history, schema.EMAIL, who),
+            schema.PHONE: _latest_value(history, schema.PHONE, who),
+            "usual_location": _usual_location(history, who),
+        },
+        index=pd.Index(list(who), dtype=object, name=schema.CONTACT_ID),
+        dtype=object,
+    )
 
 
 def _latest_value(history: pd.DataFrame, column: str, who: Sequence[str]) -> list[object]:

@@ -131,7 +131,7 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
             result = function(*(now(a) for a in args), **{k: now(v) for k, v in kwargs.items()})
             # a frame made from these arguments (or held by the result): keyed by them in turn,
             # with no hashing
-            _name_result(result, ("result", function.__module__, function.__qualname__, key))
+            name_result(result, ("result", function.__module__, function.__qualname__, key))
             with lock:
                 kept[key] = result
                 kept.move_to_end(key)
@@ -146,7 +146,7 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
     return wrap(function) if function is not None else wrap
 
 
-def _name_result(result: object, name: tuple) -> None:
+def name_result(result: object, name: tuple) -> None:
     """Name ``result`` when it is a frame, else each frame a dataclass or tuple result holds
     (``name`` and the field), unless already named."""
     if isinstance(result, pd.DataFrame | pd.Series):
