@@ -7,10 +7,10 @@ import datetime as dt
 import streamlit as st
 
 from c4w import formatting, ui
-from c4w.metrics import memo
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
+from c4w.queries import stores as sql
 
 # the other pages a row opens, filtered to that store: (column, page address, page title, file)
 OPENS = (
@@ -39,8 +39,7 @@ def open_filtered(page_file: str, ids_of: dict[str, list[str]]) -> None:
 ctx = ui.page_context()
 days = (ctx.end - ctx.start).days + 1
 st.title("Locations")
-# only the event types the figures read are read, never every event of the range
-compared, previous = ui.compare_with(ctx, types=sm.EVENT_TYPES, columns=sm.COLUMNS_READ)
+compared = ui.chosen_comparison(ctx)
 lookback = om.RETURNING_LOOKBACK_DAYS
 returning_fair = ui.chosen_comparison(ctx, lookback_days=lookback).usable
 st.caption(
@@ -68,19 +67,23 @@ if tags:
     tagged = {i for i, own in sm.location_tags(locations).items() if set(own) & set(tags)}
     locations = locations.loc[locations["id"].astype(str).isin(tagged)]
 
-events = ctx.history_later(ctx.start, ctx.end, ctx.location_ids, sm.EVENT_TYPES, sm.COLUMNS_READ)
+# every group's figures in SQL over the store: the page holds no event rows
+groups = tuple((key, tuple(ids)) for key, ids in sm.location_groups(locations, by).items())
 since = (compared.start or ctx.start) - dt.timedelta(days=lookback)
-history = ctx.history_later(since, ctx.end, types=sm.HISTORY_TYPES, columns=sm.HISTORY_COLUMNS)
-table = memo.remembered(sm.store_comparison)(
-    events,
-    previous,
-    history,
-    locations,
-    ctx.start,
-    ctx.end,
-    by=by,
-    returning_comparable=returning_fair,
-)
+now = ui.store_figure(sql.group_figures, ctx.start, ctx.end, groups, since, store=ctx.store)
+before = {}
+if compared.usable and compared.start is not None and compared.end is not None:
+    before = ui.store_figure(
+        sql.group_figures,
+        compared.start,
+        compared.end,
+        groups,
+        since if returning_fair else None,
+        compared.until,
+        trend=False,
+        store=ctx.store,
+    )
+table = sm.comparison_table(now, before, locations, by)
 
 # --- the movers --------------------------------------------------------------------------------
 up, down = sm.movers(table, "visits", n=2, min_previous=MIN_PREVIOUS_VISITS)

@@ -18,9 +18,9 @@ from c4w.metrics import funnels as fm
 from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
 from c4w.metrics import loyalty
-from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
 from c4w.queries import loyalty as loyalty_sql
+from c4w.queries import stores as stores_sql
 from c4w.queries.contacts import most_active_contacts
 
 
@@ -40,7 +40,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, module, names: tuple[str, ...]) -> 
     return calls
 
 
-PAGES_IN_SQL = {"pages/loyalty.py"}
+PAGES_IN_SQL = {"pages/loyalty.py", "pages/locations.py"}
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,8 @@ PAGES_IN_SQL = {"pages/loyalty.py"}
         # guest days twice: of the whole history and of the chosen dates
         ("pages/loyalty.py", {}, loyalty_sql, {"guest_days": 2, "contact_details": 1}),
         ("pages/loyalty.py", {}, audience, ("audience_frame",)),
-        ("pages/locations.py", {}, sm, ("store_comparison",)),
+        # each group's figures in the chosen dates and in the comparison period
+        ("pages/locations.py", {}, stores_sql, {"group_figures": 2}),
         ("pages/campaigns.py", {}, cm, ("new_or_returning",)),
         (
             "pages/geofences.py",
@@ -99,7 +100,7 @@ def test_a_rerun_computes_nothing_again(
     first = [(m.label, m.value) for m in at.metric]
     times = names if isinstance(names, dict) else dict.fromkeys(names, 1)
     assert first and calls == times, calls
-    # Loyalty's figures come from SQL over the store: it reads no event rows at all
+    # Loyalty's and Locations' figures come from SQL over the store: they read no event rows
     assert (reads["_read_history"] > 0) == (page not in PAGES_IN_SQL)
     reads["_read_history"] = 0
     at.run()

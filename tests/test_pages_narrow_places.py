@@ -1,7 +1,8 @@
 """The Locations and Geofences pages read only the event types and columns their figures use.
 
-Locations reads ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
-``sm.HISTORY_TYPES`` for the look-back of the returning share; Geofences reads
+Locations computes its figures in SQL over the store and reads no rows; its pandas definition
+needs only ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
+``sm.HISTORY_TYPES`` for the look-back of the returning share. Geofences reads
 ``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES``. That is only right when every figure gives the
 same answer on the narrowed rows as on all the events: checked here on a small demo, then each
 page is run with every read of all event types made to fail.
@@ -80,11 +81,11 @@ def test_store_figures_are_the_same_on_the_rows_the_page_reads(
         now, before, history, locations, start, end, by=by, returning_comparable=fair
     )
     # only the rows and columns the page reads
-    columns, history_columns = list(sm.COLUMNS_READ), list(sm.HISTORY_COLUMNS)
+    columns = list(sm.COLUMNS_READ)
     narrowed = sm.store_comparison(
         narrow(now, sm.EVENT_TYPES)[columns],
         narrow(before, sm.EVENT_TYPES)[columns],
-        narrow(history, sm.HISTORY_TYPES)[history_columns],
+        narrow(history, sm.HISTORY_TYPES),
         locations,
         start,
         end,
@@ -189,9 +190,9 @@ def chosen_days() -> pd.DataFrame:
     return ui.slice_events(READ_VIEW(data.Source("demo"), start, end).events, start, end)
 
 
-def test_locations_reads_only_its_event_types(demo_app, monkeypatch) -> None:
+def test_locations_reads_no_event_rows(demo_app, monkeypatch) -> None:
     at, asked = open_page(monkeypatch, "pages/locations.py")
-    assert set(asked) == {sm.EVENT_TYPES, sm.HISTORY_TYPES}
+    assert asked == []
     # every store's row: its visits and logins add up to those of the 30 days at the stores
     table = next(t.value for t in at.dataframe if "WiFi visits" in t.value.columns)
     days = chosen_days()

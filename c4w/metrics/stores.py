@@ -39,7 +39,7 @@ GUESTS_HELP = "Distinct contacts with at least one event of any kind at the loca
 EVENT_TYPES = tuple(t for t in schema.KNOWN_TYPES if t not in schema.GEOFENCE_TYPES)
 HISTORY_TYPES = (schema.VISIT,)
 # the columns the figures read of the chosen and comparison dates (frames are cut to these
-# before they are sliced by location), and of the history
+# before they are sliced by location)
 COLUMNS_READ = (
     schema.TYPE,
     schema.CONTACT_ID,
@@ -52,15 +52,6 @@ COLUMNS_READ = (
     schema.VISIT_START,
     schema.VISIT_START_LOCAL,
     schema.VISIT_DURATION_MIN,
-)
-HISTORY_COLUMNS = (
-    schema.TYPE,
-    schema.CONTACT_ID,
-    schema.CREATED_AT,
-    schema.CREATED_AT_LOCAL,
-    schema.LOCATION_ID,
-    schema.VISIT_START,
-    schema.VISIT_START_LOCAL,
 )
 # figure -> (label, help, unit, which way is good news)
 FIGURES: dict[str, tuple[str, str, str, str]] = {
@@ -231,14 +222,34 @@ def store_comparison(
     left out unless `returning_comparable` (the history holds the look-back before it too).
     """
     groups = location_groups(locations, by)
-    info = _location_info(locations)
-    fair = returning_comparable
     current, earlier, past = _ByLocation(events), _ByLocation(previous), _ByLocation(history)
-    rows = []
+    now, before = {}, {}
     for key, ids in groups.items():
         here = past.at(ids)  # the history at these locations only, for the returning share
-        now = store_figures(current.at(ids), here, ids, bounce_threshold_min)
-        before = store_figures(earlier.at(ids), here, ids, bounce_threshold_min, returning=fair)
+        figures = store_figures(current.at(ids), here, ids, bounce_threshold_min)
+        now[key] = {**figures, "trend": daily_visits(current.at(ids), ids, start, end)}
+        before[key] = store_figures(
+            earlier.at(ids), here, ids, bounce_threshold_min, returning=returning_comparable
+        )
+    return comparison_table(now, before, locations, by)
+
+
+def comparison_table(
+    now: Mapping[str, Mapping[str, object]],
+    before: Mapping[str, Mapping[str, object]],
+    locations: pd.DataFrame,
+    by: str = BY_LOCATION,
+) -> pd.DataFrame:
+    """``store_comparison``'s table of each group's figures in the chosen dates (``now``: the
+    figures of ``store_figures`` and ``trend``, for every group) and in the comparison period
+    (``before``; a group left out has no comparison), by group name as ``location_groups``
+    gives them."""
+    groups = location_groups(locations, by)
+    info = _location_info(locations)
+    rows = []
+    for key, ids in groups.items():
+        figures_now = now[key]
+        figures_before = before.get(key) or store_figures(None, None, ids)
         if by == BY_LOCATION:
             meta = info.get(key, {})
             name = meta.get("name") or key
@@ -255,10 +266,10 @@ def store_comparison(
             "tags": ", ".join(sorted({t for i in ids for t in info.get(i, {}).get("tags", [])})),
         }
         for figure, (_label, _help, unit, _better) in FIGURES.items():
-            row[figure] = now[figure]
-            row[f"{figure}_previous"] = before[figure]
-            row[f"{figure}_change"] = change(now[figure], before[figure], unit)
-        row["trend"] = daily_visits(current.at(ids), ids, start, end)
+            row[figure] = figures_now[figure]
+            row[f"{figure}_previous"] = figures_before[figure]
+            row[f"{figure}_change"] = change(figures_now[figure], figures_before[figure], unit)
+        row["trend"] = list(figures_now["trend"])
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
