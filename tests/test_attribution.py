@@ -533,3 +533,30 @@ def test_no_comparable_guests_when_most_recipients_have_none_like_them() -> None
     enough_pool = pd.concat([pool, _group("q", "L1", 1, 0)], ignore_index=True)
     homes = pd.concat([homes, pd.Series({"qL10": "L1"})])
     assert at.uplift_comparable(people, enough_pool, homes, no_visits).enough
+
+
+@pytest.mark.parametrize("before_start", [False, True])
+def test_visited_between_agrees_with_a_plain_loop(before_start: bool) -> None:
+    """Random visits and windows, many of them starting or ending exactly on a visit."""
+    rng = np.random.default_rng(7)
+    base = pd.Timestamp("2024-03-01", tz="UTC")
+    contacts = [f"c{i}" for i in range(30)]
+    visits = pd.DataFrame(
+        {
+            schema.CONTACT_ID: rng.choice(contacts, 400),
+            "start": base + pd.to_timedelta(rng.integers(0, 60, 400), unit="h"),
+        }
+    ).sort_values([schema.CONTACT_ID, "start"], kind="stable")
+    n = 500
+    ids = pd.Series(rng.choice([*contacts, "nobody"], n))
+    lo = base + pd.to_timedelta(rng.integers(-5, 65, n), unit="h")
+    hi = lo + pd.to_timedelta(rng.integers(0, 12, n), unit="h")
+    lo, hi = pd.Series(lo), pd.Series(hi)
+    expected = []
+    for who, a, b in zip(ids, lo, hi, strict=True):
+        starts = visits.loc[visits[schema.CONTACT_ID] == who, "start"]
+        inside = (starts >= a) & (starts < b) if before_start else (starts > a) & (starts <= b)
+        expected.append(bool(inside.any()))
+    got = at.visited_between(visits, ids, lo, hi, before_start=before_start)
+    assert got.tolist() == expected
+    assert 50 < sum(expected) < n - 50  # both answers are well represented

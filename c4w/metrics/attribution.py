@@ -197,18 +197,39 @@ def visited_between(
         {
             "q": np.arange(len(contact_ids)),
             schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
-            "lo": pd.to_datetime(after, utc=True).to_numpy(),
-            "hi": pd.to_datetime(until, utc=True).to_numpy(),
+            "lo": _utc_ns(after),
+            "hi": _utc_ns(until),
         }
     )
-    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
-    if before_start:
-        inside = (pairs["start"] >= pairs["lo"]) & (pairs["start"] < pairs["hi"])
-    else:
-        inside = (pairs["start"] > pairs["lo"]) & (pairs["start"] <= pairs["hi"])
     out = np.zeros(len(queries), dtype=bool)
-    out[pairs.loc[inside.to_numpy(), "q"].to_numpy(dtype=np.int64)] = True
+    queries = queries.loc[queries["lo"].notna().to_numpy() & queries["hi"].notna().to_numpy()]
+    if queries.empty or visits.empty:
+        return out
+    # each query's first visit of its contact starting after ``lo`` (or at it, with
+    # ``before_start``): it is inside when it starts by ``hi``. One row per query, where a
+    # merge on the contact would hold every visit of every recipient at once.
+    first = pd.merge_asof(
+        queries.sort_values("lo", kind="stable"),
+        visits[[schema.CONTACT_ID]]
+        .assign(start=_utc_ns(visits["start"]))
+        .sort_values("start", kind="stable"),
+        left_on="lo",
+        right_on="start",
+        by=schema.CONTACT_ID,
+        direction="forward",
+        allow_exact_matches=before_start,
+    )
+    if before_start:
+        inside = first["start"] < first["hi"]
+    else:
+        inside = first["start"] <= first["hi"]
+    out[first.loc[inside.to_numpy(dtype=bool), "q"].to_numpy(dtype=np.int64)] = True
     return out
+
+
+def _utc_ns(times: pd.Series) -> np.ndarray:
+    """``times`` as UTC nanoseconds, whatever unit and zone they come in."""
+    return pd.to_datetime(times, utc=True).astype("datetime64[ns, UTC]").to_numpy("datetime64[ns]")
 
 
 # --- returned ------------------------------------------------------------------------------------
