@@ -19,6 +19,7 @@ from .conftest import PAGE_TIMEOUT_MS
 pytestmark = pytest.mark.browser
 
 HUNG_S = 13  # each events answer is held back past the client's read timeout
+OPEN_WITHIN_S = 20
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +67,13 @@ def test_the_sidebar_stays_usable_while_the_page_waits(hung_app, browser: Browse
         side.locator("input[aria-label='Dates']").click()
         page.locator("[role='option']").filter(has_text="Last 7 days").first.click()
         expect(side.get_by_text(re.compile(r"\(7 days, UTC\)"))).to_be_visible(timeout=10_000)
-        # ... and another page opened, with the dates chosen
+        # ... and another page opened, with the dates chosen, long before the fetch would give up
+        # (its retries of the held answers take several read timeouts); a busy machine can
+        # take some seconds to run the new page
         started = time.monotonic()
         page.locator(NAV_LINK).filter(has_text="Data quality").first.click()
-        page.wait_for_url(re.compile(r"/quality\?(.*&)?range=7d"), timeout=10_000)
-        assert time.monotonic() - started < 10
+        page.wait_for_url(re.compile(r"/quality\?(.*&)?range=7d"), timeout=OPEN_WITHIN_S * 1000)
+        assert time.monotonic() - started < OPEN_WITHIN_S
         expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=10_000)
         expect(page.locator("[data-testid='stException']")).to_have_count(0)
     finally:
