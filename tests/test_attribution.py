@@ -560,3 +560,40 @@ def test_visited_between_agrees_with_a_plain_loop(before_start: bool) -> None:
     got = at.visited_between(visits, ids, lo, hi, before_start=before_start)
     assert got.tolist() == expected
     assert 50 < sum(expected) < n - 50  # both answers are well represented
+
+
+def test_visits_hold_a_code_per_visit_and_answer_as_text_would() -> None:
+    """The visit starts keep each contact as a category; the same visits with the contact as
+    text give the same answers to every question asked of them."""
+    rows = [
+        event("visit", "c2", "2024-03-04 09:00"),
+        event("geo_visit", "c1", "2024-03-03 12:00", visit_start="2024-03-03 11:00"),
+        event("visit", "c1", "2024-03-06 10:00"),
+        event("visit", None, "2024-03-06 10:00"),
+        event("open_email", "c3", "2024-03-06 10:00", campaign_id="A"),
+    ]
+    visits = at.visit_starts(make_events(rows))
+    assert isinstance(visits[schema.CONTACT_ID].dtype, pd.CategoricalDtype)
+    assert visits[schema.CONTACT_ID].astype(str).tolist() == ["c1", "c1", "c2"]
+    assert visits["start"].dt.strftime("%d %H:%M").tolist() == ["03 11:00", "06 10:00", "04 09:00"]
+    as_text = visits.assign(**{schema.CONTACT_ID: visits[schema.CONTACT_ID].astype(str)})
+    ids = pd.Series(["c2", "c1", "c3", "c1"])
+    when = pd.Series(pd.to_datetime(["2024-03-05", "2024-03-05", "2024-03-05", "2024-03-07"]))
+    when = when.dt.tz_localize("UTC")
+    week = pd.Timedelta(days=7)
+    for frame in (visits, as_text):
+        # c2 visited on the 4th, c1 on the 3rd and the 6th, c3 never
+        assert at.visited_between(frame, ids, when - week, when, before_start=True).tolist() == [
+            True,
+            True,
+            False,
+            True,
+        ]
+        assert at.visited_between(frame, ids, when, when + week).tolist() == [
+            False,
+            True,
+            False,
+            False,
+        ]
+        assert list(at.visit_band(frame, ids, when)) == ["1", "1", "none", "2-3"]
+        assert list(at.recency_band(frame, ids, when)) == ["0-7", "0-7", "57+ or never", "0-7"]

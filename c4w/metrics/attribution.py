@@ -166,7 +166,8 @@ def paired_wald(
 # --- visits --------------------------------------------------------------------------------------
 def visit_starts(events: pd.DataFrame) -> pd.DataFrame:
     """``contact_id, start`` of every WiFi and geofence visit (the event time when the visit's
-    start is missing), sorted by contact and start."""
+    start is missing), sorted by contact and start. The contact is a category (its categories
+    sorted): a few bytes a visit, where a text per visit held every id once per visit."""
     part = events[events[schema.TYPE].isin(list(schema.VISIT_TYPES)).fillna(False).to_numpy()]
     part = part[part[schema.CONTACT_ID].notna().to_numpy()]
     start = part[schema.VISIT_START].where(
@@ -174,12 +175,25 @@ def visit_starts(events: pd.DataFrame) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            schema.CONTACT_ID: text_values(part[schema.CONTACT_ID]),
+            schema.CONTACT_ID: pd.Categorical(text_values(part[schema.CONTACT_ID])),
             "start": pd.to_datetime(start, utc=True).to_numpy(),
         }
     ).dropna()
     out["start"] = pd.to_datetime(out["start"], utc=True)
     return out.sort_values([schema.CONTACT_ID, "start"], kind="stable").reset_index(drop=True)
+
+
+def _contact_codes(visits: pd.DataFrame, contact_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``visits``' contacts and of ``contact_ids`` (one per position), shared
+    between the two: -1 for an id with no visit. Joins on them hash no text."""
+    column = visits[schema.CONTACT_ID]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        known = pd.Index(column.cat.categories.astype(str))
+        visit_codes = column.cat.codes.to_numpy()
+    else:
+        visit_codes, known = pd.factorize(column.astype(str))
+    asked = known.get_indexer(pd.Index(contact_ids.astype(object).astype(str)))
+    return np.asarray(visit_codes, dtype=np.int64), np.asarray(asked, dtype=np.int64)
 
 
 def visited_between(
@@ -193,29 +207,31 @@ def visited_between(
     """For each (contact, after, until), aligned by position: whether the contact has a visit
     starting in ``(after, until]``, or in ``[after, until)`` with ``before_start`` (the days
     before a send, the send time itself excluded). ``visits`` is ``visit_starts(...)``."""
+    out = np.zeros(len(contact_ids), dtype=bool)
+    if visits.empty or not len(contact_ids):
+        return out
+    visit_codes, asked = _contact_codes(visits, contact_ids)
     queries = pd.DataFrame(
-        {
-            "q": np.arange(len(contact_ids)),
-            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
-            "lo": _utc_ns(after),
-            "hi": _utc_ns(until),
-        }
+        {"q": np.arange(len(contact_ids)), "who": asked, "lo": _utc_ns(after), "hi": _utc_ns(until)}
     )
-    out = np.zeros(len(queries), dtype=bool)
-    queries = queries.loc[queries["lo"].notna().to_numpy() & queries["hi"].notna().to_numpy()]
-    if queries.empty or visits.empty:
+    queries = queries.loc[
+        (queries["who"] >= 0).to_numpy()
+        & queries["lo"].notna().to_numpy()
+        & queries["hi"].notna().to_numpy()
+    ]
+    if queries.empty:
         return out
     # each query's first visit of its contact starting after ``lo`` (or at it, with
     # ``before_start``): it is inside when it starts by ``hi``. One row per query, where a
     # merge on the contact would hold every visit of every recipient at once.
     first = pd.merge_asof(
         queries.sort_values("lo", kind="stable"),
-        visits[[schema.CONTACT_ID]]
-        .assign(start=_utc_ns(visits["start"]))
-        .sort_values("start", kind="stable"),
+        pd.DataFrame({"who": visit_codes, "start": _utc_ns(visits["start"])}).sort_values(
+            "start", kind="stable"
+        ),
         left_on="lo",
         right_on="start",
-        by=schema.CONTACT_ID,
+        by="who",
         direction="forward",
         allow_exact_matches=before_start,
     )
@@ -269,17 +285,24 @@ def returned_by_engagement(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _visits_of(
+    visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The queries (``q``, their position, and ``at``) and every visit of each one's contact
+    (``q, at, start``), joined on integer codes; times as UTC nanoseconds."""
+    visit_codes, asked = _contact_codes(visits, contact_ids)
+    queries = pd.DataFrame(
+        {"q": np.arange(len(contact_ids)), "who": asked, "at": _utc_ns(at)}
+    )
+    starts = pd.DataFrame({"who": visit_codes, "start": _utc_ns(visits["start"])})
+    pairs = queries[(queries["who"] >= 0).to_numpy()].merge(starts, on="who", how="inner")
+    return queries, pairs
+
+
 def visit_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> np.ndarray:
     """The visit-history band of each contact at time ``at``: visits starting in the
     ``HISTORY_DAYS`` days before it ("none", "1", "2-3", "4+")."""
-    queries = pd.DataFrame(
-        {
-            "q": np.arange(len(contact_ids)),
-            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
-            "at": pd.to_datetime(at, utc=True).to_numpy(),
-        }
-    )
-    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
+    queries, pairs = _visits_of(visits, contact_ids, at)
     inside = (pairs["start"] < pairs["at"]) & (
         pairs["start"] >= pairs["at"] - pd.Timedelta(days=HISTORY_DAYS)
     )
@@ -292,14 +315,7 @@ def visit_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> n
 def recency_band(visits: pd.DataFrame, contact_ids: pd.Series, at: pd.Series) -> np.ndarray:
     """Days from each contact's last visit start before ``at`` to ``at``: "0-7", "8-28",
     "29-56", "57+ or never"."""
-    queries = pd.DataFrame(
-        {
-            "q": np.arange(len(contact_ids)),
-            schema.CONTACT_ID: contact_ids.astype(object).astype(str).to_numpy(),
-            "at": pd.to_datetime(at, utc=True).to_numpy(),
-        }
-    )
-    pairs = queries.merge(visits, on=schema.CONTACT_ID, how="inner")
+    queries, pairs = _visits_of(visits, contact_ids, at)
     pairs = pairs[(pairs["start"] < pairs["at"]).to_numpy()]
     last = pairs.groupby("q")["start"].max()
     gap = np.full(len(queries), np.inf)
@@ -676,7 +692,7 @@ class Prepared(NamedTuple):
     """What every campaign's attribution reads from one history and contacts frame."""
 
     actions: pd.DataFrame  # campaigns.campaign_events(history)
-    sends: pd.DataFrame  # its sends
+    sends: pd.DataFrame  # its sends: contact_id, campaign_id, channel, at
     visits: pd.DataFrame  # visit_starts(history)
     homes: pd.Series  # campaigns.home_stores(history)
     consent: pd.Series  # contact_id -> marketing consent (empty when unknown)
@@ -697,7 +713,10 @@ def prepared(
     from c4w.metrics import campaigns as cm
 
     actions = cm.campaign_events(history)
-    sends = actions[(actions[cm.ACTION] == cm.SEND).to_numpy()]
+    sends = actions.loc[
+        (actions[cm.ACTION] == cm.SEND).to_numpy(),
+        [schema.CONTACT_ID, schema.CAMPAIGN_ID, schema.CHANNEL, cm.AT],
+    ]
     by_id = contacts.set_index(schema.CONTACT_ID) if len(contacts) else None
     consent = by_id[ct.MARKETING_CONSENT] if by_id is not None else pd.Series(dtype="boolean")
     created = by_id[ct.CREATED] if by_id is not None else pd.Series(dtype="datetime64[ns, UTC]")

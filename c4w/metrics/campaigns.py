@@ -95,7 +95,8 @@ def text_values(column: pd.Series) -> np.ndarray:
 
 def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
     """One row per send, open and click with a contact, a campaign id and a time:
-    ``contact_id, campaign_id, campaign, channel, action, at``, in time order."""
+    ``contact_id, campaign_id, campaign, channel, action, at`` (every column but the time a
+    category), in time order."""
     kinds = events[schema.TYPE].astype(object)
     mask = kinds.isin(list(ACTIONS)).to_numpy()
     part = events[mask]
@@ -128,6 +129,9 @@ def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
     keys = pd.MultiIndex.from_arrays([out[schema.CAMPAIGN_ID], out[schema.CHANNEL]])
     out[CAMPAIGN] = pd.Series(names.reindex(keys).to_numpy(), dtype=object)
     out[CAMPAIGN] = out[CAMPAIGN].where(out[CAMPAIGN].notna(), out[schema.CAMPAIGN_ID])
+    # categories (sorted): a few bytes a row, where text held every id once per row
+    for column in (schema.CONTACT_ID, schema.CAMPAIGN_ID, CAMPAIGN, schema.CHANNEL, ACTION):
+        out[column] = out[column].astype("category")
     return out
 
 
@@ -157,17 +161,18 @@ def recipients(
         .to_numpy()
     ]
     sends = mine[(mine[ACTION] == SEND).to_numpy() & _in_days(mine[AT], start, end)]
-    first = sends.groupby(schema.CONTACT_ID, sort=True)[AT].min().rename(SEND_AT)
+    first = sends.groupby(schema.CONTACT_ID, sort=True, observed=True)[AT].min().rename(SEND_AT)
     out = first.reset_index()
     for action, column in ((OPEN, OPEN_AT), (CLICK, CLICK_AT)):
         done = mine[(mine[ACTION] == action).to_numpy()]
         done = done.merge(out, on=schema.CONTACT_ID, how="inner")
         done = done[(done[AT] >= done[SEND_AT]).to_numpy()]
-        when = done.groupby(schema.CONTACT_ID)[AT].min().rename(column)
+        when = done.groupby(schema.CONTACT_ID, observed=True)[AT].min().rename(column)
         out = out.merge(when, left_on=schema.CONTACT_ID, right_index=True, how="left")
         out[column] = pd.to_datetime(out[column], utc=True)
     out[OPENED] = out[OPEN_AT].notna()
     out[CLICKED] = out[CLICK_AT].notna()
+    out[schema.CONTACT_ID] = out[schema.CONTACT_ID].astype(str)  # one row per recipient: text
     return out[[schema.CONTACT_ID, SEND_AT, OPEN_AT, CLICK_AT, OPENED, CLICKED]]
 
 
@@ -195,7 +200,7 @@ def campaign_summary(events: pd.DataFrame, start: dt.date, end: dt.date) -> pd.D
     sends = actions[(actions[ACTION] == SEND).to_numpy() & in_days]
     rows = []
     for (campaign_id, channel), group in sends.groupby(
-        [schema.CAMPAIGN_ID, schema.CHANNEL], sort=False
+        [schema.CAMPAIGN_ID, schema.CHANNEL], sort=False, observed=True
     ):
         people = recipients(actions, str(campaign_id), str(channel), start, end)
         n = len(people)
