@@ -291,9 +291,7 @@ def _visits_of(
     """The queries (``q``, their position, and ``at``) and every visit of each one's contact
     (``q, at, start``), joined on integer codes; times as UTC nanoseconds."""
     visit_codes, asked = _contact_codes(visits, contact_ids)
-    queries = pd.DataFrame(
-        {"q": np.arange(len(contact_ids)), "who": asked, "at": _utc_ns(at)}
-    )
+    queries = pd.DataFrame({"q": np.arange(len(contact_ids)), "who": asked, "at": _utc_ns(at)})
     starts = pd.DataFrame({"who": visit_codes, "start": _utc_ns(visits["start"])})
     pairs = queries[(queries["who"] >= 0).to_numpy()].merge(starts, on="who", how="inner")
     return queries, pairs
