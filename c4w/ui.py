@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from c4w import audience, data, export, formatting, launch, schema
+from c4w import audience, data, export, formatting, launch, memory, schema
 from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
 from c4w.metrics import attribution, comparison, memo, stores
@@ -469,9 +469,11 @@ def begin_run(ctx: PageContext) -> None:
 
 
 def end_run() -> None:
-    """Drop the run's context so its frames are not kept alive between runs."""
+    """Drop the run's context so its frames are not kept alive between runs, and hand the
+    memory the run freed back to the system."""
     _RUN.ctx = None
     _RUN.contacts_warned = False
+    memory.give_back_freed()
 
 
 def page_context() -> PageContext:
