@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from c4w import memory
 from c4w.client import DEFAULT_BASE_URL, Client
 from c4w.errors import C4WError
 from c4w.store import EventStore, StoreBusy, store_dir
@@ -190,6 +191,7 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    memory.use_returning_pool()
     if args.command == "sync":
         return run_sync(args, os.environ)
     return EXIT_USAGE  # pragma: no cover - argparse refuses unknown commands

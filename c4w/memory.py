@@ -4,6 +4,11 @@ Python's allocator (glibc's malloc) keeps freed memory for reuse, and pyarrow ke
 pool: a page that built large frames for a moment leaves the server that much larger until
 something else needs the same kind of memory. Arrow's pool and DuckDB's allocator do not reuse
 glibc's free memory, nor it theirs, so after every run the free part is given back.
+
+Arrow's default pool (mimalloc) keeps what a read of the store freed: reading 4.7 million rows
+into a 116 MiB frame left the process 574 MiB larger (642 MiB at the peak). Its jemalloc pool,
+told to return freed pages at once, left it 196 MiB larger (313 MiB at the peak), in the same
+time.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 
 import pyarrow as pa
 
@@ -34,3 +40,19 @@ def give_back_freed() -> bool:
         return False
     trim(0)
     return True
+
+
+def use_returning_pool(environ: dict[str, str] | None = None) -> str:
+    """Make arrow allocate from jemalloc, returning freed pages to the system at once, where
+    pyarrow has it and ``ARROW_DEFAULT_MEMORY_POOL`` does not choose another. Returns the
+    pool's name."""
+    environ = os.environ if environ is None else environ
+    if not environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        try:
+            pool = pa.jemalloc_memory_pool()
+        except NotImplementedError:  # a pyarrow built without jemalloc (macOS, Windows)
+            pool = None
+        if pool is not None:
+            pa.jemalloc_set_decay_ms(0)
+            pa.set_memory_pool(pool)
+    return pa.default_memory_pool().backend_name
