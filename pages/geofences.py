@@ -6,11 +6,12 @@ import datetime as dt
 
 import streamlit as st
 
-from c4w import formatting, schema, ui
+from c4w import formatting, ui
 from c4w.charts import geofences as charts
 from c4w.metrics import contacts as cm
 from c4w.metrics import geofences as gm
 from c4w.metrics import memo
+from c4w.queries import geofences as geofence_sql
 
 ALL = ""  # the "every geofence" choice of the picker
 EVERYWHERE = "Everything"  # the map's quick pick that fits every geofence and store
@@ -29,8 +30,9 @@ st.caption(
 # Geofence events carry no location, so they are taken from the selected dates at every
 # location; the location filter narrows the WiFi dots. Only the event types the figures read
 # are read, never every event of the range, and only when a figure is not remembered yet.
-# every geofence ever seen
-history = ctx.history_later(None, None, (), schema.GEOFENCE_TYPES, gm.GEOFENCE_COLUMNS)
+# every geofence ever seen: of all the geofence events stored, only the rows that carry each
+# one's latest name, centre, radius, shape and extId
+history = ui.store_figure(geofence_sql.latest_geofence_rows, store=ctx.store)
 in_dates = ctx.history_later(ctx.start, ctx.end, (), gm.IN_DATES_TYPES, gm.GEOFENCE_COLUMNS)
 summary = memo.remembered(gm.geofence_summary)(in_dates, history)
 points = gm.wifi_location_points(ctx.locations, ctx.location_ids)

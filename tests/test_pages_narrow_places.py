@@ -3,9 +3,11 @@
 Locations computes its figures in SQL over the store and reads no rows; its pandas definition
 needs only ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
 ``sm.HISTORY_TYPES`` for the look-back of the returning share. Geofences reads
-``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES``. That is only right when every figure gives the
-same answer on the narrowed rows as on all the events: checked here on a small demo, then each
-page is run with every read of all event types made to fail.
+``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES`` of the chosen dates; of the whole history, only
+each geofence's latest attributes, in SQL (``tests/test_queries_geofences.py``). That is only
+right when every figure gives the same answer on the narrowed rows as on all the events:
+checked here on a small demo, then each page is run with every read of all event types made to
+fail.
 """
 
 from __future__ import annotations

@@ -352,11 +352,13 @@ class EventStore:
         *,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        row_numbers: bool = False,
     ) -> pd.DataFrame:
-        """The events ``sql`` selects from the view ``events`` (see ``query``) as the canonical
-        frame ``read`` gives of the same rows, in the order ``sql`` returns them. Its columns are
-        event columns, by name. For a small selection: the rows pass through arrow at once."""
-        table = self.query(sql, params, start=start, end=end)
+        """The events ``sql`` selects from the view ``events`` (see ``query``, and its
+        ``row_numbers``) as the canonical frame ``read`` gives of the same rows, in the order
+        ``sql`` returns them. Its columns are event columns, by name. For a small selection:
+        the rows pass through arrow at once."""
+        table = self.query(sql, params, start=start, end=end, row_numbers=row_numbers)
         names = table.column_names
         unknown = [name for name in names if name not in schema.EVENT_COLUMNS]
         if unknown:
