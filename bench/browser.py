@@ -27,7 +27,7 @@ PAGE_TITLES = {
 }
 
 # One round trip that reads what a session shows: script state, title, address, sidebar values,
-# and the text of any exception on the page.
+# the text of any exception, and the messages and code blocks in the main area.
 SNAPSHOT_JS = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   const h1 = document.querySelector("[data-testid='stMain'] h1");
@@ -39,6 +39,8 @@ SNAPSHOT_JS = """() => {
   const contact = document.querySelector(
       "[data-testid='stMain'] input[aria-label='Contact id, email, phone or name']");
   const errors = Array.from(document.querySelectorAll("[data-testid='stException']"));
+  const texts = (selector) => Array.from(document.querySelectorAll(
+      "[data-testid='stMain'] " + selector)).map(e => e.innerText.trim().slice(0, 300));
   return {
     state: app ? app.getAttribute("data-test-script-state") : null,
     title: h1 ? h1.textContent.trim() : null,
@@ -47,5 +49,7 @@ SNAPSHOT_JS = """() => {
     tags: tags,
     contact: contact ? contact.value : null,
     exceptions: errors.map(e => e.innerText.slice(0, 300)),
+    alerts: texts("[data-testid='stAlert']"),
+    codes: texts("[data-testid='stCode']"),
   };
 }"""
