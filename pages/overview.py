@@ -24,21 +24,17 @@ st.caption(
 )
 
 history_from = (compared.start or ctx.start) - dt.timedelta(days=lookback)
-now = ui.store_figure(
-    sql.period_headline, ctx.start, ctx.end, history_from, ctx.location_ids, store=ctx.store
+has_comparison = compared.usable and compared.start is not None and compared.end is not None
+now, before = ui.store_figure(
+    sql.headlines,
+    ctx.start,
+    ctx.end,
+    history_from,
+    ctx.location_ids,
+    compared=(compared.start, compared.end, compared.until) if has_comparison else None,
+    compared_returning=returning_fair,
+    store=ctx.store,
 )
-before = None
-if compared.usable and compared.start is not None and compared.end is not None:
-    before = ui.store_figure(
-        sql.period_headline,
-        compared.start,
-        compared.end,
-        history_from,
-        ctx.location_ids,
-        until=compared.until,
-        returning=returning_fair,
-        store=ctx.store,
-    )
 kpis = om.headline_kpis(now, before, returning_comparable=returning_fair)
 ui.show_kpis(kpis, per_row=4, compared=compared)
 st.caption(ui.comparison_caption(compared))

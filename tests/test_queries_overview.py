@@ -15,9 +15,11 @@ from c4w.metrics.overview import overview_kpis
 from c4w.queries.overview import (
     events_per_day,
     headline_counts,
+    headlines,
     per_day,
     period_headline,
     returning_share,
+    returning_shares,
     weekly_heatmap,
 )
 from c4w.store import EventStore
@@ -157,6 +159,17 @@ def test_the_returning_share_by_hand(tmp_path):
     # with no look-back limit b's visit returns too
     unlimited = returning_share(store, day, day, back, lookback_days=None)
     assert (unlimited.returning, unlimited.judged) == (3, 4)
+    # the three periods in one pass; a's visit of 20 Feb is judged (no earlier visit: not
+    # returning) in a period of its own
+    feb_20 = dt.date(2024, 2, 20)
+    together = returning_shares(
+        store, [(day, day, None), (day, day, until), (feb_20, feb_20, None)], back
+    )
+    assert [(s.returning, s.judged) for s in together] == [(2, 4), (1, 2), (0, 1)]
+    at_l1_together = returning_shares(
+        store, [(feb_20, feb_20, None), (day, day, None)], back, ["L1"]
+    )
+    assert [(s.returning, s.judged) for s in at_l1_together] == [(0, 1), (1, 4)]
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +216,28 @@ def test_the_overview_figures_equal_the_pandas_metrics_on_the_demo(
             weekly_heatmap(store, start, end, location_ids, types, until=until),
             om.weekly_heatmap(in_dates, types=types, start=start, end=end, until=until),
         )
+
+
+@pytest.mark.parametrize("at_one_location", [False, True])
+def test_both_periods_headlines_in_one_pass_equal_each_period_alone(demo_store, at_one_location):
+    org, store = demo_store
+    start, end = dt.date(2024, 3, 1), dt.date(2024, 3, 10)
+    before_start, before_end = dt.date(2024, 2, 20), dt.date(2024, 2, 29)
+    until = dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC)
+    history_from = before_start - dt.timedelta(days=30)
+    location_ids = (org.locations[0]["id"],) if at_one_location else ()
+    alone_now = period_headline(store, start, end, history_from, location_ids)
+    alone_before = period_headline(
+        store, before_start, before_end, history_from, location_ids, until=until
+    )
+    assert alone_now["returning"] is not None and alone_before["returning"] is not None
+    compared = (before_start, before_end, until)
+    assert headlines(store, start, end, history_from, location_ids, compared=compared) == (
+        alone_now,
+        alone_before,
+    )
+    now, before = headlines(
+        store, start, end, history_from, location_ids, compared=compared, compared_returning=False
+    )
+    assert now == alone_now and before == {**alone_before, "returning": None}
+    assert headlines(store, start, end, history_from, location_ids) == (alone_now, None)

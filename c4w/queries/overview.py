@@ -55,15 +55,19 @@ def _moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+def _stop(end: dt.date, until: dt.datetime | None) -> dt.datetime:
+    """The moment a period of UTC days ending on ``end`` stops: the next midnight, or ``until``
+    when that is sooner."""
+    stop = _moment(end + dt.timedelta(days=1))
+    return stop if until is None else min(stop, until.astimezone(dt.UTC))
+
+
 def _period(
     start: dt.date, end: dt.date, location_ids: Sequence[str], until: dt.datetime | None
 ) -> tuple[str, list]:
     """A WHERE clause for events recorded on UTC days ``start..end`` (before ``until`` when
     given) at ``location_ids`` (every location when empty), and its parameters."""
-    stop = _moment(end + dt.timedelta(days=1))
-    if until is not None:
-        stop = min(stop, until.astimezone(dt.UTC))
-    where, params = "created_at >= ? AND created_at < ?", [_moment(start), stop]
+    where, params = "created_at >= ? AND created_at < ?", [_moment(start), _stop(end, until)]
     if location_ids:
         where += f" AND location_id IN ({_placeholders(location_ids)})"
         params += list(location_ids)
@@ -118,6 +122,54 @@ def period_headline(
     }
 
 
+def headlines(
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    history_from: dt.date,
+    location_ids: Sequence[str] = (),
+    visit_types: Sequence[str] = (schema.VISIT,),
+    compared: tuple[dt.date, dt.date, dt.datetime | None] | None = None,
+    compared_returning: bool = True,
+    lookback_days: float | None = om.RETURNING_LOOKBACK_DAYS,
+) -> tuple[dict[str, float | int | None], dict[str, float | int | None] | None]:
+    """``period_headline`` of UTC days ``start..end`` and of the ``compared`` period
+    (``start``, ``end``, ``until``) when given, its returning share only with
+    ``compared_returning``; both periods' returning shares are judged in one pass."""
+    now = period_headline(
+        store, start, end, history_from, location_ids, visit_types, returning=False
+    )
+    judged = [(now, (start, end, None))]
+    before = None
+    if compared is not None:
+        c_start, c_end, c_until = compared
+        before = period_headline(
+            store,
+            c_start,
+            c_end,
+            history_from,
+            location_ids,
+            visit_types,
+            c_until,
+            returning=False,
+        )
+        if compared_returning:
+            judged.append((before, compared))
+    judged = [(headline, period) for headline, period in judged if headline["events"]]
+    if judged:
+        shares = returning_shares(
+            store,
+            [period for _, period in judged],
+            history_from,
+            location_ids,
+            visit_types,
+            lookback_days,
+        )
+        for (headline, _), share in zip(judged, shares, strict=True):
+            headline["returning"] = share.share
+    return now, before
+
+
 def _distinct_contacts(
     store: EventStore, start: dt.date, end: dt.date, where: str, params: list
 ) -> dict[str, int]:
@@ -140,6 +192,48 @@ def _distinct_contacts(
     return store.query(sql, params, start=start, end=end).to_pylist()[0]
 
 
+# The columns of a ``visits`` CTE that ``FLAGGED_VISITS`` judges: a visit's start (in ns, the
+# time it was recorded when the start is missing) and the number of its local day.
+VISIT_COLUMNS = """
+    created_at,
+    contact_id,
+    epoch_ns(coalesce(visit_start, created_at)) AS ns,
+    coalesce(visit_start_local, created_at_local)::DATE - DATE '1970-01-01' AS day_no
+"""
+
+
+def flagged_visits(lookback_days: float | None, partition_by: str | None = None) -> str:
+    """CTEs ``known`` and ``flagged`` over a CTE ``visits`` (``VISIT_COLUMNS``): the visits with
+    a guest, a start and a local day, each with ``is_returning`` (see
+    ``c4w.metrics.overview.returning_flags``): the guest's previous visit (among those of its
+    ``partition_by`` group) was on another local day and started at most ``lookback_days``
+    before. A flag depends only on the visits before it, so one pass judges several periods."""
+    within = (
+        "TRUE"
+        if lookback_days is None
+        else f"sec - lag(sec) OVER w <= {int(lookback_days * 86_400)}"
+    )
+    partition = f"PARTITION BY {partition_by} " if partition_by else ""
+    return f"""
+        known AS (
+            SELECT *, least((ns - min(ns) OVER ()) // 1000000000, 4294967295) AS sec
+            FROM visits WHERE contact_id IS NOT NULL AND ns IS NOT NULL AND day_no IS NOT NULL
+        ),
+        flagged AS (
+            SELECT
+                *,
+                coalesce(
+                    lag(contact_id) OVER w = contact_id
+                    AND lag(day_no) OVER w <> day_no
+                    AND {within},
+                    FALSE
+                ) AS is_returning
+            FROM known
+            WINDOW w AS ({partition}ORDER BY contact_id, sec)
+        )
+    """
+
+
 def returning_share(
     store: EventStore,
     start: dt.date,
@@ -155,46 +249,52 @@ def returning_share(
     recorded from ``history_from`` on (see ``c4w.metrics.overview.returning_flags``): a visit
     returns when the guest's previous visit was on another local day and started at most
     ``lookback_days`` before it."""
-    where, params = _period(min(history_from, start), end, location_ids, until)
-    within = (
-        "TRUE"
-        if lookback_days is None
-        else f"sec - lag(sec) OVER w <= {int(lookback_days * 86_400)}"
-    )
+    periods = [(start, end, until)]
+    return returning_shares(store, periods, history_from, location_ids, visit_types, lookback_days)[
+        0
+    ]
+
+
+def returning_shares(
+    store: EventStore,
+    periods: Sequence[tuple[dt.date, dt.date, dt.datetime | None]],
+    history_from: dt.date,
+    location_ids: Sequence[str] = (),
+    visit_types: Sequence[str] = (schema.VISIT,),
+    lookback_days: float | None = om.RETURNING_LOOKBACK_DAYS,
+) -> list[om.ReturningShare]:
+    """``returning_share`` of each period (``start``, ``end``, ``until``), all judged in one
+    pass that sorts the visits once: each period's share is the one it has alone."""
+    first = min(history_from, *(start for start, _, _ in periods))
+    last = max(end for _, end, _ in periods)
+    # visits after a period's ``until`` are never its previous visits: all can be read
+    where, params = _period(first, last, location_ids, None)
+    stops = [_stop(end, until) for _, end, until in periods]
+    counts = []
+    for n in range(len(periods)):
+        judged = "created_at >= ? AND created_at < ?"
+        counts.append(f"count(*) FILTER (WHERE {judged}) AS judged_{n}")
+        counts.append(f"count(*) FILTER (WHERE {judged} AND is_returning) AS returning_{n}")
     sql = f"""
         WITH visits AS (
-            SELECT
-                created_at,
-                contact_id,
-                epoch_ns(coalesce(visit_start, created_at)) AS ns,
-                coalesce(visit_start_local, created_at_local)::DATE - DATE '1970-01-01' AS day_no
+            SELECT {VISIT_COLUMNS}
             FROM events
             WHERE type IN ({_placeholders(visit_types)}) AND {where}
         ),
-        known AS (
-            SELECT *, least((ns - min(ns) OVER ()) // 1000000000, 4294967295) AS sec
-            FROM visits WHERE contact_id IS NOT NULL AND ns IS NOT NULL AND day_no IS NOT NULL
-        ),
-        flagged AS (
-            SELECT
-                created_at,
-                coalesce(
-                    lag(contact_id) OVER w = contact_id
-                    AND lag(day_no) OVER w <> day_no
-                    AND {within},
-                    FALSE
-                ) AS is_returning
-            FROM known
-            WINDOW w AS (ORDER BY contact_id, sec)
-        )
-        SELECT
-            count(*) FILTER (WHERE created_at >= ?) AS judged,
-            count(*) FILTER (WHERE created_at >= ? AND is_returning) AS returning_visits
-        FROM flagged
+        {flagged_visits(lookback_days)}
+        SELECT {", ".join(counts)} FROM flagged
     """
-    args = list(visit_types) + params + [_moment(start)] * 2
-    row = store.query(sql, args, start=min(history_from, start), end=end).to_pylist()[0]
-    return om.ReturningShare(returning=int(row["returning_visits"]), judged=int(row["judged"]))
+    judged_in = [
+        value
+        for (start, _, _), stop in zip(periods, stops, strict=True)
+        for value in (_moment(start), stop) * 2
+    ]
+    args = list(visit_types) + params + judged_in
+    row = store.query(sql, args, start=first, end=last).to_pylist()[0]
+    return [
+        om.ReturningShare(returning=int(row[f"returning_{n}"]), judged=int(row[f"judged_{n}"]))
+        for n in range(len(periods))
+    ]
 
 
 def per_day(

@@ -11,7 +11,7 @@ from c4w import schema
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
-from c4w.queries.overview import _period, _placeholders
+from c4w.queries.overview import VISIT_COLUMNS, _period, _placeholders, flagged_visits
 from c4w.store.store import EventStore
 
 _USABLE = "visit_duration_min >= 0 AND NOT isnan(visit_duration_min)"
@@ -109,36 +109,14 @@ def _returning_shares(
     first = min(history_from, start)
     where, params = _period(first, end, (), until)
     cte, group_params = _groups_table(groups)
-    lookback = int(om.RETURNING_LOOKBACK_DAYS * 86_400)
     sql = f"""
         WITH {cte},
         visits AS (
-            SELECT
-                groups.grp,
-                created_at,
-                contact_id,
-                epoch_ns(coalesce(visit_start, created_at)) AS ns,
-                coalesce(visit_start_local, created_at_local)::DATE - DATE '1970-01-01' AS day_no
+            SELECT groups.grp, {VISIT_COLUMNS}
             FROM events JOIN groups USING (location_id)
             WHERE type = '{schema.VISIT}' AND {where}
         ),
-        known AS (
-            SELECT *, least((ns - min(ns) OVER ()) // 1000000000, 4294967295) AS sec
-            FROM visits WHERE contact_id IS NOT NULL AND ns IS NOT NULL AND day_no IS NOT NULL
-        ),
-        flagged AS (
-            SELECT
-                grp,
-                created_at,
-                coalesce(
-                    lag(contact_id) OVER w = contact_id
-                    AND lag(day_no) OVER w <> day_no
-                    AND sec - lag(sec) OVER w <= {lookback},
-                    FALSE
-                ) AS is_returning
-            FROM known
-            WINDOW w AS (PARTITION BY grp ORDER BY contact_id, sec)
-        )
+        {flagged_visits(om.RETURNING_LOOKBACK_DAYS, partition_by="grp")}
         SELECT
             grp,
             count(*) FILTER (WHERE created_at >= ?) AS judged,
