@@ -221,3 +221,17 @@ def test_text_values_share_one_string_per_category_and_keep_missing_values() -> 
     assert list(cm.text_values(pd.Series(["x", 5], dtype=object))) == ["x", "5"]
     plain = pd.Series(["c1", "c2", "c1"], dtype=object)
     assert list(cm.text_values(plain)) == list(cm.text_values(plain.astype("category")))
+
+
+def test_text_category_keeps_the_values_present_as_sorted_text() -> None:
+    # categories "z", "a", "m" and 7 (unused), rows z, None, a, z
+    ids = pd.Series(pd.Categorical(["z", None, "a", "z"], categories=["z", "a", "m", 7]))
+    got = cm.text_category(ids)
+    assert list(got.categories) == ["a", "z"]  # "m" and 7 are not in any row
+    assert list(got.codes) == [1, -1, 0, 1]
+    # a plain column gives the same
+    plain = cm.text_category(pd.Series(["z", None, "a", "z"], dtype=object))
+    assert list(plain.categories) == ["a", "z"] and list(plain.codes) == [1, -1, 0, 1]
+    # 5 and "5" are one text: one category
+    mixed = cm.text_category(pd.Series(pd.Categorical([5, "5", "b"], categories=[5, "5", "b"])))
+    assert list(mixed.categories) == ["5", "b"] and list(mixed.codes) == [0, 0, 1]

@@ -53,7 +53,7 @@ import pandas as pd
 
 from c4w import schema
 from c4w.metrics import memo
-from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT, text_values
+from c4w.metrics.campaigns import AT, CLICKED, OPENED, SEND_AT, text_category
 
 DEFAULT_DAYS = 7
 HISTORY_DAYS = 28  # the visit-history band looks this far back
@@ -175,11 +175,10 @@ def visit_starts(events: pd.DataFrame) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            schema.CONTACT_ID: pd.Categorical(text_values(part[schema.CONTACT_ID])),
-            "start": pd.to_datetime(start, utc=True).to_numpy(),
+            schema.CONTACT_ID: text_category(part[schema.CONTACT_ID]),
+            "start": pd.to_datetime(start, utc=True).array,
         }
     ).dropna()
-    out["start"] = pd.to_datetime(out["start"], utc=True)
     return out.sort_values([schema.CONTACT_ID, "start"], kind="stable").reset_index(drop=True)
 
 

@@ -17,12 +17,14 @@ Pure functions; nothing here changes its input.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from c4w import schema
 from c4w.metrics import memo
+from c4w.metrics.overview import codes_and_labels, time_ns
 
 # Every column the campaign figures here and in `c4w.metrics.attribution` read: a page reads
 # only these of the history.
@@ -93,13 +95,31 @@ def text_values(column: pd.Series) -> np.ndarray:
     return column.astype(object).astype(str).to_numpy()
 
 
+def text_category(column: pd.Series) -> pd.Categorical:
+    """``column`` as ``pd.Categorical(text_values(column))`` gives it (text categories: the
+    values present, sorted), without a Python object per row when ``column`` is a category."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(text_values(column))
+    codes = column.cat.codes.to_numpy()
+    used = np.unique(codes[codes >= 0])
+    names = np.array([str(value) for value in column.cat.categories[used]], dtype=object)
+    if len(set(names)) < len(names):  # two categories with one text (5 and "5"): merge them
+        return pd.Categorical(text_values(column))
+    order = np.argsort(names, kind="stable")
+    recode = np.full(len(column.cat.categories), -1, dtype=np.int64)
+    recode[used[order]] = np.arange(len(used))
+    new_codes = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1)
+    return pd.Categorical.from_codes(new_codes, categories=pd.Index(names[order]))
+
+
 def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
     """One row per send, open and click with a contact, a campaign id and a time:
     ``contact_id, campaign_id, campaign, channel, action, at`` (every column but the time a
-    category), in time order."""
-    kinds = events[schema.TYPE].astype(object)
-    mask = kinds.isin(list(ACTIONS)).to_numpy()
-    part = events[mask]
+    category, its categories the texts present, sorted), in time order. Computed on category
+    codes: no text is held per row."""
+    kinds, kind_names = codes_and_labels(events[schema.TYPE])
+    is_action = np.array([name in ACTIONS for name in kind_names] + [False])  # -1: the last
+    part = events[is_action[kinds]]
     part = part[
         (
             part[schema.CONTACT_ID].notna()
@@ -107,32 +127,64 @@ def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
             & part[schema.CREATED_AT].notna()
         ).to_numpy()
     ]
-    types = part[schema.TYPE].astype(object)
-    channel_of_type = types.map(lambda t: ACTIONS[t][0])
-    given = part[schema.CHANNEL].astype(object).str.lower()
-    channel = given.where(given.isin(["email", "sms"]), channel_of_type)
-    out = pd.DataFrame(
+    at = pd.to_datetime(part[schema.CREATED_AT], utc=True)
+    order = np.argsort(time_ns(at), kind="stable")
+    part = part.iloc[order]
+    kinds, kind_names = codes_and_labels(part[schema.TYPE])
+    of_kind = [ACTIONS.get(name, ("", "")) for name in kind_names]
+    channel = _channel_codes(part[schema.CHANNEL], kinds, [c for c, _ in of_kind])
+    actions = sorted({action for _, action in ACTIONS.values()})
+    action = np.array([actions.index(a) if a in actions else -1 for _, a in of_kind] + [-1])[kinds]
+    campaign = text_category(part[schema.CAMPAIGN_ID])
+    return pd.DataFrame(
         {
-            schema.CONTACT_ID: text_values(part[schema.CONTACT_ID]),
-            schema.CAMPAIGN_ID: text_values(part[schema.CAMPAIGN_ID]),
-            CAMPAIGN: part[schema.CAMPAIGN_NAME].astype(object).to_numpy(),
-            schema.CHANNEL: channel.to_numpy(),
-            ACTION: types.map(lambda t: ACTIONS[t][1]).to_numpy(),
-            AT: part[schema.CREATED_AT].to_numpy(),
+            schema.CONTACT_ID: text_category(part[schema.CONTACT_ID]),
+            schema.CAMPAIGN_ID: campaign,
+            CAMPAIGN: _campaign_names(part[schema.CAMPAIGN_NAME], campaign, channel),
+            schema.CHANNEL: _used_category(channel, CHANNELS),
+            ACTION: _used_category(action, actions),
+            AT: at.iloc[order].array,
         }
     )
-    out[AT] = pd.to_datetime(out[AT], utc=True)
-    out = out.sort_values(AT, kind="stable").reset_index(drop=True)
-    # the latest name seen for each campaign (a missing name shows the id)
-    latest = out.dropna(subset=[CAMPAIGN]).groupby([schema.CAMPAIGN_ID, schema.CHANNEL])[CAMPAIGN]
-    names = latest.last()
-    keys = pd.MultiIndex.from_arrays([out[schema.CAMPAIGN_ID], out[schema.CHANNEL]])
-    out[CAMPAIGN] = pd.Series(names.reindex(keys).to_numpy(), dtype=object)
-    out[CAMPAIGN] = out[CAMPAIGN].where(out[CAMPAIGN].notna(), out[schema.CAMPAIGN_ID])
-    # categories (sorted): a few bytes a row, where text held every id once per row
-    for column in (schema.CONTACT_ID, schema.CAMPAIGN_ID, CAMPAIGN, schema.CHANNEL, ACTION):
-        out[column] = out[column].astype("category")
-    return out
+
+
+CHANNELS = ("email", "sms")
+
+
+def _used_category(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """A category of ``names[code]`` for each code (-1: missing), its categories the names
+    used, sorted."""
+    return text_category(pd.Series(pd.Categorical.from_codes(codes, categories=list(names))))
+
+
+def _channel_codes(given: pd.Series, kinds: np.ndarray, kind_channels: list[str]) -> np.ndarray:
+    """Each row's channel, a code into ``CHANNELS``: the event's own channel when it says email
+    or SMS (in any case), else the channel of its type (``kind_channels[kind]``)."""
+    codes, names = codes_and_labels(given)
+    lowered = [str(name).lower() for name in names]
+    own = np.array([CHANNELS.index(n) if n in CHANNELS else -1 for n in lowered] + [-1])[codes]
+    of_kind = np.array([CHANNELS.index(c) if c in CHANNELS else -1 for c in kind_channels] + [-1])
+    return np.where(own >= 0, own, of_kind[kinds])
+
+
+def _campaign_names(
+    names: pd.Series, campaign: pd.Categorical, channel: np.ndarray
+) -> pd.Categorical:
+    """Each row's campaign name: the latest name given to its campaign id on its channel (rows
+    in time order), the id when it was never named."""
+    name_codes, labels = codes_and_labels(names)
+    pair = campaign.codes.astype(np.int64) * len(CHANNELS) + channel
+    pairs, pair_of_row = np.unique(pair, return_inverse=True)
+    named = name_codes >= 0
+    latest = pd.Series(name_codes[named]).groupby(pair[named]).last().reindex(pairs)
+    texts = [
+        str(labels[int(code)]) if code == code else str(campaign.categories[p // len(CHANNELS)])
+        for code, p in zip(latest.to_numpy(), pairs, strict=True)
+    ]
+    categories = sorted(set(texts))
+    place = {text: n for n, text in enumerate(categories)}
+    of_pair = np.array([place[text] for text in texts], dtype=np.int64)
+    return pd.Categorical.from_codes(of_pair[pair_of_row], categories=pd.Index(categories))
 
 
 def _in_days(times: pd.Series, start: dt.date | None, end: dt.date | None) -> np.ndarray:
@@ -304,17 +356,20 @@ def home_stores(events: pd.DataFrame) -> pd.Series:
     ]
     if visits.empty:
         return pd.Series(dtype=object, name=schema.LOCATION_ID)
+    contacts = text_category(visits[schema.CONTACT_ID])
+    places = text_category(visits[schema.LOCATION_ID])
+    # codes in the order of the sorted texts: ties fall as they would on the texts
     frame = pd.DataFrame(
-        {
-            "c": text_values(visits[schema.CONTACT_ID]),
-            "l": text_values(visits[schema.LOCATION_ID]),
-            "t": visits[schema.CREATED_AT].to_numpy(),
-        }
+        {"c": contacts.codes, "l": places.codes, "t": time_ns(visits[schema.CREATED_AT])}
     )
     per = frame.groupby(["c", "l"]).agg(n=("t", "size"), last=("t", "max")).reset_index()
     per = per.sort_values(["c", "n", "last"], ascending=[True, False, False], kind="stable")
     best = per.drop_duplicates("c", keep="first")
-    return pd.Series(best["l"].to_numpy(), index=best["c"].to_numpy(), name=schema.LOCATION_ID)
+    return pd.Series(
+        np.asarray(places.categories, dtype=object)[best["l"].to_numpy()],
+        index=np.asarray(contacts.categories, dtype=object)[best["c"].to_numpy()],
+        name=schema.LOCATION_ID,
+    )
 
 
 def new_or_returning(people: pd.DataFrame, signed_up: pd.Series, days: int = NEW_DAYS) -> pd.Series:
