@@ -29,19 +29,21 @@ def latest_geofence_rows(store: EventStore) -> pd.DataFrame:
     ``gm.geofence_summary`` and ``gm.geofence_ext_ids`` as the history, they give what every
     geofence event stored gives: the same geofences, each with the same latest attributes."""
     fence = f"coalesce({schema.GEOFENCE_ID}, {schema.GEOFENCE_NAME})"
+    # a row's place in the store's order (day, then row in the day file) as one number
+    place = "(day - DATE '1970-01-01')::BIGINT * 4294967296 + file_row_number"
     latest = ", ".join(f"max(place) FILTER (WHERE {name} IS NOT NULL)" for name in _LATEST)
     marks = ", ".join("?" for _ in schema.GEOFENCE_TYPES)
+    fenced = f"type IN ({marks}) AND {fence} IS NOT NULL"
+    # the places are found on a few narrow columns; only the rows picked are read whole
     sql = f"""
-        WITH fenced AS (
-            SELECT *, {fence} AS fence,
-                   row_number() OVER (ORDER BY day, file_row_number) AS place
-            FROM events WHERE type IN ({marks}) AND {fence} IS NOT NULL
-        ),
-        picked AS (
-            SELECT unnest([max(place), {latest}]) AS place FROM fenced GROUP BY fence
+        WITH picked AS (
+            SELECT unnest([max(place), {latest}]) AS place
+            FROM (SELECT *, {place} AS place, {fence} AS fence FROM events WHERE {fenced})
+            GROUP BY fence
         )
-        SELECT {", ".join(gm.GEOFENCE_COLUMNS)} FROM fenced
-        WHERE place IN (SELECT place FROM picked)
-        ORDER BY place
+        SELECT {", ".join(gm.GEOFENCE_COLUMNS)} FROM events
+        WHERE {fenced} AND {place} IN (SELECT place FROM picked)
+        ORDER BY {place}
     """
-    return store.read_selected(sql, list(schema.GEOFENCE_TYPES), row_numbers=True)
+    types = list(schema.GEOFENCE_TYPES)
+    return store.read_selected(sql, types * 2, row_numbers=True)
