@@ -163,14 +163,12 @@ def geofence_summary(
         arrivals = arriving.groupby(GEOFENCE, sort=False).size()
         visits = visiting.groupby(GEOFENCE, sort=False).size()
         dwell = visiting.groupby(GEOFENCE, sort=False)[schema.VISIT_DURATION_MIN].median()
-        pairs = pd.DataFrame(
-            {
-                GEOFENCE: active[GEOFENCE].to_numpy(),
-                "who": pd.factorize(active[schema.CONTACT_ID])[0],
-            }
-        )
+        # geofences and guests as integer codes: no text per row
+        fence, fences = pd.factorize(active[GEOFENCE])
+        pairs = pd.DataFrame({"fence": fence, "who": pd.factorize(active[schema.CONTACT_ID])[0]})
         pairs = pairs.loc[pairs["who"] >= 0].drop_duplicates()
-        people = pairs.groupby(GEOFENCE, sort=False).size()
+        per_fence = pairs.groupby("fence", sort=False).size()
+        people = pd.Series(per_fence.to_numpy(), index=fences[per_fence.index.to_numpy()])
     else:
         arrivals = visits = people = pd.Series(dtype="int64")
         dwell = pd.Series(dtype="float64")
@@ -532,7 +530,7 @@ def walk_ins(
     part = events[[schema.GEOFENCE_ID, schema.GEOFENCE_NAME, schema.CREATED_AT]].take(rows)
     arrivals = pd.DataFrame(
         {
-            GEOFENCE: _geofence_key(part).astype("str").to_numpy(),
+            GEOFENCE: _geofence_key(part).astype("str").array,
             "contact": contact,
             "t": time_ns(part[schema.CREATED_AT]),
         }
