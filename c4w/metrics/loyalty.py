@@ -223,11 +223,14 @@ def cohorts_of_days(
         return empty_table(columns)
     cohort_of = pd.Series(period_of(first.to_numpy(), period), index=first.index)
     sizes = cohort_of.value_counts().sort_index()
-    place = pd.Index(cohort_of.index, dtype=object).get_indexer(days["contact"].to_numpy())
+    # each guest day's place among the cohort's guests, found per guest, not per row
+    who, guests = codes_and_labels(days["contact"])
+    place_of = pd.Index(cohort_of.index, dtype=object).get_indexer(pd.Index(guests, dtype=object))
+    place = np.append(place_of, -1)[who]  # code -1 (no guest) takes the -1 appended
     mine = days.loc[place >= 0]
     own = cohort_of.to_numpy()[place[place >= 0]]
     offset = period_of(mine["day"].to_numpy(), period) - own
-    later = pd.DataFrame({"contact": mine["contact"].to_numpy(), "k": offset, "cohort": own})
+    later = pd.DataFrame({"contact": who[place >= 0], "k": offset, "cohort": own})
     later = later.loc[(later["k"] >= 1) & (later["k"] <= max_periods)]
     if mode == EXACT:
         pairs = later.drop_duplicates(["contact", "k"])
