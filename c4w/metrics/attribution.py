@@ -760,8 +760,9 @@ def campaign_uplift(
         return Attribution(people, uplift_before(people), empty)
     homes, consent = held.homes, held.consent
     this = (sends[schema.CAMPAIGN_ID] == campaign_id) & (sends[schema.CHANNEL] == channel)
-    sent_this = set(sends.loc[this.to_numpy(), schema.CONTACT_ID])
-    sent_any = set(sends[schema.CONTACT_ID])
+    # each guest once, not each send (a Python string per send)
+    sent_this = set(sends.loc[this.to_numpy(), schema.CONTACT_ID].unique())
+    sent_any = set(sends[schema.CONTACT_ID].unique())
     if baseline == "before":
         held_from = held.held_from
         recent = recent_visit_shares(people, visits, known)
