@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from c4w import formatting, ui
@@ -51,10 +49,15 @@ minutes = st.number_input(
     help=gm.LINK_RULE_HELP,
 )
 stores = gm.geofence_stores(summary, ctx.locations, memo.remembered(gm.geofence_ext_ids)(history))
-wifi = ctx.history_later(
-    ctx.start, ctx.end + dt.timedelta(days=1), (), gm.WIFI_TYPES, gm.WIFI_COLUMNS
+# the walk-ins in DuckDB: the WiFi logins and visits of the dates are never read as rows
+walk = ui.store_figure(
+    geofence_sql.walk_ins,
+    ctx.start,
+    ctx.end,
+    geofence_sql.store_pairs(stores),
+    float(minutes),
+    store=ctx.store,
 )
-walk = memo.remembered(gm.walk_ins)(in_dates, stores, wifi, float(minutes))
 summary = gm.with_walk_ins(summary, stores, walk)
 walk_help = gm.WALK_IN_HELP.format(m=int(minutes)) + " " + gm.LINK_RULE_HELP
 st.caption(f"**Geofence to store.** {walk_help}")
@@ -126,10 +129,8 @@ if len(low):
     )
 
 on_map = gm.mappable(summary)
-# the stores' WiFi visits of these dates: a slice of the WiFi rows already read
-store_visits = memo.remembered(gm.store_visits)(
-    ctx.history_later(ctx.start, ctx.end, types=gm.WIFI_TYPES, columns=gm.WIFI_COLUMNS)
-)
+# the stores' WiFi visits of these dates
+store_visits = ui.store_figure(geofence_sql.store_visits, ctx.start, ctx.end, store=ctx.store)
 clusters = gm.map_clusters(
     gm.map_places(on_map, gm.wifi_location_points(ctx.locations), store_visits)
 )

@@ -3,8 +3,9 @@
 Locations computes its figures in SQL over the store and reads no rows; its pandas definition
 needs only ``sm.EVENT_TYPES`` for the chosen dates and the comparison, and
 ``sm.HISTORY_TYPES`` for the look-back of the returning share. Geofences reads
-``gm.IN_DATES_TYPES`` and ``gm.WIFI_TYPES`` of the chosen dates; of the whole history, only
-each geofence's latest attributes, in SQL (``tests/test_queries_geofences.py``). That is only
+``gm.IN_DATES_TYPES`` of the chosen dates; its walk-ins and the stores' visits are counted in
+SQL over the WiFi events, and of the whole history it takes only each geofence's latest
+attributes, in SQL (``tests/test_queries_geofences.py``). That is only
 right when every figure gives the same answer on the narrowed rows as on all the events:
 checked here on a small demo, then each page is run with every read of all event types made to
 fail.
@@ -207,7 +208,8 @@ def test_locations_reads_no_event_rows(demo_app, monkeypatch) -> None:
 
 def test_geofences_reads_only_its_event_types(demo_app, monkeypatch) -> None:
     at, asked = open_page(monkeypatch, "pages/geofences.py")
-    assert set(asked) == {gm.IN_DATES_TYPES, schema.GEOFENCE_TYPES, gm.WIFI_TYPES}
+    # the walk-ins and the stores' visits are counted in DuckDB: no WiFi row is read
+    assert set(asked) == {gm.IN_DATES_TYPES, schema.GEOFENCE_TYPES}
     types = chosen_days()[schema.TYPE].astype(str).to_numpy()
     arrivals = int((types == schema.GEO_ARRIVING).sum())
     assert arrivals > 0

@@ -409,6 +409,15 @@ WALK_IN_COLUMNS = (
     "users_walked_in",
     "median_lag_min",
 )
+# the walk-ins table: column -> dtype
+WALK_IN_TABLE: dict[str, str] = {
+    GEOFENCE: "str",
+    "arrivals": "int64",
+    **{
+        c: "float64" if c in ("walk_in_share", "median_lag_min") else "int64"
+        for c in WALK_IN_COLUMNS
+    },
+}
 
 
 def distance_m(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -510,13 +519,7 @@ def walk_ins(
     of the same guest at the store, see WALK_IN_HELP), walk_in_share, app_users (guests who
     arrived), users_walked_in, median_lag_min. WiFi events come from `wifi_events` (default
     `events`), so a walk-in just past the last day can be seen."""
-    columns = {GEOFENCE: "str", "arrivals": "int64"}
-    columns.update(
-        {
-            c: "float64" if c in ("walk_in_share", "median_lag_min") else "int64"
-            for c in WALK_IN_COLUMNS
-        }
-    )
+    columns = WALK_IN_TABLE
     tied = stores.loc[stores["location_id"].notna(), [GEOFENCE, "location_id"]]
     if events is None or events.empty or tied.empty:
         return empty_table(columns)
