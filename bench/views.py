@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from c4w import memory
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "Overview": "pages/overview.py",
@@ -277,7 +279,9 @@ def measure_startup(app_root: Path, env: dict[str, str], port: int = 8599) -> fl
 
 def environment(events: int) -> dict[str, str]:
     """Demo mode with ``events``, and data folders of this run only."""
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env = memory.server_environment(
+        {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    )
     env["C4W_DEMO_EVENTS"] = str(events)
     env.setdefault("C4W_CACHE_DIR", tempfile.mkdtemp(prefix="c4w-bench-cache-"))
     env.setdefault("C4W_STORE_DIR", tempfile.mkdtemp(prefix="c4w-bench-store-"))

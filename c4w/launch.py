@@ -21,6 +21,8 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from c4w import memory
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ROOT / ".streamlit" / "secrets.toml"
 DEFAULT_HOST = "127.0.0.1"
@@ -132,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    env = dict(os.environ)
+    env = memory.server_environment(os.environ)
     if args.allow_open and not is_loopback(host) and not signs_in:
         env[ALLOW_OPEN_ENV] = "1"
     else:

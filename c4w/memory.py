@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+from collections.abc import Mapping
 
 import pyarrow as pa
 
@@ -56,3 +57,18 @@ def use_returning_pool(environ: dict[str, str] | None = None) -> str:
             pa.jemalloc_set_decay_ms(0)
             pa.set_memory_pool(pool)
     return pa.default_memory_pool().backend_name
+
+
+# glibc gives each thread that contends for the heap an arena of its own (up to 8 a core), and
+# what a thread frees stays in its arena: DuckDB's threads and the page's thread then each keep
+# their own free memory. The dashboard's server is started with two.
+HEAPS_ENV = "MALLOC_ARENA_MAX"
+SERVER_HEAPS = "2"
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for the dashboard's server process: glibc's heaps limited to
+    ``SERVER_HEAPS`` unless ``MALLOC_ARENA_MAX`` is set (read when the process starts)."""
+    env = dict(environ)
+    env.setdefault(HEAPS_ENV, SERVER_HEAPS)
+    return env

@@ -47,3 +47,11 @@ def test_arrow_returns_what_it_frees_unless_told_otherwise() -> None:
         assert held - _resident_mib() > 48
     finally:
         pa.set_memory_pool(before)
+
+
+def test_the_server_starts_with_two_heaps_unless_told_otherwise() -> None:
+    assert memory.server_environment({"PATH": "/bin"}) == {"PATH": "/bin", "MALLOC_ARENA_MAX": "2"}
+    assert memory.server_environment({"MALLOC_ARENA_MAX": "8"}) == {"MALLOC_ARENA_MAX": "8"}
+    given = {"A": "1"}
+    memory.server_environment(given)
+    assert given == {"A": "1"}  # the caller's mapping is left as it was
