@@ -398,5 +398,5 @@ def test_a_query_has_bounded_memory_and_spills_outside_the_app_folder(tmp_path) 
     store = EventStore(tmp_path / "store", "org-1")
     sql = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t"
     found = store.query(sql).to_pylist()[0]
-    assert found["m"] == "512.0 MiB"
+    assert found["m"] == "256.0 MiB"
     assert Path(found["t"]).parent == Path(tempfile.gettempdir())

@@ -85,33 +85,45 @@ def walk_ins(
     visit_or_login = (
         "CASE WHEN type = ? AND visit_start IS NOT NULL THEN visit_start ELSE created_at END"
     )
+    # guests and stores are numbered first: the as-of join sorts and matches integers
     sql = f"""
         WITH tied(fence, store) AS (VALUES {", ".join("(?, ?)" for _ in tied)}),
-        arrivals AS (
+        arrived AS (
             SELECT tied.fence, tied.store, contact_id, epoch_ns(created_at) AS t
             FROM events JOIN tied
               ON coalesce({schema.GEOFENCE_ID}, {schema.GEOFENCE_NAME}) = tied.fence
             WHERE type = ? AND contact_id IS NOT NULL AND {arrived}
         ),
+        guests AS (
+            SELECT contact_id, row_number() OVER () AS who
+            FROM (SELECT DISTINCT contact_id FROM arrived)
+        ),
+        places AS (
+            SELECT store, row_number() OVER () AS place FROM (SELECT DISTINCT store FROM tied)
+        ),
+        arrivals AS (
+            SELECT fence, who, place, t FROM arrived JOIN guests USING (contact_id)
+            JOIN places USING (store)
+        ),
         wifi AS (
-            SELECT contact_id, location_id AS store, epoch_ns({visit_or_login}) AS t
-            FROM events
-            WHERE type IN (?, ?) AND contact_id IS NOT NULL AND location_id IS NOT NULL
-              AND {wifi}
+            -- only the guests who arrived, at the geofences' stores: the rest never match
+            SELECT who, place, epoch_ns({visit_or_login}) AS t
+            FROM events JOIN guests USING (contact_id)
+            JOIN places ON events.location_id = places.store
+            WHERE type IN (?, ?) AND {wifi}
         ),
         found AS (
-            SELECT arrivals.fence, arrivals.contact_id,
+            SELECT arrivals.fence, arrivals.who,
                    CASE WHEN wifi.t - arrivals.t <= {within} THEN wifi.t - arrivals.t END AS lag
             FROM arrivals ASOF LEFT JOIN wifi
-              ON arrivals.contact_id = wifi.contact_id AND arrivals.store = wifi.store
-             AND wifi.t >= arrivals.t
+              ON arrivals.who = wifi.who AND arrivals.place = wifi.place AND wifi.t >= arrivals.t
         )
         SELECT
             fence AS {gm.GEOFENCE},
             count(*) AS arrivals,
             count(lag) AS walk_ins,
-            count(DISTINCT contact_id) AS app_users,
-            count(DISTINCT contact_id) FILTER (WHERE lag IS NOT NULL) AS users_walked_in,
+            count(DISTINCT who) AS app_users,
+            count(DISTINCT who) FILTER (WHERE lag IS NOT NULL) AS users_walked_in,
             median(lag / 60e9) AS median_lag_min
         FROM found GROUP BY fence ORDER BY fence
     """
