@@ -315,7 +315,7 @@ def test_the_live_client_uses_the_fetch_workers_setting(
     data._client.clear()
 
 
-@pytest.mark.parametrize(("raw", "megabytes"), [("1536", 1536), ("", 512), ("lots", 512)])
+@pytest.mark.parametrize(("raw", "megabytes"), [("1536", 1536), ("", 256), ("lots", 256)])
 def test_the_memory_budget_comes_from_the_environment(raw: str, megabytes: int) -> None:
     assert data.memory_budget({"C4W_MEMORY_MB": raw}) == megabytes * 2**20
 
