@@ -40,6 +40,7 @@ COLUMNS_READ = (
 )
 
 SEND, OPEN, CLICK = "send", "open", "click"
+CHANNELS = ("email", "sms")
 ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
     schema.SEND_EMAIL: ("email", SEND),
     schema.OPEN_EMAIL: ("email", OPEN),
@@ -146,9 +147,6 @@ def campaign_events(events: pd.DataFrame) -> pd.DataFrame:
             AT: at.iloc[order].array,
         }
     )
-
-
-CHANNELS = ("email", "sms")
 
 
 def _used_category(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
