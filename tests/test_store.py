@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
@@ -27,6 +28,7 @@ from c4w.store import (
     settled_at,
     store_dir,
 )
+from c4w.store import store as store_module
 from c4w.store.contacts import read_contacts
 from c4w.store.demo import write_demo_store, write_events
 from tests.frames import event, make_events
@@ -392,6 +394,18 @@ def test_damaged_pages_are_found_by_verify(store):
     path.write_bytes(bytes(data))
     assert store.corrupt_days() == {}  # the footer still reads
     assert set(store.verify_days(MAR5, MAR5)) == {MAR5}
+
+
+def test_a_query_that_does_not_fit_its_memory_runs_again_with_more(tmp_path, monkeypatch) -> None:
+    store = EventStore(tmp_path / "store", "org-1")
+    # one list of 4 million numbers: an aggregate that cannot spill, far beyond 1 MB
+    sql = "SELECT len(list(range)) AS n FROM range(4000000)"
+    monkeypatch.setattr(store_module, "QUERY_MEMORY_MB", 1)
+    monkeypatch.setattr(store_module, "QUERY_MEMORY_MAX_MB", 1)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        store.query(sql)
+    monkeypatch.setattr(store_module, "QUERY_MEMORY_MAX_MB", 1024)
+    assert store.query(sql).to_pylist() == [{"n": 4_000_000}]
 
 
 def test_a_query_has_bounded_memory_and_spills_outside_the_app_folder(tmp_path) -> None:

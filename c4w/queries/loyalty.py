@@ -86,7 +86,10 @@ def contact_details(
     order = "date_diff('day', DATE '1970-01-01', day) * 4294967296 + file_row_number"
     sql = f"""
         WITH who AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS contact_id),
-        mine AS (SELECT * FROM events SEMI JOIN who USING (contact_id) WHERE {where}),
+        mine AS (
+            SELECT contact_id, type, email, phone, location_name, day, file_row_number
+            FROM events SEMI JOIN who USING (contact_id) WHERE {where}
+        ),
         latest AS (
             SELECT contact_id,
                    arg_max(email, {order}) FILTER (WHERE email IS NOT NULL) AS email,
