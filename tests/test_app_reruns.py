@@ -19,6 +19,7 @@ from c4w.metrics import geofences as gm
 from c4w.metrics import logins as lm
 from c4w.metrics import loyalty
 from c4w.metrics import visits as vm
+from c4w.queries import geofences as geofences_sql
 from c4w.queries import loyalty as loyalty_sql
 from c4w.queries import stores as stores_sql
 from c4w.queries.contacts import most_active_contacts
@@ -76,7 +77,14 @@ PAGES_IN_SQL = {"pages/loyalty.py", "pages/locations.py"}
             "pages/geofences.py",
             {},
             gm,
-            ("geofence_summary", "geofence_ext_ids", "walk_ins", "geofence_totals", "store_visits"),
+            ("geofence_summary", "geofence_ext_ids", "geofence_totals"),
+        ),
+        # the walk-ins, the stores' visits and the latest attributes come from SQL over the store
+        (
+            "pages/geofences.py",
+            {},
+            geofences_sql,
+            ("walk_ins", "store_visits", "latest_geofence_rows"),
         ),
         (
             "pages/funnels.py",
