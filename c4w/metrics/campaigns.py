@@ -210,6 +210,14 @@ def recipients(
         .fillna(False)
         .to_numpy()
     ]
+    out = _recipients_of(mine, start, end)
+    out[schema.CONTACT_ID] = out[schema.CONTACT_ID].astype(str)  # one row per recipient: text
+    return out
+
+
+def _recipients_of(mine: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """``recipients`` of one campaign's actions ``mine``, the contact still a category of
+    ``mine``'s contacts."""
     sends = mine[(mine[ACTION] == SEND).to_numpy() & _in_days(mine[AT], start, end)]
     first = sends.groupby(schema.CONTACT_ID, sort=True, observed=True)[AT].min().rename(SEND_AT)
     out = first.reset_index()
@@ -222,8 +230,11 @@ def recipients(
         out[column] = pd.to_datetime(out[column], utc=True)
     out[OPENED] = out[OPEN_AT].notna()
     out[CLICKED] = out[CLICK_AT].notna()
-    out[schema.CONTACT_ID] = out[schema.CONTACT_ID].astype(str)  # one row per recipient: text
     return out[[schema.CONTACT_ID, SEND_AT, OPEN_AT, CLICK_AT, OPENED, CLICKED]]
+
+
+def _codes(contacts: pd.Series) -> np.ndarray:
+    return contacts.cat.codes.to_numpy()
 
 
 def _rate(part: float, whole: float) -> float:
@@ -248,22 +259,23 @@ def campaign_summary(events: pd.DataFrame, start: dt.date, end: dt.date) -> pd.D
     actions = campaign_events(events)
     in_days = _in_days(actions[AT], start, end)
     sends = actions[(actions[ACTION] == SEND).to_numpy() & in_days]
+    of_campaign = actions.groupby(
+        [schema.CAMPAIGN_ID, schema.CHANNEL], sort=False, observed=True
+    ).indices
     rows = []
     for (campaign_id, channel), group in sends.groupby(
         [schema.CAMPAIGN_ID, schema.CHANNEL], sort=False, observed=True
     ):
-        people = recipients(actions, str(campaign_id), str(channel), start, end)
+        mine = actions.iloc[of_campaign[(campaign_id, channel)]]
+        people = _recipients_of(mine, start, end)
         n = len(people)
         opened, clicked = int(people[OPENED].sum()), int(people[CLICKED].sum())
-        mine = actions[
-            ((actions[schema.CAMPAIGN_ID] == campaign_id) & (actions[schema.CHANNEL] == channel))
-            .fillna(False)
-            .to_numpy()
-        ]
-        engaged = mine[mine[ACTION].isin([OPEN, CLICK]).to_numpy()]
-        ever_sent = set(mine.loc[(mine[ACTION] == SEND).to_numpy(), schema.CONTACT_ID])
-        opens = engaged[(engaged[ACTION] == OPEN).to_numpy()]
-        opens = opens[opens[schema.CONTACT_ID].isin(set(people[schema.CONTACT_ID])).to_numpy()]
+        # contacts as codes of the actions' one category: no text per row
+        who = _codes(mine[schema.CONTACT_ID])
+        is_open, is_send = (mine[ACTION] == OPEN).to_numpy(), (mine[ACTION] == SEND).to_numpy()
+        engaged = is_open | (mine[ACTION] == CLICK).to_numpy()
+        opens = mine[is_open & np.isin(who, _codes(people[schema.CONTACT_ID]))]
+        without_send = np.setdiff1d(who[engaged], who[is_send]).size
         rows.append(
             {
                 schema.CAMPAIGN_ID: campaign_id,
@@ -280,7 +292,7 @@ def campaign_summary(events: pd.DataFrame, start: dt.date, end: dt.date) -> pd.D
                 LAST_SEND: group[AT].max(),
                 SENDS_PER_DAY: _per_day(group[AT], start, end),
                 OPENS_PER_DAY: _per_day(opens[AT], start, end),
-                WITHOUT_SEND: int(len(set(engaged[schema.CONTACT_ID]) - ever_sent)),
+                WITHOUT_SEND: int(without_send),
             }
         )
     columns = [
