@@ -95,8 +95,7 @@ def audience_frame(
     emails and phones are masked. ``contacts`` is not changed.
     """
     wanted = list(dict.fromkeys(c for c in contact_ids if isinstance(c, str) and c))
-    known = contacts.drop_duplicates(schema.CONTACT_ID, keep="last").set_index(schema.CONTACT_ID)
-    rows = known.reindex(pd.Index(wanted, dtype=object))
+    rows = ct.by_id(contacts).reindex(pd.Index(wanted, dtype=object))
     consent = rows[ct.MARKETING_CONSENT].astype(object)
     out = pd.DataFrame(
         {

@@ -167,20 +167,19 @@ def display_name(contact: Mapping[str, object], reveal: bool) -> str | None:
     return email if reveal else str(export.mask_email(email))
 
 
-class _NamesById(NamedTuple):
-    ids: pd.Index  # unique contact ids
-    names: pd.DataFrame  # their name columns, row for row
+# what a lookup by id gives: the names and channels tables and audience files show
+LOOKED_UP = (FIRST_NAME, LAST_NAME, NAME, schema.EMAIL, schema.PHONE, MARKETING_CONSENT)
 
 
 @memo.remember(size=4)
-def _names_by_id(contacts: pd.DataFrame) -> _NamesById:
-    """The name columns of each contact id (the last row of an id repeated), kept for the next
-    table of the same contacts: a table names its guests by lookup, not by a pass over every
-    contact."""
+def by_id(contacts: pd.DataFrame) -> pd.DataFrame:
+    """``contacts``' ``LOOKED_UP`` columns indexed by contact id, one row per id (the last row of an id repeated; rows
+    without a text id left out), kept for the next lookup of the same contacts: a table or an
+    audience file finds its guests by lookup, not by a pass over every contact."""
     held = contacts.loc[contacts[schema.CONTACT_ID].map(_is_id).to_numpy(dtype=bool)]
     held = held.drop_duplicates(schema.CONTACT_ID, keep="last")
     ids = pd.Index(held[schema.CONTACT_ID].astype(object), dtype=object)
-    return _NamesById(ids, held[[FIRST_NAME, LAST_NAME, NAME, schema.EMAIL]])
+    return held[[c for c in LOOKED_UP if c in held.columns]].set_index(ids)
 
 
 def _is_id(value: object) -> bool:
@@ -190,11 +189,11 @@ def _is_id(value: object) -> bool:
 def names_for(contacts: pd.DataFrame, contact_ids: Iterable[object], reveal: bool) -> list:
     """The display name of each id (None for ids the contacts frame does not hold)."""
     contact_ids = list(contact_ids)
-    known = _names_by_id(contacts)
+    known = by_id(contacts)
     wanted = pd.Index(list(dict.fromkeys(c for c in contact_ids if _is_id(c))), dtype=object)
-    rows = known.ids.get_indexer(wanted)  # only the guests shown get a name
+    rows = known.index.get_indexer(wanted)  # only the guests shown get a name
     held = rows >= 0
-    lookup = known.names.iloc[rows[held]]
+    lookup = known.iloc[rows[held]]
     names = {
         cid: display_name({FIRST_NAME: f, LAST_NAME: la, NAME: n, schema.EMAIL: e}, reveal)
         for cid, f, la, n, e in zip(
