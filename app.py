@@ -14,6 +14,7 @@ import streamlit as st
 from c4w import data, memory, ui
 
 memory.use_returning_pool()  # before the store is read (cheap on every later run)
+ui.start_run()
 st.set_page_config(
     page_title="Guest analytics · Cloud4Wi",
     # bundled: a material icon or an emoji would be fetched from an outside server

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -549,16 +550,28 @@ def store_figure(function: Callable[..., Any], store: Any, *args: Any, **kwargs:
         _hashable(sorted(kwargs.items())),
     )
     with _FIGURES_LOCK:
-        if key in _FIGURES:
+        found = key in _FIGURES
+        if found:
             _FIGURES.move_to_end(key)
-            return _FIGURES[key]
+            result = _FIGURES[key]
+    if found:
+        memo.KEPT.used(("store figure", key))
+        return result
     result = function(store, *args, **kwargs)
     memo.name_result(result, ("store figure", key))  # a figure made from it hashes nothing
     with _FIGURES_LOCK:
         _FIGURES[key] = result
+        extra = []
         while len(_FIGURES) > MAX_FIGURES:
-            _FIGURES.popitem(last=False)
+            extra.append(("store figure", _FIGURES.popitem(last=False)[0]))
+    memo.KEPT.dropped(extra)
+    memo.KEPT.add(("store figure", key), result, functools.partial(_forget_figure, key))
     return result
+
+
+def _forget_figure(key: tuple) -> None:
+    with _FIGURES_LOCK:
+        _FIGURES.pop(key, None)
 
 
 def _hashable(value: Any) -> Any:
@@ -1013,5 +1026,7 @@ def forget_memory() -> None:
     remembered result (``c4w.metrics.memo``)."""
     _CACHE.clear()
     with _FIGURES_LOCK:
+        keys = [("store figure", key) for key in _FIGURES]
         _FIGURES.clear()
+    memo.KEPT.dropped(keys)
     memo.forget()

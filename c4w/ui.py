@@ -463,6 +463,12 @@ FIGURE_COLUMNS = tuple(c for c in schema.EVENT_COLUMNS if c != schema.EVENT_ID)
 _RUN = threading.local()  # the context of the script run in progress on this thread
 
 
+def start_run() -> None:
+    """A script run begins: the figures it uses are kept whatever they weigh, what earlier
+    runs left makes room (``c4w.metrics.memo.KeptResults``)."""
+    memo.start_run()
+
+
 def begin_run(ctx: PageContext) -> None:
     """Make ``ctx`` the answer of ``page_context()`` for the rest of this script run."""
     _RUN.ctx = ctx

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import sys
+
+import numpy as np
 
 import pandas as pd
 
@@ -188,3 +191,68 @@ def test_forget_empties_every_memo() -> None:
     assert one(frame) == two(frame) == 3 and len(calls) == 2
     memo.forget()
     assert one(frame) == two(frame) == 3 and len(calls) == 4
+
+
+# --- the budget of kept bytes ------------------------------------------------------------------
+def test_sizes_count_arrays_in_full_and_texts_by_sample() -> None:
+    numbers = pd.DataFrame({"n": np.arange(1_000, dtype=np.int64)})
+    assert memo.size_of(numbers) == 8_000 + memo.size_of(numbers.index)
+    assert memo.size_of(numbers.index) < 200  # a range index holds no array
+    texts = pd.Series(["abc"] * 1_000, dtype=object, index=pd.RangeIndex(1_000))
+    # 1,000 pointers and 1,000 texts of sys.getsizeof("abc") bytes each
+    assert memo.size_of(texts.to_numpy()) == 8_000 + 1_000 * sys.getsizeof("abc")
+    # int8 codes and two texts
+    codes = pd.Categorical(pd.Series(["a", "b", "a", "a"], dtype=object))
+    assert memo.size_of(codes) == 4 + 2 * 8 + 2 * sys.getsizeof("a")
+    pair = (np.zeros(10, dtype=np.int64), np.zeros(5, dtype=np.int32))
+    assert memo.size_of(pair) == sys.getsizeof(pair) + 80 + 20
+
+
+def test_what_earlier_runs_left_makes_room_and_the_run_under_way_keeps_its_own() -> None:
+    kept = memo.KeptResults(budget=250)
+    forgotten: list[str] = []
+    array = np.zeros(100, dtype=np.uint8)  # 100 bytes
+
+    def add(name: str) -> None:
+        kept.add((name,), array, lambda: forgotten.append(name))
+
+    kept.start_run()
+    add("a")
+    add("b")
+    kept.start_run()
+    add("c")  # 300 bytes: "a", the least recently used of an earlier run, goes
+    assert forgotten == ["a"] and kept.nbytes == 200
+    kept.start_run()
+    kept.used(("b",))  # used again in this run: now the most recent, and kept
+    add("d")
+    add("e")  # "c" goes, then the run's own "b", "d" and "e" stay over the budget
+    assert forgotten == ["a", "c"] and kept.nbytes == 300
+    kept.dropped([("d",)])  # its memo let it go: no longer counted
+    assert kept.nbytes == 200
+
+
+def test_a_memo_over_the_budget_forgets_results_of_earlier_runs(monkeypatch) -> None:
+    monkeypatch.setattr(memo, "KEPT", memo.KeptResults(budget=1_500))
+    calls: list[int] = []
+
+    @memo.remember
+    def block(n: int) -> np.ndarray:
+        calls.append(n)
+        return np.zeros(1_000, dtype=np.uint8)
+
+    memo.start_run()
+    block(1)
+    memo.start_run()
+    block(2)  # 2,000 bytes kept: block(1) is forgotten
+    block(2)
+    assert calls == [1, 2]
+    block(1)  # computed again
+    assert calls == [1, 2, 1]
+    block.cache_clear()
+    assert memo.KEPT.nbytes == 0
+
+
+def test_the_budget_is_read_from_the_environment() -> None:
+    assert memo.kept_budget({}) == memo.DEFAULT_KEPT_MB * 2**20
+    assert memo.kept_budget({"C4W_FIGURES_MB": "64"}) == 64 * 2**20
+    assert memo.kept_budget({"C4W_FIGURES_MB": "lots"}) == memo.DEFAULT_KEPT_MB * 2**20

@@ -14,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
+import numpy as np
 import pandas as pd
 
 F = TypeVar("F", bound=Callable)
@@ -96,6 +99,117 @@ def _key_of(value: object) -> object:
     return value
 
 
+# --- every remembered result of the process, bounded in bytes ------------------------------------
+KEPT_ENV = "C4W_FIGURES_MB"
+DEFAULT_KEPT_MB = 256
+_SAMPLED = 200  # texts measured to size a column of texts
+
+
+def kept_budget(environ: dict[str, str] | None = None) -> int:
+    """Bytes the remembered results may hold in all (``C4W_FIGURES_MB``, default 256 MB)."""
+    raw = str((os.environ if environ is None else environ).get(KEPT_ENV, "")).strip()
+    return (int(raw) if raw.isdigit() else DEFAULT_KEPT_MB) * 2**20
+
+
+def size_of(value: object, depth: int = 0) -> int:
+    """About how many bytes ``value`` holds: arrays in full, a column of texts from a sample
+    of its texts (a frame is sized without a pass over its rows)."""
+    if isinstance(value, pd.DataFrame):
+        columns = sum(size_of(value.iloc[:, n].array, depth) for n in range(value.shape[1]))
+        return columns + size_of(value.index, depth)
+    if isinstance(value, pd.RangeIndex):
+        return int(value.memory_usage())  # its bounds, not an array (``.array`` would make one)
+    if isinstance(value, pd.Series | pd.Index):
+        index = 0 if isinstance(value, pd.Index) else size_of(value.index, depth)
+        return size_of(value.array, depth) + index
+    if isinstance(value, pd.Categorical):
+        return value.codes.nbytes + size_of(value.categories, depth)
+    if isinstance(value, pd.arrays.NumpyExtensionArray):
+        value = value.to_numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype != object or not len(value):
+            return int(value.nbytes)
+        step = max(len(value) // _SAMPLED, 1)
+        sample = value[::step][:_SAMPLED]
+        return int(value.nbytes + len(value) * sum(map(sys.getsizeof, sample)) / len(sample))
+    if depth < 3 and isinstance(value, tuple | list) and len(value) <= _SAMPLED:
+        return sys.getsizeof(value) + sum(size_of(v, depth + 1) for v in value)
+    if depth < 3 and isinstance(value, dict) and len(value) <= _SAMPLED:
+        return sys.getsizeof(value) + sum(size_of(v, depth + 1) for v in value.values())
+    if depth < 3 and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(size_of(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    nbytes = getattr(value, "nbytes", None)  # arrow tables and arrays, pandas' extension arrays
+    if isinstance(nbytes, int):
+        return nbytes
+    return sys.getsizeof(value)
+
+
+class _Kept(NamedTuple):
+    nbytes: int
+    forget: Callable[[], None]
+    run: int  # the run that last used it
+
+
+class KeptResults:
+    """The results every memo of the process keeps, least recently used first, with their
+    sizes. When they hold more than ``budget`` bytes the least recently used are forgotten,
+    except those the run under way has used: a page keeps every figure of its own, so its next
+    rerun computes nothing, and what other pages left is what makes room."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._entries: OrderedDict[tuple, _Kept] = OrderedDict()
+        self._run = 0
+        self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(e.nbytes for e in self._entries.values())
+
+    def start_run(self) -> None:
+        """A new script run begins: what earlier runs used may make room from now on."""
+        with self._lock:
+            self._run += 1
+
+    def add(self, key: tuple, value: object, forget: Callable[[], None]) -> None:
+        """Count ``value``, kept under ``key`` (``forget`` drops it), then make room."""
+        nbytes = size_of(value)
+        with self._lock:
+            self._entries[key] = _Kept(nbytes, forget, self._run)
+            self._entries.move_to_end(key)
+            gone = self._over_budget()
+        for forget_one in gone:
+            forget_one()
+
+    def used(self, key: tuple) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries[key] = entry._replace(run=self._run)
+                self._entries.move_to_end(key)
+
+    def dropped(self, keys: Sequence[tuple]) -> None:
+        """``keys`` are no longer kept (their memo let them go)."""
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
+    def _over_budget(self) -> list[Callable[[], None]]:
+        total = sum(e.nbytes for e in self._entries.values())
+        gone = []
+        for key, entry in list(self._entries.items()):
+            if total <= self.budget:
+                break
+            if entry.run == self._run:
+                continue
+            del self._entries[key]
+            total -= entry.nbytes
+            gone.append(entry.forget)
+        return gone
+
+
+KEPT = KeptResults(kept_budget())
 _EVERY_MEMO: list[Callable[[], None]] = []  # how to empty each memo of this process
 
 
@@ -105,16 +219,29 @@ def forget() -> None:
         clear()
 
 
+def start_run() -> None:
+    """Tell the memos a script run begins (see ``KeptResults``)."""
+    KEPT.start_run()
+
+
 def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
-    """``function`` with its last ``size`` results kept, keyed by its arguments' content."""
+    """``function`` with its last ``size`` results kept, keyed by its arguments' content, and
+    within the process's budget of kept bytes (``KEPT``)."""
 
     def wrap(function: F) -> F:
         kept: OrderedDict[tuple, object] = OrderedDict()
         lock = threading.Lock()
+        owner = (function.__module__, function.__qualname__, id(kept))
 
         def clear() -> None:
             with lock:
+                keys = [(owner, key) for key in kept]
                 kept.clear()
+            KEPT.dropped(keys)
+
+        def forget_one(key: tuple) -> None:
+            with lock:
+                kept.pop(key, None)
 
         _EVERY_MEMO.append(clear)
 
@@ -125,9 +252,13 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
                 tuple(sorted((k, _key_of(v)) for k, v in kwargs.items())),
             )
             with lock:
-                if key in kept:
+                found = key in kept
+                if found:
                     kept.move_to_end(key)
-                    return kept[key]
+                    result = kept[key]
+            if found:
+                KEPT.used((owner, key))
+                return result
             result = function(*(now(a) for a in args), **{k: now(v) for k, v in kwargs.items()})
             # a frame made from these arguments (or held by the result): keyed by them in turn,
             # with no hashing
@@ -135,8 +266,11 @@ def remember(function: F | None = None, *, size: int = DEFAULT_SIZE):
             with lock:
                 kept[key] = result
                 kept.move_to_end(key)
+                extra = []
                 while len(kept) > size:
-                    kept.popitem(last=False)
+                    extra.append((owner, kept.popitem(last=False)[0]))
+            KEPT.dropped(extra)
+            KEPT.add((owner, key), result, functools.partial(forget_one, key))
             return result
 
         remembered.cache_clear = clear  # type: ignore[attr-defined]
