@@ -496,3 +496,20 @@ def test_metric_kwargs_colour_good_news_green():
     assert overview.metric_kwargs(flat)["delta"] == "no change"
     assert overview.metric_kwargs(flat)["delta_arrow"] == "off"
     assert overview.metric_kwargs(flat)["delta_color"] == "off"
+
+
+def test_the_look_back_counts_whole_seconds_of_the_clock_whatever_else_is_loaded():
+    # R's visits start at 10:00:00.900 and 30 days later at 10:00:01.100: 30 days and 0.2 s
+    # apart, but in whole seconds of the clock (10:00:00 and 10:00:01) 30 days and 1 s: too
+    # long. S's second visit, at 10:00:00.950, is 30 days to the second: returning.
+    rows = [
+        visit("R", "2024-01-10 10:00:00.900", None, visit_start="2024-01-10 10:00:00.900"),
+        visit("R", "2024-02-09 10:00:01.100", None, visit_start="2024-02-09 10:00:01.100"),
+        visit("S", "2024-01-10 10:00:00.900", None, visit_start="2024-01-10 10:00:00.900"),
+        visit("S", "2024-02-09 10:00:00.950", None, visit_start="2024-02-09 10:00:00.950"),
+    ]
+    assert overview.returning_flags(make_events(rows)).tolist() == [False, False, False, True]
+    # a visit loaded from half a second earlier changes nothing
+    early = visit("T", "2024-01-01 00:00:00.500", None, visit_start="2024-01-01 00:00:00.500")
+    flags = overview.returning_flags(make_events([early, *rows])).tolist()
+    assert flags == [False, False, False, False, True]

@@ -172,6 +172,28 @@ def test_the_returning_share_by_hand(tmp_path):
     assert [(s.returning, s.judged) for s in at_l1_together] == [(0, 1), (1, 4)]
 
 
+def test_the_look_back_counts_whole_seconds_of_the_clock(tmp_path):
+    # as in c4w.metrics.overview: R's visits 30 days and 0.2 s apart are 30 days and 1 s apart
+    # in whole seconds (10:00:00 and 10:00:01), too long; S's are 30 days to the second
+    def visit(contact, when):
+        return event("visit", contact, when, visit_start=when, visit_duration_min=5.0)
+
+    events = make_events(
+        [
+            visit("c-t", "2024-01-01 00:00:00.500"),
+            visit("c-r", "2024-01-10 10:00:00.900"),
+            visit("c-s", "2024-01-10 10:00:00.900"),
+            visit("c-r", "2024-02-09 10:00:01.100"),
+            visit("c-s", "2024-02-09 10:00:00.950"),
+        ]
+    )
+    store = EventStore(tmp_path, "org-1")
+    write_events(store, events, FETCHED)
+    day = dt.date(2024, 2, 9)
+    share = returning_share(store, day, day, dt.date(2024, 1, 1))
+    assert (share.returning, share.judged) == (1, 2)
+
+
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
     org = demo.build_demo(4_000, end=dt.datetime(2024, 3, 10, 12))

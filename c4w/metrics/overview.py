@@ -239,12 +239,15 @@ def returning_flags(
     day = np.concatenate([day, h_day])
     known = (contact >= 0) & (when != NAT_NS) & (day != NAT_NS)
     (pos,) = np.nonzero(known)
+    # gaps in whole seconds of the clock (not of the visits loaded): the same pair of visits is
+    # judged alike whatever else is loaded
+    whole = when[pos] // 1_000_000_000
     # one sort key: contact, then seconds since the earliest visit (a lexsort is 2x slower);
     # two visits of a guest in the same second are on the same day either way
-    seconds = (when[pos] - when[pos].min()) // 1_000_000_000 if len(pos) else when[pos]
+    seconds = whole - whole.min() if len(pos) else whole
     seconds = np.minimum(seconds, 2**32 - 1)  # a span over 136 years: only bad data
     by_guest = np.argsort((contact[pos] << 32) | seconds)
-    order, sec = pos[by_guest], seconds[by_guest]
+    order, sec = pos[by_guest], whole[by_guest]
     c, d = contact[order], day[order]
     returning_sorted = np.zeros(len(order), dtype=bool)
     returning_sorted[1:] = (c[1:] == c[:-1]) & (d[1:] != d[:-1])

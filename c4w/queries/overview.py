@@ -213,23 +213,19 @@ def flagged_visits(lookback_days: float | None, partition_by: str | None = None)
         if lookback_days is None
         else f"sec - lag(sec) OVER w <= {int(lookback_days * 86_400)}"
     )
-    partition = f"PARTITION BY {partition_by} " if partition_by else ""
+    partition = f"{partition_by}, contact_id" if partition_by else "contact_id"
+    # each guest's visits apart, in time order (quicker than one order of every guest's)
     return f"""
         known AS (
-            SELECT *, least((ns - min(ns) OVER ()) // 1000000000, 4294967295) AS sec
+            SELECT *, {_floor_div("ns", 1_000_000_000)} AS sec
             FROM visits WHERE contact_id IS NOT NULL AND ns IS NOT NULL AND day_no IS NOT NULL
         ),
         flagged AS (
             SELECT
                 *,
-                coalesce(
-                    lag(contact_id) OVER w = contact_id
-                    AND lag(day_no) OVER w <> day_no
-                    AND {within},
-                    FALSE
-                ) AS is_returning
+                coalesce(lag(day_no) OVER w <> day_no AND {within}, FALSE) AS is_returning
             FROM known
-            WINDOW w AS ({partition}ORDER BY contact_id, sec)
+            WINDOW w AS (PARTITION BY {partition} ORDER BY sec)
         )
     """
 
