@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -89,37 +90,11 @@ def period_headline(
     events of UTC days ``start..end`` (before ``until``) at ``location_ids``, with the visits
     from ``history_from`` on as the history the returning share looks back into; ``events``
     is how many events the period holds."""
-    where, params = _period(start, end, location_ids, until)
-    visits = f"type IN ({_placeholders(visit_types)})"
-    usable = "isfinite(visit_duration_min) AND visit_duration_min >= 0"
-    counts = f"""
-        SELECT
-            count(*) AS events,
-            count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
-            count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
-            count(*) FILTER (WHERE {visits}) AS visits,
-            quantile_cont(visit_duration_min, 0.5) FILTER (WHERE {visits} AND {usable})
-                AS median_dwell
-        FROM events WHERE {where}
-    """
-    visit_types = list(visit_types)
-    row = store.query(counts, visit_types * 2 + params, start=start, end=end).to_pylist()[0]
-    row.update(_distinct_contacts(store, start, end, where, params))
-    share = None
-    if returning and row["events"]:
-        share = returning_share(
-            store, start, end, history_from, location_ids, visit_types, until, lookback_days
-        ).share
-    return {
-        "events": int(row["events"]),
-        "guests": int(row["guests"]),
-        "reached": int(row["reached"]),
-        "signups": int(row["signups"]),
-        "logins": int(row["logins"]),
-        "visits": int(row["visits"]),
-        "median_dwell": None if row["median_dwell"] is None else float(row["median_dwell"]),
-        "returning": share,
-    }
+    compared = (start, end, until)
+    judged = [compared] if returning else []
+    return _headlines(
+        store, [compared], judged, history_from, location_ids, visit_types, lookback_days
+    )[0]
 
 
 def headlines(
@@ -136,45 +111,108 @@ def headlines(
     """``period_headline`` of UTC days ``start..end`` and of the ``compared`` period
     (``start``, ``end``, ``until``) when given, its returning share only with
     ``compared_returning``; both periods' returning shares are judged in one pass."""
-    now = period_headline(
-        store, start, end, history_from, location_ids, visit_types, returning=False
-    )
-    judged = [(now, (start, end, None))]
-    before = None
+    periods = [(start, end, None)]
+    judged = [(start, end, None)]
     if compared is not None:
-        c_start, c_end, c_until = compared
-        before = period_headline(
-            store,
-            c_start,
-            c_end,
-            history_from,
-            location_ids,
-            visit_types,
-            c_until,
-            returning=False,
-        )
+        periods.append(compared)
         if compared_returning:
-            judged.append((before, compared))
-    judged = [(headline, period) for headline, period in judged if headline["events"]]
-    if judged:
-        shares = returning_shares(
-            store,
-            [period for _, period in judged],
-            history_from,
-            location_ids,
-            visit_types,
-            lookback_days,
+            judged.append(compared)
+    found = _headlines(
+        store, periods, judged, history_from, location_ids, visit_types, lookback_days
+    )
+    return found[0], found[1] if compared is not None else None
+
+
+QUERIES_AT_ONCE = 3  # DuckDB leaves a core idle in parts of each query: the next one takes it
+
+
+def _headlines(
+    store: EventStore,
+    periods: list[tuple[dt.date, dt.date, dt.datetime | None]],
+    judged: list[tuple[dt.date, dt.date, dt.datetime | None]],
+    history_from: dt.date,
+    location_ids: Sequence[str],
+    visit_types: Sequence[str],
+    lookback_days: float | None,
+) -> list[dict[str, float | int | None]]:
+    """The headline numbers of each of ``periods``, with the returning share of those in
+    ``judged`` (None for the others, and where a period has no visit to judge): every query
+    runs at once, each on its own connection."""
+    visit_types = list(visit_types)
+    with ThreadPoolExecutor(QUERIES_AT_ONCE) as pool:
+        shares = (
+            pool.submit(
+                returning_shares,
+                store,
+                judged,
+                history_from,
+                location_ids,
+                visit_types,
+                lookback_days,
+            )
+            if judged
+            else None
         )
-        for (headline, _), share in zip(judged, shares, strict=True):
-            headline["returning"] = share.share
-    return now, before
+        counts = [
+            (
+                pool.submit(_counts, store, start, end, location_ids, visit_types, until),
+                pool.submit(_distinct_contacts, store, start, end, location_ids, until),
+            )
+            for start, end, until in periods
+        ]
+        found = [{**rows.result(), **people.result()} for rows, people in counts]
+        share_of = dict(zip(judged, shares.result(), strict=True)) if shares else {}
+    return [
+        {
+            "events": int(row["events"]),
+            "guests": int(row["guests"]),
+            "reached": int(row["reached"]),
+            "signups": int(row["signups"]),
+            "logins": int(row["logins"]),
+            "visits": int(row["visits"]),
+            "median_dwell": None if row["median_dwell"] is None else float(row["median_dwell"]),
+            "returning": share_of[period].share if period in share_of else None,
+        }
+        for row, period in zip(found, periods, strict=True)
+    ]
+
+
+def _counts(
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    location_ids: Sequence[str],
+    visit_types: Sequence[str],
+    until: dt.datetime | None,
+) -> dict[str, float | int | None]:
+    """Events, sign-ups, WiFi logins, visits and the median visit length of a period."""
+    where, params = _period(start, end, location_ids, until)
+    visits = f"type IN ({_placeholders(visit_types)})"
+    usable = "isfinite(visit_duration_min) AND visit_duration_min >= 0"
+    sql = f"""
+        SELECT
+            count(*) AS events,
+            count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
+            count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
+            count(*) FILTER (WHERE {visits}) AS visits,
+            quantile_cont(visit_duration_min, 0.5) FILTER (WHERE {visits} AND {usable})
+                AS median_dwell
+        FROM events WHERE {where}
+    """
+    args = list(visit_types) * 2 + params
+    return store.query(sql, args, start=start, end=end).to_pylist()[0]
 
 
 def _distinct_contacts(
-    store: EventStore, start: dt.date, end: dt.date, where: str, params: list
+    store: EventStore,
+    start: dt.date,
+    end: dt.date,
+    location_ids: Sequence[str],
+    until: dt.datetime | None,
 ) -> dict[str, int]:
-    """Guests and contacts reached among the events matching ``where``: one pass that groups
-    by contact (twice as quick at 10M events as two DISTINCT counts)."""
+    """Guests and contacts reached among a period's events: one pass that groups by contact
+    (twice as quick at 10M events as two DISTINCT counts)."""
+    where, params = _period(start, end, location_ids, until)
     guest = ", ".join(f"'{name}'" for name in om.GUEST_TYPES)
     reached = ", ".join(f"'{name}'" for name in om.REACHED_TYPES)
     sql = f"""
