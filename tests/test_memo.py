@@ -206,6 +206,9 @@ def test_sizes_count_arrays_in_full_and_texts_by_sample() -> None:
     assert memo.size_of(codes) == 4 + 2 * 8 + 2 * sys.getsizeof("a")
     pair = (np.zeros(10, dtype=np.int64), np.zeros(5, dtype=np.int32))
     assert memo.size_of(pair) == sys.getsizeof(pair) + 80 + 20
+    # a long list of texts from a sample of them: 10,000 texts of one length
+    ids = [f"{n:08d}" for n in range(10_000)]
+    assert memo.size_of(ids) == sys.getsizeof(ids) + 10_000 * sys.getsizeof("00000000")
 
 
 def test_what_earlier_runs_left_makes_room_and_the_run_under_way_keeps_its_own() -> None:

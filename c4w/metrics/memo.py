@@ -132,8 +132,11 @@ def size_of(value: object, depth: int = 0) -> int:
         step = max(len(value) // _SAMPLED, 1)
         sample = value[::step][:_SAMPLED]
         return int(value.nbytes + len(value) * sum(map(sys.getsizeof, sample)) / len(sample))
-    if depth < 3 and isinstance(value, tuple | list) and len(value) <= _SAMPLED:
-        return sys.getsizeof(value) + sum(size_of(v, depth + 1) for v in value)
+    if depth < 3 and isinstance(value, tuple | list) and value:
+        step = max(len(value) // _SAMPLED, 1)
+        sample = value[::step][:_SAMPLED]
+        each = sum(size_of(v, depth + 1) for v in sample) / len(sample)
+        return int(sys.getsizeof(value) + len(value) * each)
     if depth < 3 and isinstance(value, dict) and len(value) <= _SAMPLED:
         return sys.getsizeof(value) + sum(size_of(v, depth + 1) for v in value.values())
     if depth < 3 and dataclasses.is_dataclass(value) and not isinstance(value, type):
