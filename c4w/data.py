@@ -575,6 +575,12 @@ def _forget_figure(key: tuple) -> None:
 
 
 def _hashable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        try:
+            hash(value)  # no list inside: as it is (a tuple can hold every guest's id)
+            return value
+        except TypeError:
+            pass
     if isinstance(value, list | tuple):
         return tuple(_hashable(v) for v in value)
     return value

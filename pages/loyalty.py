@@ -132,7 +132,7 @@ details = ui.store_figure(
     span[0],
     upto_day,
     ctx.location_ids,
-    tuple(lapsed[schema.CONTACT_ID]),
+    tuple(lapsed[schema.CONTACT_ID].tolist()),
     store=ctx.store,
 )
 lapsed = remembered(lm.with_details)(lapsed, details)

@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import pytest
 
-from c4w import audience, schema
+from c4w import audience, schema, ui
 from c4w import contacts as ct
 
 ITEMS = [
@@ -195,7 +195,6 @@ def test_identity_card_is_masked_until_revealed() -> None:
 
 
 def test_an_audience_lists_each_text_id_once_in_order_of_first_appearance() -> None:
-    from c4w import ui
 
     given = ["c2", None, "c1", "c2", "", 3, float("nan"), "c3", "c1"]
     assert ui.audience_ids(given) == ["c2", "c1", "c3"]

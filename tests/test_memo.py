@@ -6,7 +6,6 @@ import gc
 import sys
 
 import numpy as np
-
 import pandas as pd
 
 from c4w.metrics import memo
