@@ -205,6 +205,12 @@ def test_sizes_count_arrays_in_full_and_texts_by_sample() -> None:
     assert memo.size_of(codes) == 4 + 2 * 8 + 2 * sys.getsizeof("a")
     pair = (np.zeros(10, dtype=np.int64), np.zeros(5, dtype=np.int32))
     assert memo.size_of(pair) == sys.getsizeof(pair) + 80 + 20
+    # a two-level index: its levels (2 texts, 2 int64s) and one int8 code per row and level
+    levels = pd.MultiIndex.from_arrays(
+        [pd.Index(["a", "b", "a"], dtype=object), pd.Index([1, 1, 2], dtype=np.int64)]
+    )
+    by_two = pd.Series([1.0, 2.0, 3.0], index=levels)
+    assert memo.size_of(by_two) == 24 + (2 * 8 + 2 * sys.getsizeof("a")) + 16 + 2 * 3
     # a long list of texts from a sample of them: 10,000 texts of one length
     ids = [f"{n:08d}" for n in range(10_000)]
     assert memo.size_of(ids) == sys.getsizeof(ids) + 10_000 * sys.getsizeof("00000000")

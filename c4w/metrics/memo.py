@@ -119,6 +119,9 @@ def size_of(value: object, depth: int = 0) -> int:
         return columns + size_of(value.index, depth)
     if isinstance(value, pd.RangeIndex):
         return int(value.memory_usage())  # its bounds, not an array (``.array`` would make one)
+    if isinstance(value, pd.MultiIndex):  # no single array: its levels and their codes
+        levels = sum(size_of(level, depth) for level in value.levels)
+        return levels + sum(codes.nbytes for codes in value.codes)
     if isinstance(value, pd.Series | pd.Index):
         index = 0 if isinstance(value, pd.Index) else size_of(value.index, depth)
         return size_of(value.array, depth) + index
@@ -177,7 +180,10 @@ class KeptResults:
 
     def add(self, key: tuple, value: object, forget: Callable[[], None]) -> None:
         """Count ``value``, kept under ``key`` (``forget`` drops it), then make room."""
-        nbytes = size_of(value)
+        try:
+            nbytes = size_of(value)
+        except Exception:  # a result of a kind it cannot size is kept all the same, not lost
+            nbytes = sys.getsizeof(value)
         with self._lock:
             self._entries[key] = _Kept(nbytes, forget, self._run)
             self._entries.move_to_end(key)
