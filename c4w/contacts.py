@@ -168,7 +168,7 @@ def display_name(contact: Mapping[str, object], reveal: bool) -> str | None:
     return email if reveal else str(export.mask_email(email))
 
 
-# what a lookup by id gives: the names and channels tables and audience files show
+# what a lookup by id gives: the names a table shows, and the columns of an audience file
 LOOKED_UP = (FIRST_NAME, LAST_NAME, NAME, schema.EMAIL, schema.PHONE, MARKETING_CONSENT)
 
 
