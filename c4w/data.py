@@ -19,6 +19,7 @@ an opaque key.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import functools
@@ -531,16 +532,64 @@ def _union(
 # --- figures computed over a store, kept while its days are unchanged ---------------------------
 _FIGURES: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
 _FIGURES_LOCK = threading.Lock()
+_COMPUTING: dict[tuple, concurrent.futures.Future] = {}  # figures under way, by key
+_STOPPED = object()  # what waiters of a figure get when its computation was stopped
 MAX_FIGURES = 256
 
 
 def store_figure(function: Callable[..., Any], store: Any, *args: Any, **kwargs: Any) -> Any:
     """``function(store, *args, **kwargs)``, remembered until any stored day of ``store``
     changes (the arguments are dates, ids and other small values: they are the key). What it
-    returns is shared between callers: they must not change it."""
+    returns is shared between callers: they must not change it. A figure being computed (for
+    another session) is waited for, not computed twice."""
+    key = _figure_key(function, store, args, kwargs)
+    with _FIGURES_LOCK:
+        found = key in _FIGURES
+        if found:
+            _FIGURES.move_to_end(key)
+            result = _FIGURES[key]
+        pending = None if found else _COMPUTING.get(key)
+        mine = not found and pending is None
+        if mine:
+            pending = _COMPUTING[key] = concurrent.futures.Future()
+    if found:
+        memo.KEPT.used(("store figure", key))
+        return result
+    if not mine:
+        result = pending.result()
+        if result is _STOPPED:  # its session stopped it (a rerun): compute it here
+            return store_figure(function, store, *args, **kwargs)
+        memo.KEPT.used(("store figure", key))
+        return result
+    try:
+        result = function(store, *args, **kwargs)
+    except BaseException as error:
+        with _FIGURES_LOCK:
+            del _COMPUTING[key]
+        if isinstance(error, Exception):
+            pending.set_exception(error)
+        else:
+            pending.set_result(_STOPPED)
+        raise
+    memo.name_result(result, ("store figure", key))  # a figure made from it hashes nothing
+    with _FIGURES_LOCK:
+        _FIGURES[key] = result
+        del _COMPUTING[key]
+        extra = []
+        while len(_FIGURES) > MAX_FIGURES:
+            extra.append(("store figure", _FIGURES.popitem(last=False)[0]))
+    memo.KEPT.dropped(extra)
+    memo.KEPT.add(("store figure", key), result, functools.partial(_forget_figure, key))
+    pending.set_result(result)
+    return result
+
+
+def _figure_key(function: Callable[..., Any], store: Any, args: tuple, kwargs: dict) -> tuple:
+    """What names a store figure: the function, the store and the state of its days, and the
+    arguments."""
     states = store.day_states()
     marks = _day_marks(states, min(states), max(states)) if states else ()
-    key = (
+    return (
         function.__module__,
         function.__qualname__,
         str(store.root),
@@ -549,24 +598,6 @@ def store_figure(function: Callable[..., Any], store: Any, *args: Any, **kwargs:
         _hashable(args),
         _hashable(sorted(kwargs.items())),
     )
-    with _FIGURES_LOCK:
-        found = key in _FIGURES
-        if found:
-            _FIGURES.move_to_end(key)
-            result = _FIGURES[key]
-    if found:
-        memo.KEPT.used(("store figure", key))
-        return result
-    result = function(store, *args, **kwargs)
-    memo.name_result(result, ("store figure", key))  # a figure made from it hashes nothing
-    with _FIGURES_LOCK:
-        _FIGURES[key] = result
-        extra = []
-        while len(_FIGURES) > MAX_FIGURES:
-            extra.append(("store figure", _FIGURES.popitem(last=False)[0]))
-    memo.KEPT.dropped(extra)
-    memo.KEPT.add(("store figure", key), result, functools.partial(_forget_figure, key))
-    return result
 
 
 def _forget_figure(key: tuple) -> None:

@@ -235,3 +235,15 @@ def test_text_category_keeps_the_values_present_as_sorted_text() -> None:
     # 5 and "5" are one text: one category
     mixed = cm.text_category(pd.Series(pd.Categorical([5, "5", "b"], categories=[5, "5", "b"])))
     assert list(mixed.categories) == ["5", "b"] and list(mixed.codes) == [0, 0, 1]
+
+
+def test_text_category_of_a_stores_text_categories_sorts_them_as_python_does() -> None:
+    # a frame read from the store holds its categories as arrow texts, in order of appearance
+    texts = pd.Index(pd.array(["zoë", "Zed", "émile", "a", "unused", "ab"], dtype="str"))
+    ids = pd.Series(pd.Categorical.from_codes([0, 1, -1, 2, 3, 5, 0], categories=texts))
+    got = cm.text_category(ids)
+    # by code point, as sorted() orders them: capitals, then small letters, then accents
+    assert list(got.categories) == ["Zed", "a", "ab", "zoë", "émile"]
+    assert list(got.codes) == [3, 0, -1, 4, 1, 2, 3]
+    assert list(got.categories) == sorted(set(ids.dropna()))
+    assert isinstance(got.categories.dtype, pd.StringDtype)  # no Python string per category
