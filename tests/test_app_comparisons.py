@@ -28,8 +28,9 @@ def logins_between(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
 def expected_login_change(days: int, shift_days: int) -> str | None:
     """The WiFi logins tile's change for the last `days` days (ending now) against the same
     stretch `shift_days` earlier, up to the same time of day: today's latest event, or when
-    today has none yet (just after midnight) the time the demo was written. "no change" for
-    none then and none now; None when only the earlier stretch had none (no relative change)."""
+    today has none yet (just after midnight) the time the demo was written. "no change" when
+    there are as many now as then (none included); None when only the earlier stretch had none
+    (no relative change)."""
     frame = demo_frame()
     today = pd.Timestamp(ui.utc_today(), tz="UTC")
     latest = frame.loc[frame[schema.CREATED_AT] >= today, schema.CREATED_AT].max()
@@ -39,8 +40,10 @@ def expected_login_change(days: int, shift_days: int) -> str | None:
     now = logins_between(frame, start, latest + pd.Timedelta(microseconds=1))
     shift = pd.Timedelta(days=shift_days)
     before = logins_between(frame, start - shift, latest - shift)
+    if now == before:  # none then and none now, or as many now as then
+        return "no change"
     if not before:
-        return "no change" if not now else None
+        return None
     return f"{(now - before) / before:+.1%}"
 
 
