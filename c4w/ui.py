@@ -34,6 +34,7 @@ from c4w import contacts as contact_frame
 from c4w.errors import NotAnsweringError
 from c4w.metrics import attribution, comparison, memo, stores
 from c4w.metrics.overview import Kpi, metric_kwargs
+from c4w.queries import campaigns as campaigns_sql
 from c4w.queries import history as history_sql
 
 # --- filters -------------------------------------------------------------------------------------
@@ -1518,6 +1519,19 @@ def first_events(ctx: PageContext, start: dt.date, end: dt.date) -> pd.DataFrame
         return attribution.first_events(ctx.history(start, end))
     found = store_figure(history_sql.first_events, start, end, store=ctx.store)
     return memo.name_frame(found, ("first events", data.history_name(ctx.source, start, end)))
+
+
+def campaign_visits(
+    ctx: PageContext, start: dt.date, end: dt.date
+) -> tuple[pd.DataFrame, pd.Series] | tuple[None, None]:
+    """The visits the campaign attribution reads of UTC days ``start..end``: their starts
+    (``attribution.visit_starts``) and each guest's home store (``campaigns.home_stores``),
+    computed over the store and kept while its days are unchanged; (None, None) with no store,
+    where the history's own visits give them."""
+    if ctx.source is None:
+        return None, None
+    visits = store_figure(campaigns_sql.visit_starts, start, end, store=ctx.store)
+    return visits, store_figure(campaigns_sql.home_stores, start, end, store=ctx.store)
 
 
 def audience_ids(contact_ids: Iterable[object]) -> list[str]:

@@ -35,8 +35,13 @@ days = int(
 )
 since = ctx.start - dt.timedelta(days=days + at.HISTORY_DAYS)
 until = ctx.end + dt.timedelta(days=days)
+# the visits' figures from the store, when there is one: then only the campaign events are read
+visits, homes = ui.campaign_visits(ctx, since, until)
+types, columns = (
+    (cm.EVENT_TYPES, cm.COLUMNS_READ) if visits is None else (cm.ACTION_TYPES, cm.ACTION_COLUMNS)
+)
 # read only when a figure below is not remembered yet
-history = ctx.history_later(since, until, (), cm.EVENT_TYPES, cm.COLUMNS_READ)
+history = ctx.history_later(since, until, (), types, columns)
 firsts = ui.first_events(ctx, since, until)  # of every type: when each guest was first seen
 summary = cm.remembered_summary(history, ctx.start, ctx.end)
 if summary.empty:
@@ -131,7 +136,17 @@ baseline = st.radio(
 )
 contacts = ui.contacts_of(ctx)
 found = at.remembered_uplift(
-    history, contacts, campaign_id, channel, ctx.start, ctx.end, days, str(baseline), firsts
+    history,
+    contacts,
+    campaign_id,
+    channel,
+    ctx.start,
+    ctx.end,
+    days,
+    str(baseline),
+    firsts,
+    visits,
+    homes,
 )
 people, up = found.people, found.uplift
 
@@ -202,7 +217,7 @@ ui.show_table(
 )
 
 st.subheader("Results by home store and by new or returning guest")
-held = at.prepared(history, contacts, firsts)
+held = at.prepared(history, contacts, firsts, visits, homes)
 by_store = memo.remembered(cm.results_by_home_store)(people, held.homes, ctx.locations)
 by_kind = memo.remembered(cm.results_by_guest)(people, held.known)
 left, right = st.columns(2)

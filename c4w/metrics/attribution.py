@@ -699,13 +699,20 @@ class Prepared(NamedTuple):
 
 @memo.remember(size=4)
 def prepared(
-    history: pd.DataFrame, contacts: pd.DataFrame, firsts: pd.DataFrame | None = None
+    history: pd.DataFrame,
+    contacts: pd.DataFrame,
+    firsts: pd.DataFrame | None = None,
+    visits: pd.DataFrame | None = None,
+    homes: pd.Series | None = None,
 ) -> Prepared:
     """The parts of ``campaign_uplift`` that depend on the frames only, kept for the next
     campaign or baseline of the same frames (see ``c4w.metrics.memo``). ``firsts`` is the
     ``first_events`` of the whole history when ``history`` holds only the event types the
     campaign figures read (``campaigns.EVENT_TYPES``): when guests were first known, and when
-    the history starts, come from every type."""
+    the history starts, come from every type. ``visits`` and ``homes`` are the
+    ``visit_starts`` and ``campaigns.home_stores`` of the history's visits when ``history``
+    holds only the campaign events (``campaigns.ACTION_TYPES``; from the store:
+    ``c4w.queries.campaigns``)."""
     from c4w import contacts as ct
     from c4w.metrics import campaigns as cm
 
@@ -721,8 +728,8 @@ def prepared(
     return Prepared(
         actions,
         sends,
-        visit_starts(history),
-        cm.home_stores(history),
+        visit_starts(history) if visits is None else visits,
+        cm.home_stores(history) if homes is None else homes,
         consent,
         known_since(created, seen),
         pd.to_datetime(seen[schema.CREATED_AT], utc=True).min(),
@@ -739,6 +746,8 @@ def campaign_uplift(
     days: int = DEFAULT_DAYS,
     baseline: str = "holdout",
     firsts: pd.DataFrame | None = None,
+    visits: pd.DataFrame | None = None,
+    homes: pd.Series | None = None,
 ) -> Attribution:
     """Everything the attribution shows for one campaign sent on days ``start..end``.
 
@@ -746,12 +755,13 @@ def campaign_uplift(
     first and after the last, plus ``HISTORY_DAYS`` before for the comparable guests' bands);
     ``contacts`` is the contacts frame (empty when unknown: then nobody's consent is known and
     guests are known from their first event); ``firsts``, the ``first_events`` of those days
-    when ``history`` holds only some event types (see ``prepared``)."""
+    when ``history`` holds only some event types, and ``visits`` and ``homes`` when it holds
+    no visit (see ``prepared``)."""
     from c4w.metrics import campaigns as cm
 
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {sorted(BASELINES)}, not {baseline!r}")
-    held = prepared(history, contacts, firsts)
+    held = prepared(history, contacts, firsts, visits, homes)
     actions, visits, sends, known = held.actions, held.visits, held.sends, held.known
     people = cm.recipients(actions, campaign_id, channel, start, end)
     people = with_returned(people, visits, days)

@@ -53,7 +53,18 @@ ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
 # Every event type they read: sends, opens and clicks (the campaign table, the recipients)
 # and WiFi and geofence visits (returned, home stores, visit bands). When guests were first
 # known, and when the history starts, are read of every type apart (``attribution.prepared``).
-EVENT_TYPES: tuple[str, ...] = (*ACTIONS, *schema.VISIT_TYPES)
+ACTION_TYPES: tuple[str, ...] = tuple(ACTIONS)
+EVENT_TYPES: tuple[str, ...] = (*ACTION_TYPES, *schema.VISIT_TYPES)
+# The columns of the campaign events: a page that has the visits' figures from the store reads
+# only these of them.
+ACTION_COLUMNS = (
+    schema.CONTACT_ID,
+    schema.TYPE,
+    schema.CREATED_AT,
+    schema.CAMPAIGN_ID,
+    schema.CAMPAIGN_NAME,
+    schema.CHANNEL,
+)
 CAMPAIGN = "campaign"  # the campaign's name (its id when it has none)
 ACTION, AT = "action", "at"
 SEND_AT, OPENED, CLICKED = "send_at", "opened", "clicked"
