@@ -70,6 +70,28 @@ def test_the_demo_has_rows_and_first_events_the_narrow_history_leaves_out(frames
     pd.testing.assert_series_equal(at.known_since(created, firsts), everyone)
 
 
+def known_by_pandas(created: pd.Series, events: pd.DataFrame) -> pd.Series:
+    """When each guest was first known, by plain pandas: the earliest of their first event and
+    their creation time."""
+    seen = events[events[schema.CONTACT_ID].notna().to_numpy()]
+    first = seen.groupby(seen[schema.CONTACT_ID].astype(object).astype(str))[
+        schema.CREATED_AT
+    ].min()
+    created = pd.to_datetime(created, utc=True).dropna()
+    return pd.concat([first, created]).groupby(level=0).min()
+
+
+def test_when_guests_were_first_known_is_the_plain_pandas_figure(frames, stored, page_days):
+    events, _, firsts, contacts = frames
+    since, _, _, until = page_days
+    created = contacts.set_index(schema.CONTACT_ID)[ct.CREATED]
+    from_store = (hq.first_events(stored, since, until), stored.read(since, until))
+    for seen in (events, firsts, *from_store):
+        got, want = at.known_since(created, seen), known_by_pandas(created, seen)
+        assert len(got) > 1000
+        pd.testing.assert_series_equal(got, want, check_names=False, check_index_type=False)
+
+
 def same_uplift(a: at.Uplift, b: at.Uplift) -> bool:
     return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
 

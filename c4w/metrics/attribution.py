@@ -326,13 +326,14 @@ def first_events(events: pd.DataFrame) -> pd.DataFrame:
     """When each contact's first event in ``events`` happened, and the first event with no
     contact (``contact_id`` missing): ``contact_id, created_at``, by contact id, the one with no
     contact last. All that ``known_since`` and ``prepared`` read of the history's own times, so
-    a page can hand them this (of every event type) beside a history of some types only."""
+    a page can hand them this (of every event type) beside a history of some types only. The
+    ids are texts (arrow's), the missing one NaN."""
     times = pd.to_datetime(events[schema.CREATED_AT], utc=True)
     contact = events[schema.CONTACT_ID].astype(object)
     first = times.groupby(contact.to_numpy(), dropna=False, sort=True).min()
     return pd.DataFrame(
         {
-            schema.CONTACT_ID: pd.Series(first.index, dtype=object),
+            schema.CONTACT_ID: pd.Series(first.index, dtype="str"),
             schema.CREATED_AT: first.astype("datetime64[ns, UTC]").array,
         }
     )
@@ -342,13 +343,32 @@ def known_since(contacts_created: pd.Series, events: pd.DataFrame) -> pd.Series:
     """contact_id -> when the dashboard first knows the contact: its creation time in Cloud4Wi
     or its first event, whichever is earlier. ``events`` is the history, or its
     ``first_events``."""
-    seen = events[events[schema.CONTACT_ID].notna().to_numpy()]
-    first = seen.groupby(seen[schema.CONTACT_ID].astype(object).astype(str))[
-        schema.CREATED_AT
-    ].min()
-    created = pd.to_datetime(contacts_created, utc=True).dropna()
-    both = pd.concat([first, created]).groupby(level=0).min()
-    return both
+    ids = events[schema.CONTACT_ID]
+    seen = ids.notna().to_numpy()
+    created = pd.to_datetime(contacts_created, utc=True).reset_index(drop=True)
+    kept = created.notna().to_numpy()
+    times = pd.concat(
+        [pd.to_datetime(events[schema.CREATED_AT], utc=True)[seen], created[kept]],
+        ignore_index=True,
+    )
+    # grouped on numbers: each text id hashed once (by arrow for a store's texts), where a
+    # Python string per guest, twice over, took ~90 bytes each (and a text index, more)
+    every = [_id_texts(ids[seen]), _id_texts(pd.Series(contacts_created.index)[kept])]
+    codes, texts = pd.factorize(pd.concat(every, ignore_index=True))
+    first = times.groupby(codes).min()
+    found = texts.take(first.index.to_numpy())
+    order = found.argsort()
+    return pd.Series(
+        first.array.take(order), index=pd.Index(found.take(order), name=schema.CONTACT_ID)
+    )
+
+
+def _id_texts(ids: pd.Series) -> pd.Series:
+    """Contact ids (none missing) as texts: a store's text ids as they are, others through
+    ``str``."""
+    if isinstance(ids.dtype, pd.StringDtype):
+        return ids
+    return pd.Series(ids.astype(object).astype(str).to_numpy(), dtype="str")
 
 
 def baseline_pool(

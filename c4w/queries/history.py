@@ -35,7 +35,7 @@ def first_events(store: EventStore, start: dt.date, end: dt.date) -> pd.DataFram
     first = pd.to_datetime(table.column("first_at").to_pandas(), utc=True)
     return pd.DataFrame(
         {
-            schema.CONTACT_ID: pd.Series(table.column("contact_id").to_pylist(), dtype=object),
+            schema.CONTACT_ID: pd.Series(pd.array(table.column("contact_id"), dtype="str")),
             schema.CREATED_AT: first.astype("datetime64[ns, UTC]").array,
         }
     )
