@@ -597,3 +597,14 @@ def test_visits_hold_a_code_per_visit_and_answer_as_text_would() -> None:
         ]
         assert list(at.visit_band(frame, ids, when)) == ["1", "1", "none", "2-3"]
         assert list(at.recency_band(frame, ids, when)) == ["0-7", "0-7", "57+ or never", "0-7"]
+
+
+def test_a_guests_place_among_the_visitors_by_hand() -> None:
+    """The same places whatever form the ids take: arrow texts, a category, Python texts."""
+    known = pd.Index(["a", "b", "c"], dtype="str")
+    texts = pd.Series(["c", None, "z", "a"], dtype="str")
+    assert at._places_in(known, texts).tolist() == [2, -1, -1, 0]  # noqa: SLF001
+    category = texts.astype("category")
+    assert at._places_in(known, category).tolist() == [2, -1, -1, 0]  # noqa: SLF001
+    plain = pd.Series(["c", "z", "a", 5], dtype=object)
+    assert at._places_in(pd.Index(["a", "5"], dtype=object), plain).tolist() == [-1, -1, 0, 1]  # noqa: SLF001

@@ -50,6 +50,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from c4w import schema
 from c4w.metrics import memo
@@ -191,8 +193,22 @@ def _contact_codes(visits: pd.DataFrame, contact_ids: pd.Series) -> tuple[np.nda
         visit_codes = column.cat.codes.to_numpy()
     else:
         visit_codes, known = pd.factorize(column.astype(str))
+    return np.asarray(visit_codes, dtype=np.int64), _places_in(known, contact_ids)
+
+
+def _places_in(known: pd.Index, contact_ids: pd.Series) -> np.ndarray:
+    """Each of ``contact_ids``' place in ``known`` (texts, each once), -1 where it is not
+    there: a category's texts are looked up once each, and texts of a store in arrow, with no
+    Python string per guest."""
+    if isinstance(contact_ids.dtype, pd.CategoricalDtype):
+        places = _places_in(known, pd.Series(contact_ids.cat.categories))
+        codes = contact_ids.cat.codes.to_numpy()
+        return np.where(codes >= 0, places[np.maximum(codes, 0)], -1)
+    if isinstance(known.dtype, pd.StringDtype) and isinstance(contact_ids.dtype, pd.StringDtype):
+        found = pc.index_in(pa.array(contact_ids.array), value_set=pa.array(known.array))
+        return found.fill_null(-1).to_numpy().astype(np.int64)
     asked = known.get_indexer(pd.Index(contact_ids.astype(object).astype(str)))
-    return np.asarray(visit_codes, dtype=np.int64), np.asarray(asked, dtype=np.int64)
+    return np.asarray(asked, dtype=np.int64)
 
 
 def visited_between(
