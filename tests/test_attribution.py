@@ -608,3 +608,35 @@ def test_a_guests_place_among_the_visitors_by_hand() -> None:
     assert at._places_in(known, category).tolist() == [2, -1, -1, 0]  # noqa: SLF001
     plain = pd.Series(["c", "z", "a", 5], dtype=object)
     assert at._places_in(pd.Index(["a", "5"], dtype=object), plain).tolist() == [-1, -1, 0, 1]  # noqa: SLF001
+
+
+@pytest.mark.parametrize("before_start", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_visited_between_is_a_plain_loop_over_each_guests_visits(before_start, seed) -> None:
+    """Against a loop over every visit of each asked guest, on random visits given in any
+    order, with times on the window's edges, unknown guests and missing times."""
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2024-03-01", tz="UTC")
+    hours = rng.integers(0, 60, 400)
+    visits = pd.DataFrame(
+        {
+            schema.CONTACT_ID: pd.Categorical(rng.choice(list("abcdefgh"), 400)),
+            "start": base + pd.to_timedelta(hours, unit="h"),
+        }
+    )
+    asked = pd.Series(rng.choice(list("abcdefghz"), 300), dtype="str")
+    after = pd.Series(base + pd.to_timedelta(rng.integers(-5, 60, 300), unit="h"))
+    after.iloc[::37] = pd.NaT
+    until = after + pd.to_timedelta(rng.integers(0, 8, 300), unit="h")
+    got = at.visited_between(visits, asked, after, until, before_start=before_start)
+    expected = []
+    for who, lo, hi in zip(asked, after, until, strict=True):
+        mine = visits.loc[visits[schema.CONTACT_ID].astype(str) == who, "start"]
+        if pd.isna(lo) or pd.isna(hi):
+            expected.append(False)
+        elif before_start:
+            expected.append(bool(((mine >= lo) & (mine < hi)).any()))
+        else:
+            expected.append(bool(((mine > lo) & (mine <= hi)).any()))
+    assert got.tolist() == expected
+    assert 20 < sum(expected) < 280  # both answers are common
