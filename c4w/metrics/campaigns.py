@@ -30,16 +30,15 @@ from c4w.metrics.overview import codes_and_labels, time_ns
 
 # Every column the campaign figures here and in `c4w.metrics.attribution` read: a page reads
 # only these of the history.
-COLUMNS_READ = (
+ACTION_COLUMNS = (  # of the campaign events: all a page with the visits from the store reads
     schema.CONTACT_ID,
     schema.TYPE,
     schema.CREATED_AT,
     schema.CAMPAIGN_ID,
     schema.CAMPAIGN_NAME,
     schema.CHANNEL,
-    schema.LOCATION_ID,
-    schema.VISIT_START,
 )
+COLUMNS_READ = (*ACTION_COLUMNS, schema.LOCATION_ID, schema.VISIT_START)
 
 SEND, OPEN, CLICK = "send", "open", "click"
 CHANNELS = ("email", "sms")
@@ -55,16 +54,6 @@ ACTIONS: dict[str, tuple[str, str]] = {  # event type -> (channel, action)
 # known, and when the history starts, are read of every type apart (``attribution.prepared``).
 ACTION_TYPES: tuple[str, ...] = tuple(ACTIONS)
 EVENT_TYPES: tuple[str, ...] = (*ACTION_TYPES, *schema.VISIT_TYPES)
-# The columns of the campaign events: a page that has the visits' figures from the store reads
-# only these of them.
-ACTION_COLUMNS = (
-    schema.CONTACT_ID,
-    schema.TYPE,
-    schema.CREATED_AT,
-    schema.CAMPAIGN_ID,
-    schema.CAMPAIGN_NAME,
-    schema.CHANNEL,
-)
 CAMPAIGN = "campaign"  # the campaign's name (its id when it has none)
 ACTION, AT = "action", "at"
 SEND_AT, OPENED, CLICKED = "send_at", "opened", "clicked"
