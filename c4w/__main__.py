@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,27 @@ def settings(environ: Mapping[str, str], secrets_file: Path = SECRETS_FILE) -> d
     return found
 
 
+def _progress_bar(label: str, quiet: bool) -> Callable[[int, int], None] | None:
+    """A terminal progress bar fed ``(done, total)``, shown from the first call (None when
+    ``quiet``)."""
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bar = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="day", desc=label, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return show
+
+
 def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     given = settings(environ)
     org = args.org or given.get("org_id")
@@ -174,6 +195,7 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             # who the guests are, beside their events (replaced whole on every sync)
             people = client.contacts(org)
             write_contacts(store, people)
+            numbered = store.number_earlier_days(_progress_bar("guest numbers", args.quiet))
     except StoreBusy as exc:
         print(exc, file=sys.stderr)
         return EXIT_BUSY
@@ -186,6 +208,8 @@ def run_sync(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     for day, reason in sorted(report.set_aside.items()):
         print(f"{day}: unreadable ({reason}); set aside and fetched again", file=sys.stderr)
     print(f"{store.root}: {report.summary()}; {len(people):,} contacts")
+    if numbered:
+        print(f"guest numbers given to {numbered:,} day(s) stored by an earlier build")
     return 0
 
 

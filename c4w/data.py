@@ -246,11 +246,13 @@ def demo_store_folder(root: Path, n_events: int | None, day: dt.date) -> Path:
 def _demo_built(store: Any, day: dt.date) -> bool:
     """Whether the demo store is whole: its contacts and then its days are written oldest
     first, so its last day is there only when everything is (a store an older build wrote
-    without contacts is written again)."""
+    without contacts or guest numbers is written again)."""
     from c4w.store.contacts import contacts_path
+    from c4w.store.guests import GUEST_NO
 
     span = store.span()
-    return span is not None and span[1] >= day and contacts_path(store).exists()
+    whole = span is not None and span[1] >= day and contacts_path(store).exists()
+    return whole and store.guest_key() == GUEST_NO
 
 
 def _write_demo(store: Any, n_events: int | None) -> None:

@@ -11,7 +11,7 @@ from c4w import schema
 from c4w.metrics import overview as om
 from c4w.metrics import stores as sm
 from c4w.metrics import visits as vm
-from c4w.queries.overview import VISIT_COLUMNS, _period, _placeholders, flagged_visits
+from c4w.queries.overview import _period, _placeholders, flagged_visits, visit_columns
 from c4w.store.store import EventStore
 
 _USABLE = "visit_duration_min >= 0 AND NOT isnan(visit_duration_min)"
@@ -51,17 +51,18 @@ def group_figures(
     cte, group_params = _groups_table(groups)
     kinds = _placeholders(sm.EVENT_TYPES)
     visit = f"type = '{schema.VISIT}'"
+    key = store.guest_key(start, end)
     sql = f"""
         WITH {cte},
         rows AS (
-            SELECT groups.grp, type, contact_id, visit_duration_min
+            SELECT groups.grp, type, {key} AS guest, visit_duration_min
             FROM events JOIN groups USING (location_id)
             WHERE {where} AND type IN ({kinds})
         )
         SELECT
             grp,
             count(*) FILTER (WHERE {visit}) AS visits,
-            count(DISTINCT contact_id) AS guests,
+            count(DISTINCT guest) AS guests,
             count(*) FILTER (WHERE type = '{schema.LOGIN}') AS logins,
             count(*) FILTER (WHERE type = '{schema.SIGNUP}') AS signups,
             quantile_cont(visit_duration_min, 0.5) FILTER (WHERE {visit} AND {_USABLE})
@@ -112,7 +113,7 @@ def _returning_shares(
     sql = f"""
         WITH {cte},
         visits AS (
-            SELECT groups.grp, {VISIT_COLUMNS}
+            SELECT groups.grp, {visit_columns(store.guest_key(first, end))}
             FROM events JOIN groups USING (location_id)
             WHERE type = '{schema.VISIT}' AND {where}
         ),

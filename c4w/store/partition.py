@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from c4w import frame, schema
+from c4w.store.guests import GUEST_NO, GUEST_NO_TYPE
 
 STATE_KEY = b"c4w.day_state"
 FORMAT_VERSION = 1
@@ -48,7 +49,9 @@ def _stored_type(name: str) -> pa.DataType:
     return pa.float64()
 
 
-STORE_SCHEMA = pa.schema([(name, _stored_type(name)) for name in schema.EVENT_COLUMNS])
+EVENT_SCHEMA = pa.schema([(name, _stored_type(name)) for name in schema.EVENT_COLUMNS])
+# what a day file holds: the events and each one's guest number (see ``c4w.store.guests``)
+STORE_SCHEMA = EVENT_SCHEMA.append(pa.field(GUEST_NO, GUEST_NO_TYPE))
 
 
 @dataclass(frozen=True)
@@ -140,18 +143,23 @@ def day_table(day: dt.date, events: pd.DataFrame) -> tuple[pa.Table, int]:
         else table.column(name)
         for name in schema.EVENT_COLUMNS
     ]
-    return pa.Table.from_arrays(encoded, schema=STORE_SCHEMA), int(repeated.sum())
+    return pa.Table.from_arrays(encoded, schema=EVENT_SCHEMA), int(repeated.sum())
+
+
+def with_guest_numbers(table: pa.Table, numbers: pa.Array) -> pa.Table:
+    """A day's events (``day_table``) with each event's guest number beside them."""
+    return table.append_column(STORE_SCHEMA.field(GUEST_NO), numbers)
 
 
 def _plain_schema() -> pa.Schema:
-    """The stored schema with plain strings where dictionaries will be (encoded after sorting)."""
+    """The events' schema with plain strings where dictionaries will be (encoded after sorting)."""
     return pa.schema(
-        [(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in STORE_SCHEMA]
+        [(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in EVENT_SCHEMA]
     )
 
 
 def _arrow_column(values: pd.Series, name: str) -> pa.Array:
-    target = STORE_SCHEMA.field(name).type
+    target = EVENT_SCHEMA.field(name).type
     if pa.types.is_dictionary(target):
         if isinstance(values.dtype, pd.CategoricalDtype):
             array = pa.array(values, from_pandas=True)
@@ -204,11 +212,30 @@ def _fsync_dir(folder: Path) -> None:
 
 
 # --- reading ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Footer:
+    """What a day file's footer tells: its sync state, whether its events carry guest numbers
+    (files of earlier builds do not) and the highest of them (None when there is none)."""
+
+    state: DayState
+    numbered: bool
+    top_guest: int | None
+
+
 def read_state(path: Path) -> DayState:
     """The sync state in a day file's footer; CorruptPartition when the file is unreadable."""
+    return read_footer(path).state
+
+
+def read_footer(path: Path) -> Footer:
+    """A day file's ``Footer``; CorruptPartition when the file is unreadable."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
-        rows = pq.read_metadata(path).num_rows
+        file_schema = pq.read_schema(path)
+        metadata = file_schema.metadata or {}
+        details = pq.read_metadata(path)
+        rows = details.num_rows
+        numbered = GUEST_NO in file_schema.names
+        top = _column_max(details, file_schema.get_field_index(GUEST_NO)) if numbered else None
     except (OSError, pa.ArrowException) as exc:
         raise CorruptPartition(
             path, f"unreadable Parquet footer ({exc.__class__.__name__})"
@@ -222,7 +249,18 @@ def read_state(path: Path) -> DayState:
         raise CorruptPartition(path, "unreadable sync state") from None
     if state.events != rows:
         raise CorruptPartition(path, f"holds {rows} rows where its state says {state.events}")
-    return state
+    return Footer(state, numbered, top)
+
+
+def _column_max(details: pq.FileMetaData, column: int) -> int | None:
+    """The highest value of an integer column by its row groups' statistics (None when no
+    row group has one)."""
+    tops = []
+    for group in range(details.num_row_groups):
+        stats = details.row_group(group).column(column).statistics
+        if stats is not None and stats.has_min_max:
+            tops.append(int(stats.max))
+    return max(tops, default=None)
 
 
 def verify(path: Path) -> None:

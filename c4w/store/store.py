@@ -15,8 +15,9 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -25,18 +26,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from c4w import frame, schema
+from c4w.store import guests
 from c4w.store.lock import StoreBusy, WriteLock
 from c4w.store.partition import (
+    EVENT_SCHEMA,
     FILE_NAME,
     STORE_SCHEMA,
     TEMP_PREFIX,
     CorruptPartition,
     DayState,
+    Footer,
     day_table,
-    read_state,
+    read_footer,
     verify,
+    with_guest_numbers,
     write_partition,
 )
 from c4w.store.reader import read_frame
@@ -94,8 +100,9 @@ class EventStore:
         self.latest_timezone = latest_timezone
         self.settle_lag = settle_lag
         self._lock: WriteLock | None = None
-        self._states: dict[Path, tuple[tuple[int, int, int], DayState]] = {}
+        self._footers: dict[Path, tuple[tuple[int, int, int], Footer]] = {}
         self._corrupt: dict[dt.date, str] = {}
+        self._guests: guests.GuestNumbers | None = None  # loaded while the lock is held
 
     def __repr__(self) -> str:
         return f"EventStore(root={str(self.root)!r}, org_id={self.org_id!r})"
@@ -126,7 +133,10 @@ class EventStore:
     def day_states(self) -> dict[dt.date, DayState]:
         """The state of every readable stored day. Unreadable days are left out, logged and
         listed by ``corrupt_days``."""
-        states: dict[dt.date, DayState] = {}
+        return {day: footer.state for day, footer in self._day_footers().items()}
+
+    def _day_footers(self) -> dict[dt.date, Footer]:
+        states: dict[dt.date, Footer] = {}
         corrupt: dict[dt.date, str] = {}
         for day, path in self._day_files():
             try:
@@ -134,12 +144,12 @@ class EventStore:
             except FileNotFoundError:  # set aside or replaced just now
                 continue
             key = (info.st_ino, info.st_mtime_ns, info.st_size)
-            cached = self._states.get(path)
+            cached = self._footers.get(path)
             if cached is not None and cached[0] == key:
                 states[day] = cached[1]
                 continue
             try:
-                state = read_state(path)
+                state = read_footer(path)
             except CorruptPartition as exc:
                 if day not in self._corrupt:
                     log.warning(
@@ -147,7 +157,7 @@ class EventStore:
                     )
                 corrupt[day] = exc.reason
                 continue
-            self._states[path] = (key, state)
+            self._footers[path] = (key, state)
             states[day] = state
         self._corrupt = corrupt
         return states
@@ -199,6 +209,7 @@ class EventStore:
             yield self
         finally:
             self._lock = None
+            self._guests = None
             lock.release()
 
     def _remove_temporary_files(self) -> None:
@@ -227,12 +238,73 @@ class EventStore:
             raise ValueError("fetched_at must be an aware datetime")
         table, dropped = day_table(day, events)
         state = DayState(day, bool(complete), fetched_at, table.num_rows, api_count, dropped)
-        path = self.day_path(day)
-        write_partition(path, table, state)
-        info = path.stat()
-        self._states[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), state)
-        self._corrupt.pop(day, None)
+        self._write_numbered(day, table, state)
         return state
+
+    def _write_numbered(self, day: dt.date, table: pa.Table, state: DayState) -> None:
+        """Write a day's events (``day_table``) with their guest numbers, under the lock."""
+        numbers = self._guest_numbers()
+        of_rows, numbers = numbers.numbered(table.column(schema.CONTACT_ID))
+        if numbers is not self._guests:  # new guests: numbered on disk before a day uses them
+            numbers.save(self._guest_numbers_path())
+            self._guests = numbers
+        path = self.day_path(day)
+        write_partition(path, with_guest_numbers(table, of_rows), state)
+        info = path.stat()
+        footer = Footer(state, numbered=True, top_guest=pc.max(of_rows).as_py())
+        self._footers[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), footer)
+        self._corrupt.pop(day, None)
+
+    def number_earlier_days(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Give guest numbers to the days stored before there were any (each day rewritten
+        whole, atomically, its state kept); ``progress(done, total)`` after each. Returns how
+        many days were numbered. Takes the write lock when not already held."""
+        if self._lock is None:
+            with self.write_lock():
+                return self.number_earlier_days(progress)
+        footers = self._day_footers()
+        earlier = [day for day, footer in footers.items() if not footer.numbered]
+        for done, day in enumerate(earlier, start=1):
+            stored = pq.read_table(self.day_path(day))
+            table = stored.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+            self._write_numbered(day, table, footers[day].state)
+            if progress is not None:
+                progress(done, len(earlier))
+        return len(earlier)
+
+    def _guest_numbers_path(self) -> Path:
+        return self.folder / "_contacts" / guests.FILE_NAME
+
+    def _guest_numbers(self) -> guests.GuestNumbers:
+        """The organization's guest numbers, read once per hold of the write lock (another
+        process may have numbered guests between two holds)."""
+        if self._guests is None:
+            footers = self._day_footers()
+            numbered = [day for day, footer in footers.items() if footer.numbered]
+            tops = [footers[day].top_guest for day in numbered]
+            top = max((t for t in tops if t is not None), default=None)
+
+            def day_pairs() -> Iterator[pa.Table]:
+                log.warning("guest numbers of %s rebuilt from its stored days", self.org_id)
+                for day in numbered:
+                    yield pq.read_table(
+                        self.day_path(day), columns=[schema.CONTACT_ID, guests.GUEST_NO]
+                    )
+
+            self._guests = guests.load(self._guest_numbers_path(), top, day_pairs)
+        return self._guests
+
+    def guest_key(self, start: dt.date | None = None, end: dt.date | None = None) -> str:
+        """The column that tells guests apart in a query of days ``start..end``: ``guest_no``
+        when every one of those days carries guest numbers, else ``contact_id`` (days stored by
+        earlier builds)."""
+        footers = self._day_footers()
+        numbered = all(
+            footer.numbered
+            for day, footer in footers.items()
+            if (start is None or day >= start) and (end is None or day <= end)
+        )
+        return guests.GUEST_NO if numbered else schema.CONTACT_ID
 
     def set_aside(self, day: dt.date) -> Path | None:
         """Move ``day``'s file out of the table (to ``<root>/_set_aside/``), so it is fetched
@@ -246,7 +318,7 @@ class EventStore:
         target = self.root / SET_ASIDE_FOLDER / f"org={self.org_id}" / f"day={day}-{stamp}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
-        self._states.pop(path, None)
+        self._footers.pop(path, None)
         self._corrupt.pop(day, None)
         log.warning("stored day %s of %s set aside to %s", day, self.org_id, target)
         return target
@@ -316,37 +388,52 @@ class EventStore:
         start: dt.date | None = None,
         end: dt.date | None = None,
         row_numbers: bool = False,
+        threads: int | None = None,
     ) -> pa.Table:
         """Run ``sql`` in DuckDB over a view ``events`` of the stored days (only ``start``..
         ``end`` when given), with the hive columns ``org`` and ``day`` beside the event columns
         (and ``file_row_number``, the row's place in its day file, with ``row_numbers``: with
         ``day`` it gives the order a frame read from the store keeps); times are UTC
-        timestamps. Returns an arrow table."""
+        timestamps. ``threads`` caps DuckDB's threads (default: one per core), for queries run
+        side by side. Returns an arrow table."""
         files = self._readable_files(start, end)
+        # days stored before guest numbers lack the column: DuckDB matches the files by name
+        mixed = self.guest_key(start, end) != guests.GUEST_NO and self._any_numbered(start, end)
+        setup = QuerySetup(files, row_numbers, mixed, threads)
         try:
-            return self._query(sql, params, files, row_numbers, QUERY_MEMORY_MB)
+            return self._query(sql, params, setup, QUERY_MEMORY_MB)
         except duckdb.OutOfMemoryException:  # an operator that cannot spill: give it more
-            return self._query(sql, params, files, row_numbers, QUERY_MEMORY_MAX_MB)
+            return self._query(sql, params, setup, QUERY_MEMORY_MAX_MB)
+
+    def _any_numbered(self, start: dt.date | None, end: dt.date | None) -> bool:
+        return any(
+            footer.numbered
+            for day, footer in self._day_footers().items()
+            if (start is None or day >= start) and (end is None or day <= end)
+        )
 
     def _query(
         self,
         sql: str,
         params: Sequence | dict | None,
-        files: list[Path],
-        row_numbers: bool,
+        setup: QuerySetup,
         memory_mb: int,
     ) -> pa.Table:
+        files, row_numbers = setup.files, setup.row_numbers
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{memory_mb}MiB'")
+            if setup.threads is not None:
+                con.execute(f"SET threads = {int(setup.threads)}")
             con.execute(f"SET temp_directory = '{_spill_folder()}'")
             if files:
                 listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
                 con.execute(
                     "CREATE VIEW events AS SELECT * FROM read_parquet("
                     f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}}"
-                    f"{', file_row_number = true' if row_numbers else ''})"
+                    f"{', file_row_number = true' if row_numbers else ''}"
+                    f"{', union_by_name = true' if setup.by_name else ''})"
                 )
             else:
                 empty = (
@@ -384,6 +471,18 @@ class EventStore:
             [_stored_column(table.column(name), name) for name in names], names=names
         )
         return read_frame([self.folder], names, lambda _: _canonical_columns(stored))
+
+
+@dataclass(frozen=True)
+class QuerySetup:
+    """How a query's view ``events`` reads the day files: which files, with each row's place
+    in its file or not, matching the files' columns by name (when they differ), on how many
+    threads (None: DuckDB's own choice)."""
+
+    files: list[Path]
+    row_numbers: bool
+    by_name: bool
+    threads: int | None
 
 
 def _canonical_columns(table: pa.Table) -> pa.Table:
