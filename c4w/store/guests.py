@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from c4w import schema
+
 GUEST_NO = "guest_no"
 GUEST_NO_TYPE = pa.int32()
-CONTACT_ID = "contact_id"
+CONTACT_ID = schema.CONTACT_ID
 FILE_NAME = "guest_numbers.parquet"
 _SCHEMA = pa.schema([(CONTACT_ID, pa.string()), (GUEST_NO, GUEST_NO_TYPE)])
 

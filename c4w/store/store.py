@@ -298,12 +298,7 @@ class EventStore:
         """The column that tells guests apart in a query of days ``start..end``: ``guest_no``
         when every one of those days carries guest numbers, else ``contact_id`` (days stored by
         earlier builds)."""
-        footers = self._day_footers()
-        numbered = all(
-            footer.numbered
-            for day, footer in footers.items()
-            if (start is None or day >= start) and (end is None or day <= end)
-        )
+        numbered = all(footer.numbered for footer in self._footers_between(start, end).values())
         return guests.GUEST_NO if numbered else schema.CONTACT_ID
 
     def set_aside(self, day: dt.date) -> Path | None:
@@ -337,12 +332,7 @@ class EventStore:
 
     # -- reading --------------------------------------------------------------------------------
     def _readable_files(self, start: dt.date | None, end: dt.date | None) -> list[Path]:
-        states = self.day_states()
-        return [
-            self.day_path(day)
-            for day in sorted(states)
-            if (start is None or day >= start) and (end is None or day <= end)
-        ]
+        return [self.day_path(day) for day in sorted(self._footers_between(start, end))]
 
     def read(
         self,
@@ -396,21 +386,22 @@ class EventStore:
         ``day`` it gives the order a frame read from the store keeps); times are UTC
         timestamps. ``threads`` caps DuckDB's threads (default: one per core), for queries run
         side by side. Returns an arrow table."""
-        files = self._readable_files(start, end)
+        footers = self._footers_between(start, end)
+        files = [self.day_path(day) for day in sorted(footers)]
         # days stored before guest numbers lack the column: DuckDB matches the files by name
-        mixed = self.guest_key(start, end) != guests.GUEST_NO and self._any_numbered(start, end)
+        mixed = len({footer.numbered for footer in footers.values()}) > 1
         setup = QuerySetup(files, row_numbers, mixed, threads)
         try:
             return self._query(sql, params, setup, QUERY_MEMORY_MB)
         except duckdb.OutOfMemoryException:  # an operator that cannot spill: give it more
             return self._query(sql, params, setup, QUERY_MEMORY_MAX_MB)
 
-    def _any_numbered(self, start: dt.date | None, end: dt.date | None) -> bool:
-        return any(
-            footer.numbered
+    def _footers_between(self, start: dt.date | None, end: dt.date | None) -> dict[dt.date, Footer]:
+        return {
+            day: footer
             for day, footer in self._day_footers().items()
             if (start is None or day >= start) and (end is None or day <= end)
-        )
+        }
 
     def _query(
         self,
